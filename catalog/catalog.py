@@ -1,0 +1,408 @@
+"""The catalog: a dsgrid registry, read-only, presented as schemas of virtual tables.
+
+``Catalog`` is the only entry point other layers use. It knows the registry (projects,
+datasets, dimensions, mappings at every version) and the SQL names built from it
+(DESIGN.md §3); it knows nothing of SQL text or engines.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from types import TracebackType
+
+import pyarrow as pa
+
+from dsgrid_sql.errors import (
+    UnknownDatasetError,
+    UnknownProjectError,
+    UnknownSchemaError,
+    UnknownTableError,
+)
+from dsgrid_sql.suggest import did_you_mean
+
+from . import table_data
+from .models import AnyDimensionModel, DatasetModel, DimensionMappingModel
+from .names import NameAllocator
+from .paths import DatasetFiles, find_dataset_files, resolve_data_root
+from .project import Project
+from .registry import Registration, RegistryDatabase, locate_registry_file
+from .store import ModelStore
+from .tables import (
+    DATA_TABLE,
+    DIMENSIONS_SCHEMA_SUFFIX,
+    INFORMATION_SCHEMA,
+    INFORMATION_SCHEMA_TABLES,
+    MAPPING_TABLE_COLUMNS,
+    MAPPINGS_SCHEMA_SUFFIX,
+    REGISTRY_SCHEMA,
+    REGISTRY_TABLES,
+    ProjectNames,
+    Table,
+    TableKind,
+    allocate_project_names,
+    data_table_columns,
+    dimension_table_columns,
+)
+
+DEFAULT_CATALOG_NAME = "dsgrid"
+
+
+class Catalog:
+    """A dsgrid registry opened read-only.
+
+    Example:
+        >>> catalog = Catalog.open("path/to/registry.db")  # doctest: +SKIP
+        >>> [t.name for t in catalog.list_tables("test_efs")]  # doctest: +SKIP
+        ['data', 'test_efs_comstock', 'test_efs_comstock_unpivoted']
+    """
+
+    def __init__(self, db: RegistryDatabase, data_root: Path, name: str = DEFAULT_CATALOG_NAME):
+        self._db = db
+        self.name = name
+        self.registry_path = db.path
+        self.data_root = data_root
+        self.key_values = db.key_values()
+        self._store = ModelStore(db)
+        self._projects: dict[tuple[str, str], Project] = {}
+        self._tables: dict[str, dict[str, dict[str, Table]]] = {}
+        self._names: dict[str, ProjectNames] = {}
+
+    @classmethod
+    def open(
+        cls,
+        location: str | Path,
+        *,
+        data_path: str | Path | None = None,
+        name: str = DEFAULT_CATALOG_NAME,
+    ) -> Catalog:
+        """Open a registry by its ``registry.db``, its folder, or a ``sqlite:///`` URL."""
+        registry_file = locate_registry_file(location)
+        db = RegistryDatabase(registry_file)
+        try:
+            data_root = resolve_data_root(
+                registry_file, db.key_values().get("data_path"), data_path
+            )
+            return cls(db, data_root, name)
+        except BaseException:
+            db.close()
+            raise
+
+    def close(self) -> None:
+        self._db.close()
+
+    def __enter__(self) -> Catalog:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- the registry --------------------------------------------------------------------------
+
+    def registrations(self) -> list[Registration]:
+        return self._db.registrations()
+
+    def list_project_ids(self) -> list[str]:
+        return self._store.ids("project")
+
+    def project_versions(self, project_id: str) -> list[str]:
+        self._check_project(project_id)
+        return self._store.versions("project", project_id)
+
+    def project(self, project_id: str, version: str | None = None) -> Project:
+        """A project at ``version`` (default: current). Every version stays reachable."""
+        self._check_project(project_id)
+        model = self._store.project(project_id, version)
+        key = (project_id, model.version)
+        project = self._projects.get(key)
+        if project is None:
+            project = Project(model, self._store, self.data_root)
+            self._projects[key] = project
+        return project
+
+    def list_dataset_ids(self) -> list[str]:
+        return self._store.ids("dataset")
+
+    def dataset_versions(self, dataset_id: str) -> list[str]:
+        self._check_dataset(dataset_id)
+        return self._store.versions("dataset", dataset_id)
+
+    def dataset(self, dataset_id: str, version: str | None = None) -> DatasetModel:
+        self._check_dataset(dataset_id)
+        return self._store.dataset(dataset_id, version)
+
+    def dataset_files(self, dataset_id: str, version: str | None = None) -> DatasetFiles:
+        model = self.dataset(dataset_id, version)
+        return find_dataset_files(
+            self.data_root,
+            dataset_id,
+            model.version,
+            two_table=model.table_format == "two_table",
+        )
+
+    def current_dimensions(self) -> list[AnyDimensionModel]:
+        store = self._store
+        return [
+            store.dimension(i, store.current_version("dimension", i) or "")
+            for i in store.ids("dimension")
+        ]
+
+    def current_mappings(self) -> list[DimensionMappingModel]:
+        store = self._store
+        return [
+            store.mapping(i, store.current_version("dimension_mapping", i) or "")
+            for i in store.ids("dimension_mapping")
+        ]
+
+    def find_dimension(self, dimension_id: str, version: str) -> AnyDimensionModel | None:
+        if version not in self._store.versions("dimension", dimension_id):
+            return None
+        return self._store.dimension(dimension_id, version)
+
+    def _check_project(self, project_id: str) -> None:
+        ids = self.list_project_ids()
+        if project_id not in ids:
+            raise UnknownProjectError(
+                f"The registry has no project '{project_id}'.",
+                suggestion=did_you_mean(project_id, ids),
+                hint=f"Projects: {', '.join(ids)}." if ids else "The registry holds no project.",
+            )
+
+    def _check_dataset(self, dataset_id: str) -> None:
+        ids = self.list_dataset_ids()
+        if dataset_id not in ids:
+            raise UnknownDatasetError(
+                f"The registry has no dataset '{dataset_id}'.",
+                suggestion=did_you_mean(dataset_id, ids),
+            )
+
+    # -- the virtual catalog -------------------------------------------------------------------
+
+    def project_names(self, project_id: str) -> ProjectNames:
+        names = self._names.get(project_id)
+        if names is None:
+            names = allocate_project_names(self.project(project_id))
+            self._names[project_id] = names
+        return names
+
+    def project_table_names(self, project_id: str) -> dict[str, str]:
+        """Submitted dataset id → its table name in the project schema."""
+        return {
+            t.dataset_ids[0]: t.name
+            for t in self._project_schemas(project_id)[project_id].values()
+            if t.kind is TableKind.DATASET
+        }
+
+    def list_schemas(self) -> list[str]:
+        schemas: list[str] = []
+        for project_id in self.list_project_ids():
+            schemas += [
+                project_id,
+                project_id + DIMENSIONS_SCHEMA_SUFFIX,
+                project_id + MAPPINGS_SCHEMA_SUFFIX,
+            ]
+        return [*schemas, REGISTRY_SCHEMA, INFORMATION_SCHEMA]
+
+    def schema_remarks(self, schema: str) -> str:
+        if schema == REGISTRY_SCHEMA:
+            return "The registry itself: projects, datasets, dimensions, mappings."
+        if schema == INFORMATION_SCHEMA:
+            return "Standard views of the catalog's schemas, tables and columns."
+        for project_id in self.list_project_ids():
+            if schema == project_id:
+                return f"Project {project_id}: data mapped onto its base dimensions."
+            if schema == project_id + DIMENSIONS_SCHEMA_SUFFIX:
+                return f"Dimension records of project {project_id}."
+            if schema == project_id + MAPPINGS_SCHEMA_SUFFIX:
+                return f"Dimension mappings of project {project_id}."
+        return ""
+
+    def list_tables(self, schema: str | None = None) -> list[Table]:
+        if schema is not None:
+            return list(self._schema_tables(schema).values())
+        return [t for s in self.list_schemas() for t in self._schema_tables(s).values()]
+
+    def get_table(self, schema: str, name: str) -> Table:
+        tables = self._schema_tables(schema)
+        table = tables.get(name)
+        if table is None:
+            raise UnknownTableError(
+                f"Schema '{schema}' has no table '{name}'.",
+                suggestion=did_you_mean(name, list(tables)),
+            )
+        return table
+
+    def find_table(self, schema: str, name: str) -> Table | None:
+        if schema not in self.list_schemas():
+            return None
+        return self._schema_tables(schema).get(name)
+
+    def table_data(self, table: Table) -> pa.Table:
+        """Rows of a registry, information_schema, dimension or mapping table."""
+        if table.kind is TableKind.REGISTRY:
+            return table_data.registry_rows(self, table)
+        if table.kind is TableKind.INFORMATION_SCHEMA:
+            return table_data.information_schema_rows(self, table)
+        if table.kind is TableKind.DIMENSION:
+            assert table.project_id and table.source
+            project = self.project(table.project_id)
+            dim = self._dimension_in(project, table.source)
+            return table_data.dimension_rows(dim, table.columns)
+        if table.kind is TableKind.MAPPING:
+            assert table.source
+            mapping = self._store.mapping(*table.source)
+            return table_data.mapping_rows(mapping, table.columns)
+        raise ValueError(f"{table.qualified_name} is a data table; the query path computes it")
+
+    def _schema_tables(self, schema: str) -> dict[str, Table]:
+        if schema == REGISTRY_SCHEMA:
+            return self._fixed_schemas[REGISTRY_SCHEMA]
+        if schema == INFORMATION_SCHEMA:
+            return self._fixed_schemas[INFORMATION_SCHEMA]
+        for project_id in self.list_project_ids():
+            if schema in (
+                project_id,
+                project_id + DIMENSIONS_SCHEMA_SUFFIX,
+                project_id + MAPPINGS_SCHEMA_SUFFIX,
+            ):
+                return self._project_schemas(project_id)[schema]
+        schemas = self.list_schemas()
+        raise UnknownSchemaError(
+            f"The catalog has no schema '{schema}'.", suggestion=did_you_mean(schema, schemas)
+        )
+
+    @cached_property
+    def _fixed_schemas(self) -> dict[str, dict[str, Table]]:
+        def build(schema: str, kind: TableKind, spec: dict) -> dict[str, Table]:
+            return {
+                name: Table(self.name, schema, name, kind, columns, remarks)
+                for name, (remarks, columns) in spec.items()
+            }
+
+        return {
+            REGISTRY_SCHEMA: build(REGISTRY_SCHEMA, TableKind.REGISTRY, REGISTRY_TABLES),
+            INFORMATION_SCHEMA: build(
+                INFORMATION_SCHEMA, TableKind.INFORMATION_SCHEMA, INFORMATION_SCHEMA_TABLES
+            ),
+        }
+
+    def _project_schemas(self, project_id: str) -> dict[str, dict[str, Table]]:
+        cached = self._tables.get(project_id)
+        if cached is None:
+            cached = self._build_project_schemas(project_id)
+            self._tables[project_id] = cached
+        return cached
+
+    def _build_project_schemas(self, project_id: str) -> dict[str, dict[str, Table]]:
+        project = self.project(project_id)
+        names = self.project_names(project_id)
+        common = {"project_id": project_id, "project_version": project.version}
+
+        data_tables: dict[str, Table] = {}
+        submitted = project.submitted_datasets
+        data_tables[DATA_TABLE] = Table(
+            self.name,
+            project_id,
+            DATA_TABLE,
+            TableKind.DATA,
+            data_table_columns(project, names),
+            f"Every dataset submitted to {project_id}, mapped onto its base dimensions and "
+            "stacked (duplicates kept).",
+            dataset_ids=tuple(d.dataset_id for d in submitted),
+            **common,
+        )
+        table_names = NameAllocator({DATA_TABLE})
+        for dataset in submitted:
+            name = table_names.allocate(dataset.dataset_id)
+            data_tables[name] = Table(
+                self.name,
+                project_id,
+                name,
+                TableKind.DATASET,
+                data_table_columns(project, names, (dataset.dataset_id,)),
+                f"Dataset {dataset.dataset_id} version {dataset.version}, mapped onto the "
+                f"base dimensions of {project_id}.",
+                dataset_ids=(dataset.dataset_id,),
+                **common,
+            )
+
+        dims_schema = project_id + DIMENSIONS_SCHEMA_SUFFIX
+        dimension_tables: dict[str, Table] = {}
+        by_key = {(d.dimension_id, d.version): d for d in self._all_project_dimensions(project)}
+        for key, table_name in names.dimension_tables.items():
+            dim = by_key[key]
+            dimension_tables[table_name] = Table(
+                self.name,
+                dims_schema,
+                table_name,
+                TableKind.DIMENSION,
+                dimension_table_columns(dim),
+                f"Records of {dim.category.value} {dim.type.value} dimension '{dim.name}'.",
+                source=key,
+                **common,
+            )
+
+        maps_schema = project_id + MAPPINGS_SCHEMA_SUFFIX
+        mapping_tables: dict[str, Table] = {}
+        mapping_names = NameAllocator()
+        for mapping, purpose in self._project_mappings(project):
+            from_key = (mapping.from_dimension.dimension_id, mapping.from_dimension.version)
+            to_key = (mapping.to_dimension.dimension_id, mapping.to_dimension.version)
+            from_table = names.dimension_tables.get(from_key)
+            to_table = names.dimension_tables.get(to_key)
+            if from_table is None or to_table is None:
+                continue
+            table_name = mapping_names.allocate(f"{from_table}__{to_table}")
+            mapping_tables[table_name] = Table(
+                self.name,
+                maps_schema,
+                table_name,
+                TableKind.MAPPING,
+                MAPPING_TABLE_COLUMNS,
+                f"{purpose} mapping {mapping.mapping_id} version {mapping.version} "
+                f"({mapping.mapping_type}): '{by_key[from_key].name}' → '{by_key[to_key].name}'.",
+                source=(mapping.mapping_id, mapping.version),
+                **common,
+            )
+        return {
+            project_id: data_tables,
+            dims_schema: dimension_tables,
+            maps_schema: mapping_tables,
+        }
+
+    @staticmethod
+    def _all_project_dimensions(project: Project) -> list:
+        dims = list(project.dimensions)
+        for dataset in project.submitted_datasets:
+            for mapping in dataset.mappings:
+                dims.append(mapping.from_dimension)
+        return dims
+
+    @staticmethod
+    def _project_mappings(project: Project) -> list[tuple[DimensionMappingModel, str]]:
+        seen: set[tuple[str, str]] = set()
+        result: list[tuple[DimensionMappingModel, str]] = []
+        for dim in project.supplemental_dimensions:
+            if dim.base_mapping is not None:
+                key = (dim.base_mapping.mapping_id, dim.base_mapping.version)
+                if key not in seen:
+                    seen.add(key)
+                    result.append((dim.base_mapping, "Base-to-supplemental"))
+        for dataset in project.submitted_datasets:
+            for mapping in dataset.mappings:
+                key = (mapping.model.mapping_id, mapping.model.version)
+                if key not in seen:
+                    seen.add(key)
+                    result.append((mapping.model, f"Dataset-to-project ({dataset.dataset_id})"))
+        return result
+
+    def _dimension_in(self, project: Project, key: tuple[str, str]):  # type: ignore[no-untyped-def]
+        for dim in self._all_project_dimensions(project):
+            if (dim.dimension_id, dim.version) == key:
+                return dim
+        raise UnknownTableError(f"Project '{project.project_id}' has no dimension {key[0]}.")

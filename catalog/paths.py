@@ -1,0 +1,140 @@
+"""Where a registry's Parquet lives, and which files hold one dataset version.
+
+``key_value.data_path`` may be absolute, relative to the registry file's folder, or relative
+to the working directory of the process (how dsgrid itself resolves it); it is tried in that
+order unless the user overrides it (dsgrid-format.md §1.1, §3, §6.11).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.dataset as pads
+import pyarrow.parquet as pq
+
+from dsgrid_sql.errors import CatalogError, DataFileError
+
+TABLE_FILE_NAMES = ("table.parquet", "load_data.parquet")
+LOOKUP_FILE_NAMES = ("lookup_table.parquet", "load_data_lookup.parquet")
+
+
+def resolve_data_root(
+    registry_file: Path, stored: str | None, override: str | Path | None
+) -> Path:
+    """The directory that holds ``data/<dataset_id>/<version>/``.
+
+    An explicit ``override`` wins. Otherwise the stored ``data_path`` is taken as absolute,
+    then relative to the registry file's folder, then relative to the working directory.
+    When none exists the folder-relative candidate is returned, so that a registry without
+    data can still be browsed and a query names the path it looked for.
+    """
+    if override is not None:
+        path = Path(override).expanduser()
+        if not path.is_dir():
+            raise CatalogError(
+                f"The data path '{path}' given for the registry is not a directory.",
+                hint="Pass the folder that holds the registry's data/ directory.",
+            )
+        return path
+    if not stored:
+        return registry_file.parent
+    stored_path = Path(stored).expanduser()
+    if stored_path.is_absolute():
+        return stored_path
+    beside_registry = registry_file.parent / stored_path
+    if beside_registry.is_dir():
+        return beside_registry
+    from_cwd = Path.cwd() / stored_path
+    if from_cwd.is_dir():
+        return from_cwd
+    return beside_registry
+
+
+@dataclass(frozen=True)
+class DatasetFiles:
+    """The load-data file(s) of one dataset version.
+
+    ``table`` and ``lookup`` are a single Parquet file (DuckDB-written) or a directory of
+    part files (Spark-written); ``lookup`` is ``None`` for the one_table layout.
+    """
+
+    dataset_id: str
+    version: str
+    table: Path
+    lookup: Path | None
+
+    def table_schema(self) -> pa.Schema:
+        return read_parquet_schema(self.table, self.dataset_id, self.version)
+
+    def lookup_schema(self) -> pa.Schema | None:
+        if self.lookup is None:
+            return None
+        return read_parquet_schema(self.lookup, self.dataset_id, self.version)
+
+
+def find_dataset_files(
+    data_root: Path, dataset_id: str, version: str, *, two_table: bool
+) -> DatasetFiles:
+    folder = data_root / "data" / dataset_id / version
+    table = _first_existing(folder, TABLE_FILE_NAMES)
+    if table is None:
+        raise DataFileError(
+            f"Dataset '{dataset_id}' version {version} has no load data: neither "
+            f"{' nor '.join(TABLE_FILE_NAMES)} exists in '{folder}'.",
+            hint="Check the registry's data path (--data-path overrides it).",
+        )
+    lookup = None
+    if two_table:
+        lookup = _first_existing(folder, LOOKUP_FILE_NAMES)
+        if lookup is None:
+            raise DataFileError(
+                f"Dataset '{dataset_id}' version {version} uses the two_table layout but has "
+                f"no lookup table: neither {' nor '.join(LOOKUP_FILE_NAMES)} exists in "
+                f"'{folder}'.",
+                hint="Check the registry's data path (--data-path overrides it).",
+            )
+    return DatasetFiles(dataset_id, version, table, lookup)
+
+
+def parquet_part_files(path: Path) -> list[Path]:
+    """The Parquet files that make up ``path``: itself, or a directory's part files.
+
+    Spark writes ``_SUCCESS`` and ``.crc`` files beside its parts; names starting with ``_``
+    or ``.`` are skipped as Spark and pyarrow skip them.
+    """
+    if path.is_file():
+        return [path]
+    return sorted(
+        p
+        for p in path.rglob("*")
+        if p.is_file()
+        and p.suffix == ".parquet"
+        and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
+    )
+
+
+def read_parquet_schema(path: Path, dataset_id: str, version: str) -> pa.Schema:
+    try:
+        if path.is_file():
+            return pq.read_schema(path)
+        if not parquet_part_files(path):
+            raise DataFileError(
+                f"Dataset '{dataset_id}' version {version}: the directory '{path}' holds no "
+                "Parquet files.",
+            )
+        return pads.dataset(path, format="parquet", partitioning="hive").schema
+    except (OSError, pa.ArrowException) as exc:
+        raise DataFileError(
+            f"Dataset '{dataset_id}' version {version}: '{path}' is not readable Parquet "
+            f"({str(exc).splitlines()[0].rstrip('.')}).",
+        ) from None
+
+
+def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+    for name in names:
+        candidate = folder / name
+        if candidate.exists():
+            return candidate
+    return None

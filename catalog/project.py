@@ -1,0 +1,319 @@
+"""A project version resolved against the registry: its dimensions, mappings and datasets.
+
+Everything here is derived from the project JSON plus the models it references by
+(type, id, version); nothing is read from Parquet until a caller asks for a dataset's files.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+import pyarrow as pa
+
+from dsgrid_sql.errors import CatalogError, UnknownDimensionError
+from dsgrid_sql.suggest import did_you_mean
+
+from .models import (
+    AnyDimensionModel,
+    DatasetModel,
+    DimensionMappingModel,
+    DimensionType,
+    ProjectDatasetModel,
+    ProjectModel,
+    RecordDimensionModel,
+)
+from .paths import DatasetFiles, find_dataset_files
+from .store import ModelStore
+
+# Columns of load data that are not dimension or time columns.
+NON_TIME_LOAD_COLUMNS = frozenset({"id", "value", "scaling_factor"})
+
+
+class DimensionCategory(StrEnum):
+    BASE = "base"
+    SUPPLEMENTAL = "supplemental"
+    SUBSET = "subset"
+    DATASET = "dataset"
+
+
+@dataclass(frozen=True)
+class ProjectDimension:
+    """A dimension as one project uses it.
+
+    ``base_mapping`` is the base→supplemental mapping for a supplemental dimension;
+    ``subset_group`` names the group of a subset selector.
+    """
+
+    model: AnyDimensionModel
+    category: DimensionCategory
+    base_mapping: DimensionMappingModel | None = None
+    subset_group: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    @property
+    def type(self) -> DimensionType:
+        return self.model.type
+
+    @property
+    def dimension_id(self) -> str:
+        return self.model.dimension_id
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def records(self) -> tuple:
+        return self.model.records if isinstance(self.model, RecordDimensionModel) else ()
+
+    @property
+    def record_fields(self) -> tuple[str, ...]:
+        """Fields beyond id and name, in the order records first show them."""
+        seen: dict[str, None] = {}
+        for record in self.records:
+            for key in record.fields:
+                seen.setdefault(key, None)
+        return tuple(seen)
+
+
+@dataclass(frozen=True)
+class DatasetMapping:
+    """One dataset→project mapping: the dataset dimension, the project base it maps onto."""
+
+    model: DimensionMappingModel
+    from_dimension: ProjectDimension
+    to_dimension: ProjectDimension
+
+
+@dataclass
+class ProjectDataset:
+    """A dataset listed by a project, with its registered config when it has one."""
+
+    entry: ProjectDatasetModel
+    config: DatasetModel | None
+    dimensions: dict[DimensionType, AnyDimensionModel]
+    mappings: tuple[DatasetMapping, ...]
+    base_dimensions: dict[DimensionType, ProjectDimension]
+    _files: Callable[[], DatasetFiles] | None = field(default=None, repr=False)
+
+    @property
+    def dataset_id(self) -> str:
+        return self.entry.dataset_id
+
+    @property
+    def version(self) -> str | None:
+        return self.config.version if self.config is not None else self.entry.version
+
+    @property
+    def is_submitted(self) -> bool:
+        return self.entry.is_submitted and self.config is not None
+
+    @property
+    def time_dimension(self) -> AnyDimensionModel | None:
+        return self.dimensions.get(DimensionType.TIME)
+
+    def files(self) -> DatasetFiles:
+        if self._files is None:
+            raise CatalogError(f"Dataset '{self.dataset_id}' is not registered in the registry.")
+        return self._files()
+
+    def load_schema(self) -> pa.Schema:
+        """The stored columns: table plus lookup (two_table), as the Parquet says."""
+        files = self.files()
+        schema = files.table_schema()
+        lookup = files.lookup_schema()
+        if lookup is None:
+            return schema
+        fields = list(schema) + [f for f in lookup if f.name not in schema.names]
+        return pa.schema(fields)
+
+    def time_columns(self) -> tuple[str, ...]:
+        """Time columns of the stored data, from the Parquet schema.
+
+        The registered time config can be stale (dsgrid-format.md §3: time-in-parts
+        datasets whose Parquet has one ``timestamp`` column), so the Parquet decides.
+        """
+        dimension_columns = {t.value for t in DimensionType}
+        return tuple(
+            name
+            for name in self.load_schema().names
+            if name not in NON_TIME_LOAD_COLUMNS and name not in dimension_columns
+        )
+
+
+class Project:
+    """One version of a project, resolved."""
+
+    def __init__(self, model: ProjectModel, store: ModelStore, data_root: Path) -> None:
+        self.model = model
+        self._store = store
+        self._data_root = data_root
+        dims = model.dimensions
+        self.base_dimensions: tuple[ProjectDimension, ...] = tuple(
+            ProjectDimension(store.dimension(r.dimension_id, r.version), DimensionCategory.BASE)
+            for r in dims.base_dimension_references
+        )
+        supplemental_mapping: dict[tuple[str, str], DimensionMappingModel] = {}
+        for ref in model.dimension_mappings.base_to_supplemental_references:
+            mapping = store.mapping(ref.mapping_id, ref.version)
+            to = mapping.to_dimension
+            supplemental_mapping[(to.dimension_id, to.version)] = mapping
+        self.supplemental_dimensions: tuple[ProjectDimension, ...] = tuple(
+            ProjectDimension(
+                store.dimension(r.dimension_id, r.version),
+                DimensionCategory.SUPPLEMENTAL,
+                base_mapping=supplemental_mapping.get((r.dimension_id, r.version)),
+            )
+            for r in dims.supplemental_dimension_references
+        )
+        self.subset_dimensions: tuple[ProjectDimension, ...] = tuple(
+            ProjectDimension(
+                store.dimension(r.dimension_id, r.version),
+                DimensionCategory.SUBSET,
+                subset_group=group.name,
+            )
+            for group in dims.subset_dimensions
+            for r in group.selector_references
+        )
+        if not self.base_dimensions:
+            raise CatalogError(
+                f"Project '{model.project_id}' version {model.version} has no base dimensions.",
+                hint="The registry is inconsistent; the project config lists no "
+                "base_dimension_references.",
+            )
+
+    @property
+    def project_id(self) -> str:
+        return self.model.project_id
+
+    @property
+    def version(self) -> str:
+        return self.model.version
+
+    @property
+    def dimensions(self) -> tuple[ProjectDimension, ...]:
+        """Base, supplemental and subset-selector dimensions, in that order."""
+        return self.base_dimensions + self.supplemental_dimensions + self.subset_dimensions
+
+    def base_dimensions_of(self, dimension_type: DimensionType) -> tuple[ProjectDimension, ...]:
+        return tuple(d for d in self.base_dimensions if d.type == dimension_type)
+
+    @property
+    def time_dimension(self) -> ProjectDimension | None:
+        """The project's base time dimension (the first, should a project list several)."""
+        times = self.base_dimensions_of(DimensionType.TIME)
+        return times[0] if times else None
+
+    def get_dimension(self, name: str) -> ProjectDimension:
+        """A project dimension by its (project-unique) name."""
+        for dim in self.dimensions:
+            if dim.name == name:
+                return dim
+        raise UnknownDimensionError(
+            f"Project '{self.project_id}' has no dimension named '{name}'.",
+            suggestion=did_you_mean(name, [d.name for d in self.dimensions]),
+        )
+
+    @cached_property
+    def datasets(self) -> tuple[ProjectDataset, ...]:
+        """Every dataset the project lists, submitted or not, in the project's order."""
+        return tuple(self._resolve_dataset(entry) for entry in self.model.datasets)
+
+    @property
+    def submitted_datasets(self) -> tuple[ProjectDataset, ...]:
+        return tuple(d for d in self.datasets if d.is_submitted)
+
+    def dataset_groups(self) -> list[tuple[ProjectDataset, ...]]:
+        """Submitted datasets grouped by the base dimensions they map onto.
+
+        Datasets in one group can be stacked into one table; a query mixing groups has no
+        common set of base dimensions (dsgrid's ``_check_datasets``).
+        """
+        groups: dict[tuple[tuple[str, str], ...], list[ProjectDataset]] = {}
+        for dataset in self.submitted_datasets:
+            key = tuple(sorted((t.value, d.name) for t, d in dataset.base_dimensions.items()))
+            groups.setdefault(key, []).append(dataset)
+        return [tuple(g) for g in groups.values()]
+
+    def _resolve_dataset(self, entry: ProjectDatasetModel) -> ProjectDataset:
+        store = self._store
+        config: DatasetModel | None = None
+        if entry.dataset_id in store.ids("dataset"):
+            # The project pins the version it was submitted with; an unsubmitted entry may
+            # name a version never registered ("In Progress" projects), so fall back.
+            version = (
+                entry.version
+                if entry.version in store.versions("dataset", entry.dataset_id)
+                else None
+            )
+            config = store.dataset(entry.dataset_id, version)
+        dimensions: dict[DimensionType, AnyDimensionModel] = {}
+        if config is not None:
+            for ref in config.dimension_references:
+                dimensions[ref.type] = store.dimension(ref.dimension_id, ref.version)
+        base = self._base_dimensions_for(entry)
+        mapping_refs = (
+            entry.mapping_references
+            or self.model.dimension_mappings.dataset_to_project.get(entry.dataset_id, ())
+        )
+        mappings = []
+        for ref in mapping_refs:
+            model = store.mapping(ref.mapping_id, ref.version)
+            from_dim = store.dimension(
+                model.from_dimension.dimension_id, model.from_dimension.version
+            )
+            to_base = base.get(ref.to_dimension_type)
+            to_dim = (
+                to_base
+                if to_base is not None and to_base.dimension_id == model.to_dimension.dimension_id
+                else ProjectDimension(
+                    store.dimension(model.to_dimension.dimension_id, model.to_dimension.version),
+                    DimensionCategory.BASE,
+                )
+            )
+            mappings.append(
+                DatasetMapping(
+                    model, ProjectDimension(from_dim, DimensionCategory.DATASET), to_dim
+                )
+            )
+        files = None
+        if config is not None:
+            dataset_id, version = config.dataset_id, config.version
+            two_table = config.table_format == "two_table"
+            cache: list[DatasetFiles] = []
+
+            def files() -> DatasetFiles:
+                if not cache:
+                    cache.append(
+                        find_dataset_files(
+                            self._data_root, dataset_id, version, two_table=two_table
+                        )
+                    )
+                return cache[0]
+
+        return ProjectDataset(entry, config, dimensions, tuple(mappings), base, files)
+
+    def _base_dimensions_for(
+        self, entry: ProjectDatasetModel
+    ) -> dict[DimensionType, ProjectDimension]:
+        """The base dimension of each type that this dataset maps onto.
+
+        ``base_dimension_names`` decides when a type has several bases; registries written
+        before 0.4 leave it null, and the single base of the type applies
+        (dsgrid's ``_fix_legacy_base_dimension_names``).
+        """
+        chosen: dict[DimensionType, ProjectDimension] = {}
+        for dim in self.base_dimensions:
+            wanted = entry.base_dimension_names.get(dim.type)
+            if wanted is None:
+                chosen.setdefault(dim.type, dim)
+            elif wanted == dim.name:
+                chosen[dim.type] = dim
+        return chosen

@@ -1,0 +1,157 @@
+"""Every SQL statement dsgrid-sql runs against a registry's SQLite database.
+
+The database is opened read-only (``mode=ro``): the gateway never writes to a registry.
+Tables and columns are read exactly as dsgrid 0.4 writes them (see dsgrid-format.md §1).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from dsgrid_sql.errors import CatalogError, NotARegistryError, RegistryNotFoundError
+
+REGISTRY_FILE_NAME = "registry.db"
+_SQLITE_URL_PREFIX = "sqlite:///"
+REQUIRED_TABLES = ("key_value", "registrations", "models", "current_versions", "contains")
+
+
+@dataclass(frozen=True)
+class ModelRow:
+    """One row of ``models``: a registered configuration at one version."""
+
+    row_id: int
+    registration_id: int
+    model_type: str
+    model_id: str
+    version: str
+    model: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Registration:
+    """One row of ``registrations``."""
+
+    id: int
+    timestamp: str
+    submitter: str
+    update_type: str
+    log_message: str
+
+
+def locate_registry_file(location: str | Path) -> Path:
+    """Turn what a user typed into the path of a ``registry.db``.
+
+    Accepts the path of the file itself, a directory that contains ``registry.db``, or a
+    ``sqlite:///path`` URL (the form dsgrid's own CLI takes).
+    """
+    text = str(location)
+    if text.startswith("sqlite:"):
+        # SQLAlchemy's form, as dsgrid takes it: sqlite:///relative.db or sqlite:////abs.db.
+        if not text.startswith(_SQLITE_URL_PREFIX) or len(text) == len(_SQLITE_URL_PREFIX):
+            raise RegistryNotFoundError(
+                f"The URL '{location}' names no registry file.",
+                hint="Use sqlite:///path/to/registry.db.",
+            )
+        text = unquote(text[len(_SQLITE_URL_PREFIX) :])
+    path = Path(text).expanduser()
+    if path.is_dir():
+        candidate = path / REGISTRY_FILE_NAME
+        if not candidate.is_file():
+            raise RegistryNotFoundError(
+                f"The directory '{path}' contains no {REGISTRY_FILE_NAME}.",
+                hint="Pass the path of a dsgrid registry.db or of the directory holding it.",
+            )
+        return candidate
+    if not path.exists():
+        raise RegistryNotFoundError(
+            f"No registry at '{path}': the path does not exist.",
+            hint="Pass the path of a dsgrid registry.db or of the directory holding it.",
+        )
+    return path
+
+
+class RegistryDatabase:
+    """Read-only access to the five tables of a dsgrid registry database."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        try:
+            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            tables = {
+                row[0]
+                for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
+            }
+        except sqlite3.DatabaseError as exc:
+            raise NotARegistryError(
+                f"'{path}' is not a readable SQLite database ({_sqlite_reason(exc)}).",
+                hint="Check that the file is a dsgrid registry.db and is not damaged.",
+            ) from None
+        missing = [t for t in REQUIRED_TABLES if t not in tables]
+        if missing:
+            self._conn.close()
+            raise NotARegistryError(
+                f"'{path}' is not a dsgrid registry: it lacks the table(s) {', '.join(missing)}.",
+                hint="dsgrid registries hold key_value, registrations, models, "
+                "current_versions and contains.",
+            )
+
+    def close(self) -> None:
+        self._conn.close()
+
+    def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        try:
+            return self._conn.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as exc:
+            raise CatalogError(
+                f"Reading the registry '{self.path}' failed ({_sqlite_reason(exc)}).",
+                hint="The registry may be damaged or locked by a writer; try again.",
+            ) from None
+
+    def key_values(self) -> dict[str, str]:
+        return dict(self._query('SELECT "key", value FROM key_value'))
+
+    def registrations(self) -> list[Registration]:
+        rows = self._query(
+            "SELECT id, timestamp, submitter, update_type, log_message FROM registrations "
+            "ORDER BY id"
+        )
+        return [Registration(*row) for row in rows]
+
+    def all_models(self) -> list[ModelRow]:
+        """Every version of every model, in registration order."""
+        rows = self._query(
+            "SELECT id, registration_id, model_type, model_id, version, model FROM models "
+            "ORDER BY id"
+        )
+        return [self._row(row) for row in rows]
+
+    def current_model_row_ids(self) -> dict[tuple[str, str], int]:
+        """(model_type, model_id) → ``models.id`` of the current version."""
+        rows = self._query("SELECT model_type, model_id, current_id FROM current_versions")
+        return {(t, i): current for t, i, current in rows}
+
+    def contains_edges(self) -> list[tuple[int, int]]:
+        # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
+        return self._query("SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2")
+
+    def _row(self, row: tuple[Any, ...]) -> ModelRow:
+        row_id, registration_id, model_type, model_id, version, text = row
+        try:
+            model = json.loads(text) if isinstance(text, str | bytes) else text
+        except json.JSONDecodeError:
+            raise CatalogError(
+                f"The {model_type} '{model_id}' version {version} in '{self.path}' holds "
+                "invalid JSON.",
+                hint="The registry is damaged; re-create it with dsgrid.",
+            ) from None
+        return ModelRow(row_id, registration_id, model_type, model_id, version, model)
+
+
+def _sqlite_reason(exc: sqlite3.DatabaseError) -> str:
+    return str(exc).rstrip(".") or type(exc).__name__

@@ -1,0 +1,127 @@
+"""Every registered model at every version, parsed on first use.
+
+One ``SELECT`` reads the whole ``models`` table (a registry holds hundreds of rows, not
+millions); typed models are built lazily and cached, so opening a registry costs one read
+and only what a caller touches is validated.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any, TypeVar
+
+from pydantic import ValidationError
+
+from dsgrid_sql.errors import CatalogError, UnknownVersionError
+from dsgrid_sql.suggest import did_you_mean
+
+from .models import (
+    AnyDimensionModel,
+    DatasetModel,
+    DimensionMappingModel,
+    ProjectModel,
+    parse_dimension,
+)
+from .registry import ModelRow, RegistryDatabase
+from .versions import version_key
+
+T = TypeVar("T")
+
+MODEL_TYPES = ("project", "dataset", "dimension", "dimension_mapping")
+
+
+class ModelStore:
+    """Models by (type, id, version), with the current version of each (type, id)."""
+
+    def __init__(self, db: RegistryDatabase) -> None:
+        self._db = db
+        self._rows: dict[tuple[str, str, str], ModelRow] = {}
+        self._by_row_id: dict[int, ModelRow] = {}
+        self._versions: dict[tuple[str, str], list[str]] = defaultdict(list)
+        for row in db.all_models():
+            self._rows[(row.model_type, row.model_id, row.version)] = row
+            self._by_row_id[row.row_id] = row
+            self._versions[(row.model_type, row.model_id)].append(row.version)
+        for versions in self._versions.values():
+            versions.sort(key=version_key)
+        self._current: dict[tuple[str, str], str] = {}
+        for key, row_id in db.current_model_row_ids().items():
+            row = self._by_row_id.get(row_id)
+            if row is not None:
+                self._current[key] = row.version
+        self._parsed: dict[tuple[str, str, str], Any] = {}
+
+    def ids(self, model_type: str) -> list[str]:
+        """Ids of every model of a type that has a current version, sorted."""
+        return sorted(mid for (mtype, mid) in self._current if mtype == model_type)
+
+    def versions(self, model_type: str, model_id: str) -> list[str]:
+        """Every registered version, oldest first in semantic-version order."""
+        return list(self._versions.get((model_type, model_id), ()))
+
+    def current_version(self, model_type: str, model_id: str) -> str | None:
+        current = self._current.get((model_type, model_id))
+        if current is None and (model_type, model_id) in self._versions:
+            # current_versions lacks the row (a registry being written): newest wins.
+            current = self._versions[(model_type, model_id)][-1]
+        return current
+
+    def row(self, model_type: str, model_id: str, version: str | None = None) -> ModelRow:
+        if version is None:
+            version = self.current_version(model_type, model_id)
+        row = None if version is None else self._rows.get((model_type, model_id, version))
+        if row is None:
+            known = self.versions(model_type, model_id)
+            label = model_type.replace("_", " ")
+            if not known:
+                raise CatalogError(
+                    f"The registry references {label} '{model_id}', which is not registered.",
+                    hint="The registry is inconsistent; re-register the referencing model.",
+                )
+            raise UnknownVersionError(
+                f"The {label} '{model_id}' has no version {version}; registered versions are "
+                f"{', '.join(known)}.",
+                suggestion=did_you_mean(str(version), known),
+            )
+        return row
+
+    def row_by_id(self, row_id: int) -> ModelRow | None:
+        return self._by_row_id.get(row_id)
+
+    def project(self, project_id: str, version: str | None = None) -> ProjectModel:
+        return self._parse("project", project_id, version, ProjectModel.from_json)
+
+    def dataset(self, dataset_id: str, version: str | None = None) -> DatasetModel:
+        return self._parse("dataset", dataset_id, version, DatasetModel.from_json)
+
+    def dimension(self, dimension_id: str, version: str) -> AnyDimensionModel:
+        return self._parse("dimension", dimension_id, version, parse_dimension)
+
+    def mapping(self, mapping_id: str, version: str) -> DimensionMappingModel:
+        return self._parse(
+            "dimension_mapping", mapping_id, version, DimensionMappingModel.from_json
+        )
+
+    def _parse(self, model_type: str, model_id: str, version: str | None, parse: Any) -> Any:
+        row = self.row(model_type, model_id, version)
+        key = (model_type, model_id, row.version)
+        cached = self._parsed.get(key)
+        if cached is None:
+            try:
+                cached = parse(row.model)
+            except (ValidationError, ValueError) as exc:
+                raise CatalogError(
+                    f"The {model_type.replace('_', ' ')} '{model_id}' version {row.version} "
+                    f"is not a valid dsgrid model ({_first_problem(exc)}).",
+                    hint="The registry may have been written by an unsupported dsgrid version.",
+                ) from None
+            self._parsed[key] = cached
+        return cached
+
+
+def _first_problem(exc: Exception) -> str:
+    if isinstance(exc, ValidationError):
+        err = exc.errors()[0]
+        where = ".".join(str(p) for p in err["loc"])
+        return f"{where}: {err['msg']}"
+    return str(exc)

@@ -1,0 +1,7 @@
+"""``python -m dsgrid_sql`` runs the command-line interface."""
+
+from __future__ import annotations
+
+from dsgrid_sql.cli import main
+
+main()

@@ -1,0 +1,112 @@
+"""The one error tree of dsgrid-sql.
+
+Every error a user can cause is a :class:`DsgridSqlError` with a stable ``code``, a
+one-sentence ``message``, an optional ``hint`` and an optional ``position`` in the SQL text.
+Front ends render these; nothing else about an error reaches a user. This module imports
+nothing from the rest of the package so that every layer may use it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+
+@dataclass(frozen=True)
+class Position:
+    """Where in the SQL text an error is: 1-based line and column, 0-based character span."""
+
+    line: int
+    col: int
+    start: int
+    end: int
+
+
+class DsgridSqlError(Exception):
+    """Root of every error dsgrid-sql raises on purpose."""
+
+    code: ClassVar[str] = "error"
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        hint: str | None = None,
+        position: Position | None = None,
+        suggestion: str | None = None,
+    ) -> None:
+        if suggestion:
+            message = f"{message.rstrip('.')}. Did you mean '{suggestion}'?"
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.position = position
+        self.suggestion = suggestion
+
+    def to_dict(self) -> dict[str, Any]:
+        """The one serialisable shape of an error (used by JSON output and Flight details)."""
+        pos = self.position
+        return {
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+            "position": None
+            if pos is None
+            else {"line": pos.line, "col": pos.col, "start": pos.start, "end": pos.end},
+        }
+
+
+class CatalogError(DsgridSqlError):
+    """The registry cannot be read as a dsgrid registry."""
+
+    code = "catalog_error"
+
+
+class RegistryNotFoundError(CatalogError):
+    code = "registry_not_found"
+
+
+class NotARegistryError(CatalogError):
+    code = "not_a_registry"
+
+
+class DataFileError(CatalogError):
+    """A dataset's Parquet file is missing or unreadable."""
+
+    code = "data_file_error"
+
+
+class UnknownNameError(DsgridSqlError):
+    """A name that should exist in the catalog does not."""
+
+    code = "unknown_name"
+
+
+class UnknownProjectError(UnknownNameError):
+    code = "unknown_project"
+
+
+class UnknownDatasetError(UnknownNameError):
+    code = "unknown_dataset"
+
+
+class UnknownVersionError(UnknownNameError):
+    code = "unknown_version"
+
+
+class UnknownSchemaError(UnknownNameError):
+    code = "unknown_schema"
+
+
+class UnknownTableError(UnknownNameError):
+    code = "unknown_table"
+
+
+class UnknownDimensionError(UnknownNameError):
+    code = "unknown_dimension"
+
+
+class GeneratorError(DsgridSqlError):
+    """Parameters for the registry generator are out of range or inconsistent."""
+
+    code = "generator_error"

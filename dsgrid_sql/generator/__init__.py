@@ -1,0 +1,1 @@
+"""Registry generator (being written)."""
