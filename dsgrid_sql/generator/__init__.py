@@ -1,1 +1,65 @@
-"""Registry generator (being written)."""
+"""A generator of complete dsgrid registries in dsgrid's own format.
+
+Used by ``make demo``, the tests and ``bench/``: it writes ``registry.db`` (the five tables
+and JSON models dsgrid 0.4 writes) and Parquet under ``data/``, from a few parameters
+(:class:`GeneratorSpec`). The output directory appears whole or not at all: everything is
+written to a temporary sibling directory that is renamed into place at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from dsgrid_sql.errors import GeneratorError
+
+from .design import design_project
+from .load_data import write_dataset
+from .registry_writer import write_registry_db
+from .spec import GeneratorSpec, estimate_rows
+
+__all__ = ["GeneratedRegistry", "GeneratorSpec", "estimate_rows", "generate_registry"]
+
+DATA_PATH = "data"
+
+
+@dataclass(frozen=True)
+class GeneratedRegistry:
+    path: Path  # the registry.db
+    spec: GeneratorSpec
+    rows: dict[str, int]  # dataset id → value rows written
+
+
+def generate_registry(
+    output_dir: str | Path, spec: GeneratorSpec | None = None, *, overwrite: bool = False
+) -> GeneratedRegistry:
+    """Write a registry described by ``spec`` into ``output_dir`` (which must not exist,
+    unless ``overwrite``)."""
+    spec = spec or GeneratorSpec()
+    target = Path(output_dir)
+    if target.exists() and not overwrite:
+        raise GeneratorError(
+            f"'{target}' already exists; the generator writes only new directories.",
+            hint="Choose another directory or pass overwrite=True (--overwrite).",
+        )
+    target.parent.mkdir(parents=True, exist_ok=True)
+    project = design_project(spec)
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        data_root = staging / DATA_PATH
+        rows = {}
+        for dataset in project.datasets:
+            folder = data_root / "data" / dataset.dataset_id / "1.0.0"
+            rows[dataset.dataset_id] = write_dataset(folder, project, dataset, spec)
+        values = write_registry_db(staging / "registry.db", project, DATA_PATH, spec.unsubmitted)
+        (data_root / "registry.json5").write_text(json.dumps(values, indent=2) + "\n")
+        if target.exists():
+            shutil.rmtree(target)
+        staging.rename(target)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return GeneratedRegistry(target / "registry.db", spec, rows)

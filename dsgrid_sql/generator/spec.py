@@ -1,0 +1,108 @@
+"""Parameters of a generated registry, validated up front."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from .geography import MAX_COUNTIES
+
+DATASET_TEMPLATES = ("commercial", "residential", "ev_annual")
+
+
+class GeneratorSpec(BaseModel):
+    """What to generate. Defaults give a small registry with every shape real projects have.
+
+    Rows of load data grow with ``counties × hours`` for the hourly datasets; see
+    :func:`estimate_rows`.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    project_id: str = "dsgrid_demo"
+    seed: int = 0
+    counties: int = Field(60, ge=1, le=MAX_COUNTIES)
+    hours: int = Field(168, ge=24, le=8760)
+    weather_year: int = Field(2018, ge=1900, le=2100)
+    model_years: tuple[str, ...] = ("2020", "2030", "2040", "2050")
+    scenarios: tuple[str, ...] = ("reference", "high_electrification")
+    # How many datasets; they cycle through DATASET_TEMPLATES (commercial two_table with
+    # period-ending time, residential one_table, annual EV charging), so 3 covers every shape.
+    datasets: int = Field(3, ge=1, le=30)
+    commercial_subsectors_per_county: int = Field(4, ge=1, le=8)
+    commercial_end_uses: int = Field(6, ge=1, le=7)
+    residential_subsectors_per_county: int = Field(2, ge=1, le=5)
+    residential_end_uses: int = Field(5, ge=1, le=6)
+    # The last N datasets are registered but not submitted to the project (its status is
+    # then "In Progress"), as real registries hold.
+    unsubmitted: int = Field(0, ge=0, le=30)
+    # A second base metric dimension used only by the EV dataset, as DECARB has several
+    # metric bases: `data` then covers two groups of datasets.
+    ev_metric_base: bool = False
+
+    @field_validator("project_id")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
+            raise ValueError("must be lower-case letters, digits and _ and start with a letter")
+        return value
+
+    @field_validator("model_years")
+    @classmethod
+    def _years(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not re.fullmatch(r"\d{4}", y) for y in value):
+            raise ValueError("must be one or more four-digit years")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a year")
+        return tuple(sorted(value))
+
+    @field_validator("scenarios")
+    @classmethod
+    def _scenarios(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value or any(not re.fullmatch(r"[a-z][a-z0-9_]*", s) for s in value):
+            raise ValueError("must be one or more lower-case identifiers")
+        if len(set(value)) != len(value):
+            raise ValueError("must not repeat a scenario")
+        return value
+
+    @model_validator(mode="after")
+    def _unsubmitted_fits(self) -> GeneratorSpec:
+        if self.unsubmitted > self.datasets:
+            raise ValueError("unsubmitted must not exceed datasets")
+        return self
+
+    def dataset_templates(self) -> list[tuple[str, str]]:
+        """(dataset_id, template) for every dataset, in submission order."""
+        result = []
+        for index in range(self.datasets):
+            template = DATASET_TEMPLATES[index % len(DATASET_TEMPLATES)]
+            round_ = index // len(DATASET_TEMPLATES)
+            suffix = "" if round_ == 0 else f"_{round_ + 1}"
+            result.append((f"{self.project_id}_{template}{suffix}", template))
+        return result
+
+
+def estimate_rows(spec: GeneratorSpec) -> int:
+    """Rows of load data the spec produces (value rows in table.parquet files)."""
+    total = 0
+    for _, template in spec.dataset_templates():
+        if template == "commercial":
+            total += (
+                spec.counties
+                * spec.commercial_subsectors_per_county
+                * spec.commercial_end_uses
+                * spec.hours
+            )
+        elif template == "residential":
+            total += (
+                spec.counties
+                * spec.residential_subsectors_per_county
+                * spec.residential_end_uses
+                * len(spec.model_years)
+                * len(spec.scenarios)
+                * spec.hours
+            )
+        else:
+            total += spec.counties * spec.residential_subsectors_per_county * len(spec.model_years)
+    return total
