@@ -279,6 +279,12 @@ class ProjectDef:
 
     def to_json(self, row_id: int, version: str, submitted: set[str]) -> dict[str, Any]:
         listed = list(self.datasets)
+        if not submitted:
+            status = "Initial Registration"
+        elif len(submitted) == len(listed):
+            status = "Complete"
+        else:
+            status = "In Progress"
         return {
             "id": row_id,
             "version": version,
