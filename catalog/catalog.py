@@ -237,6 +237,40 @@ class Catalog:
             )
         return table
 
+    @property
+    def default_schema(self) -> str | None:
+        """The schema unqualified names resolve in: the project, when there is one."""
+        projects = self.list_project_ids()
+        return projects[0] if len(projects) == 1 else None
+
+    def resolve_table(self, name: str, default_schema: str | None = None) -> Table:
+        """A table by ``schema.table`` or by bare name.
+
+        A bare name is looked up in ``default_schema`` (or the catalog's default schema),
+        then in every schema; a name found in several schemas is an error naming them.
+        """
+        schema, table_name = split_table_name(name)
+        if schema is not None:
+            return self.get_table(schema, table_name)
+        default = default_schema or self.default_schema
+        if default is not None:
+            found = self.find_table(default, table_name)
+            if found is not None:
+                return found
+        matches = [t for t in self.list_tables() if t.name == table_name]
+        if len(matches) == 1:
+            return matches[0]
+        if len(matches) > 1:
+            options = ", ".join(t.qualified_name for t in matches)
+            raise UnknownTableError(
+                f"Table name '{table_name}' is ambiguous: it exists as {options}.",
+                hint="Qualify it with its schema.",
+            )
+        raise UnknownTableError(
+            f"No schema has a table '{table_name}'.",
+            suggestion=did_you_mean(table_name, [t.name for t in self.list_tables()]),
+        )
+
     def find_table(self, schema: str, name: str) -> Table | None:
         if schema not in self.list_schemas():
             return None
@@ -406,3 +440,37 @@ class Catalog:
             if (dim.dimension_id, dim.version) == key:
                 return dim
         raise UnknownTableError(f"Project '{project.project_id}' has no dimension {key[0]}.")
+
+
+def split_table_name(name: str) -> tuple[str | None, str]:
+    """``schema.table`` → (schema, table); a bare name has no schema. Double quotes around
+    a part keep dots inside it (``"my.schema"."t"``).
+
+    Example:
+        >>> split_table_name('test_efs.data')
+        ('test_efs', 'data')
+        >>> split_table_name('"US States"')
+        (None, 'US States')
+    """
+    parts: list[str] = []
+    current = ""
+    quoted = False
+    i = 0
+    while i < len(name):
+        char = name[i]
+        if char == '"':
+            if quoted and i + 1 < len(name) and name[i + 1] == '"':
+                current += '"'
+                i += 1
+            else:
+                quoted = not quoted
+        elif char == "." and not quoted:
+            parts.append(current)
+            current = ""
+        else:
+            current += char
+        i += 1
+    parts.append(current)
+    if len(parts) == 1:
+        return None, parts[0]
+    return ".".join(parts[:-1]), parts[-1]

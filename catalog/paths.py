@@ -16,6 +16,21 @@ import pyarrow.parquet as pq
 
 from dsgrid_sql.errors import CatalogError, DataFileError
 
+# Columns of load data that are neither time columns nor dimension columns.
+NON_TIME_LOAD_COLUMNS = frozenset(
+    {
+        "id",
+        "value",
+        "scaling_factor",
+        "geography",
+        "sector",
+        "subsector",
+        "metric",
+        "weather_year",
+        "model_year",
+        "scenario",
+    }
+)
 TABLE_FILE_NAMES = ("table.parquet", "load_data.parquet")
 LOOKUP_FILE_NAMES = ("lookup_table.parquet", "load_data_lookup.parquet")
 
@@ -72,6 +87,24 @@ class DatasetFiles:
         if self.lookup is None:
             return None
         return read_parquet_schema(self.lookup, self.dataset_id, self.version)
+
+    def load_schema(self) -> pa.Schema:
+        """The stored columns: table plus lookup (two_table), as the Parquet says."""
+        schema = self.table_schema()
+        lookup = self.lookup_schema()
+        if lookup is None:
+            return schema
+        return pa.schema(list(schema) + [f for f in lookup if f.name not in schema.names])
+
+    def time_columns(self) -> tuple[str, ...]:
+        """Time columns of the stored data, from the Parquet schema.
+
+        The registered time config can be stale (dsgrid-format.md §3: time-in-parts
+        datasets whose Parquet has one ``timestamp`` column), so the Parquet decides.
+        """
+        return tuple(
+            name for name in self.load_schema().names if name not in NON_TIME_LOAD_COLUMNS
+        )
 
 
 def find_dataset_files(

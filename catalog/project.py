@@ -29,9 +29,6 @@ from .models import (
 from .paths import DatasetFiles, find_dataset_files
 from .store import ModelStore
 
-# Columns of load data that are not dimension or time columns.
-NON_TIME_LOAD_COLUMNS = frozenset({"id", "value", "scaling_factor"})
-
 
 class DimensionCategory(StrEnum):
     BASE = "base"
@@ -125,27 +122,10 @@ class ProjectDataset:
         return self._files()
 
     def load_schema(self) -> pa.Schema:
-        """The stored columns: table plus lookup (two_table), as the Parquet says."""
-        files = self.files()
-        schema = files.table_schema()
-        lookup = files.lookup_schema()
-        if lookup is None:
-            return schema
-        fields = list(schema) + [f for f in lookup if f.name not in schema.names]
-        return pa.schema(fields)
+        return self.files().load_schema()
 
     def time_columns(self) -> tuple[str, ...]:
-        """Time columns of the stored data, from the Parquet schema.
-
-        The registered time config can be stale (dsgrid-format.md §3: time-in-parts
-        datasets whose Parquet has one ``timestamp`` column), so the Parquet decides.
-        """
-        dimension_columns = {t.value for t in DimensionType}
-        return tuple(
-            name
-            for name in self.load_schema().names
-            if name not in NON_TIME_LOAD_COLUMNS and name not in dimension_columns
-        )
+        return self.files().time_columns()
 
 
 class Project:

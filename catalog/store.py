@@ -52,8 +52,8 @@ class ModelStore:
         self._parsed: dict[tuple[str, str, str], Any] = {}
 
     def ids(self, model_type: str) -> list[str]:
-        """Ids of every model of a type that has a current version, sorted."""
-        return sorted(mid for (mtype, mid) in self._current if mtype == model_type)
+        """Ids of every registered model of a type, sorted."""
+        return sorted(mid for (mtype, mid) in self._versions if mtype == model_type)
 
     def versions(self, model_type: str, model_id: str) -> list[str]:
         """Every registered version, oldest first in semantic-version order."""

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from dsgrid_sql.cli import main
+from dsgrid_sql.cli import run
 
-main()
+run()

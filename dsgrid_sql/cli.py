@@ -1,8 +1,308 @@
+"""The ``dsgrid-sql`` command line: parses options, calls the library, prints results.
+
+This is one of the two modules allowed to print (the other is the REPL's renderer). Every
+:class:`~dsgrid_sql.errors.DsgridSqlError` becomes one ``Error: ...`` message and exit code 1;
+a user never sees a traceback.
+"""
+
 from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
 
 import click
 
+from dsgrid_sql.errors import DsgridSqlError
+from dsgrid_sql.render import format_json, format_table
+from dsgrid_sql.version import __version__
 
-@click.group()
-def main() -> None:
-    """dsgrid-sql."""
+DEMO_DIR = "demo"
+FORMATS = click.Choice(["table", "json"])
+
+
+class _Group(click.Group):
+    """A click group that turns DsgridSqlError into a one-line error and exit code 1."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DsgridSqlError as exc:
+            message = exc.message
+            if exc.hint:
+                message += f"\nHint: {exc.hint}"
+            raise click.ClickException(message) from None
+
+
+def _open_catalog(ctx: click.Context) -> Any:
+    from dsgrid_sql.catalog import Catalog
+
+    registry = ctx.obj.get("registry")
+    if registry is None:
+        raise click.UsageError(
+            "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
+        )
+    return Catalog.open(registry, data_path=ctx.obj.get("data_path"))
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="dsgrid-sql")
+@click.option(
+    "--registry",
+    envvar="DSGRID_SQL_REGISTRY",
+    metavar="PATH",
+    help="dsgrid registry: registry.db, its folder, or sqlite:///path (env DSGRID_SQL_REGISTRY).",
+)
+@click.option(
+    "--data-path",
+    envvar="DSGRID_SQL_DATA_PATH",
+    metavar="DIR",
+    type=click.Path(file_okay=False),
+    help="Override the registry's data_path (the folder holding data/).",
+)
+@click.pass_context
+def main(ctx: click.Context, registry: str | None, data_path: str | None) -> None:
+    """dsgrid-sql: query dsgrid registries with SQL."""
+    ctx.ensure_object(dict)
+    ctx.obj["registry"] = registry
+    ctx.obj["data_path"] = data_path
+
+
+# -- catalog ------------------------------------------------------------------------------------
+
+
+@main.group(cls=_Group, invoke_without_command=True)
+@click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
+@click.pass_context
+def catalog(ctx: click.Context, fmt: str) -> None:
+    """Show what a registry holds: projects, datasets, schemas, tables and columns.
+
+    Without a subcommand, prints projects, datasets and tables.
+    """
+    ctx.obj["format"] = fmt
+    if ctx.invoked_subcommand is None:
+        with _open_catalog(ctx) as cat:
+            _emit(
+                ctx,
+                [_projects(cat), _datasets(cat), _tables(cat, None)],
+            )
+
+
+@catalog.command("projects")
+@click.pass_context
+def catalog_projects(ctx: click.Context) -> None:
+    """List projects with their versions and datasets."""
+    with _open_catalog(ctx) as cat:
+        _emit(ctx, [_projects(cat)])
+
+
+@catalog.command("datasets")
+@click.pass_context
+def catalog_datasets(ctx: click.Context) -> None:
+    """List datasets, submitted or not, with their versions."""
+    with _open_catalog(ctx) as cat:
+        _emit(ctx, [_datasets(cat)])
+
+
+@catalog.command("schemas")
+@click.pass_context
+def catalog_schemas(ctx: click.Context) -> None:
+    """List schemas."""
+    with _open_catalog(ctx) as cat:
+        rows = [[s, len(cat.list_tables(s)), cat.schema_remarks(s)] for s in cat.list_schemas()]
+        _emit(ctx, [("Schemas", ["schema", "tables", "remarks"], rows)])
+
+
+@catalog.command("tables")
+@click.argument("schema", required=False)
+@click.pass_context
+def catalog_tables(ctx: click.Context, schema: str | None) -> None:
+    """List tables, of every schema or of SCHEMA."""
+    with _open_catalog(ctx) as cat:
+        _emit(ctx, [_tables(cat, schema)])
+
+
+@catalog.command("columns")
+@click.argument("schema", required=False)
+@click.pass_context
+def catalog_columns(ctx: click.Context, schema: str | None) -> None:
+    """List the columns of every table, or of the tables of SCHEMA."""
+    from dsgrid_sql.catalog.tables import sql_type_name
+
+    with _open_catalog(ctx) as cat:
+        rows = [
+            [t.schema, t.name, c.name, sql_type_name(c.type), c.remarks]
+            for t in cat.list_tables(schema)
+            for c in t.columns
+        ]
+        _emit(ctx, [("Columns", ["schema", "table", "column", "type", "remarks"], rows)])
+
+
+@catalog.command("describe")
+@click.argument("table")
+@click.pass_context
+def catalog_describe(ctx: click.Context, table: str) -> None:
+    """Show the columns of TABLE (schema.table, or a table of the project) with types and
+    remarks."""
+    from dsgrid_sql.catalog.tables import sql_type_name
+
+    with _open_catalog(ctx) as cat:
+        found = cat.resolve_table(table)
+        rows = [
+            [
+                c.name,
+                sql_type_name(c.type),
+                "YES" if c.nullable else "NO",
+                c.role.value,
+                ", ".join(c.aliases),
+                c.remarks,
+            ]
+            for c in found.columns
+        ]
+        title = f"{found.catalog}.{found.qualified_name} ({found.table_type}): {found.remarks}"
+        _emit(
+            ctx,
+            [(title, ["column", "type", "nullable", "role", "also known as", "remarks"], rows)],
+        )
+
+
+def _projects(cat: Any) -> tuple[str, list[str], list[list[Any]]]:
+    rows = []
+    for project_id in cat.list_project_ids():
+        project = cat.project(project_id)
+        rows.append(
+            [
+                project_id,
+                project.version,
+                ", ".join(cat.project_versions(project_id)),
+                project.model.status,
+                len(project.submitted_datasets),
+                len(project.datasets),
+            ]
+        )
+    return ("Projects", ["project", "version", "versions", "status", "submitted", "listed"], rows)
+
+
+def _datasets(cat: Any) -> tuple[str, list[str], list[list[Any]]]:
+    submitted: dict[str, list[str]] = {}
+    for project_id in cat.list_project_ids():
+        for ds in cat.project(project_id).submitted_datasets:
+            submitted.setdefault(ds.dataset_id, []).append(project_id)
+    rows = []
+    for dataset_id in cat.list_dataset_ids():
+        model = cat.dataset(dataset_id)
+        rows.append(
+            [
+                dataset_id,
+                model.version,
+                ", ".join(cat.dataset_versions(dataset_id)),
+                model.table_format,
+                ", ".join(submitted.get(dataset_id, [])) or "(not submitted)",
+            ]
+        )
+    return ("Datasets", ["dataset", "version", "versions", "layout", "submitted to"], rows)
+
+
+def _tables(cat: Any, schema: str | None) -> tuple[str, list[str], list[list[Any]]]:
+    rows = [
+        [t.schema, t.name, t.table_type, len(t.columns), t.remarks]
+        for t in cat.list_tables(schema)
+    ]
+    return ("Tables", ["schema", "table", "type", "columns", "remarks"], rows)
+
+
+def _emit(ctx: click.Context, sections: list[tuple[str, list[str], list[list[Any]]]]) -> None:
+    if ctx.obj.get("format") == "json":
+        data = {
+            title.split(" (")[0].split(":")[0].lower(): [
+                dict(zip(headers, row, strict=True)) for row in rows
+            ]
+            for title, headers, rows in sections
+        }
+        click.echo(format_json(data if len(sections) > 1 else next(iter(data.values()))))
+        return
+    click.echo(
+        "\n\n".join(format_table(headers, rows, title) for title, headers, rows in sections)
+    )
+
+
+# -- generate and demo ------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("output", type=click.Path(file_okay=False, path_type=Path))
+@click.option("--project-id", default="dsgrid_demo", show_default=True)
+@click.option("--counties", type=int, default=60, show_default=True)
+@click.option("--hours", type=int, default=168, show_default=True, help="Hours of hourly data.")
+@click.option("--datasets", type=int, default=3, show_default=True)
+@click.option(
+    "--unsubmitted",
+    type=int,
+    default=0,
+    show_default=True,
+    help="Register the last N datasets without submitting them.",
+)
+@click.option("--model-years", default="2020,2030,2040,2050", show_default=True)
+@click.option("--scenarios", default="reference,high_electrification", show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--ev-metric-base", is_flag=True, help="Give EV data its own metric base dimension.")
+@click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
+def generate(output: Path, overwrite: bool, **params: Any) -> None:
+    """Write a dsgrid registry (registry.db + Parquet) into OUTPUT."""
+    from dsgrid_sql.generator import estimate_rows, generate_registry
+
+    spec = _spec(**params)
+    click.echo(f"Generating {estimate_rows(spec):,} value rows into {output} ...", err=True)
+    result = generate_registry(output, spec, overwrite=overwrite)
+    for dataset_id, rows in result.rows.items():
+        click.echo(f"  {dataset_id}: {rows:,} rows", err=True)
+    click.echo(str(result.path))
+
+
+@main.command()
+@click.option(
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=DEMO_DIR,
+    show_default=True,
+    help="Where the demo registry lives.",
+)
+@click.pass_context
+def demo(ctx: click.Context, output: Path) -> None:
+    """Generate the demo registry (once) and show what it holds."""
+    from dsgrid_sql.generator import GeneratorSpec, generate_registry
+
+    registry = output / "registry.db"
+    if not registry.exists():
+        click.echo(f"Generating the demo registry in {output} ...", err=True)
+        generate_registry(output, GeneratorSpec())
+    ctx.obj["registry"] = str(registry)
+    ctx.obj["format"] = "table"
+    with _open_catalog(ctx) as cat:
+        project_id = cat.list_project_ids()[0]
+        _emit(ctx, [_projects(cat), _datasets(cat), _tables(cat, project_id)])
+    click.echo("")
+    ctx.invoke(catalog_describe, table=f"{project_id}.data")
+
+
+def _spec(**params: Any) -> Any:
+    from pydantic import ValidationError
+
+    from dsgrid_sql.generator import GeneratorSpec
+
+    params["model_years"] = tuple(y.strip() for y in params["model_years"].split(",") if y.strip())
+    params["scenarios"] = tuple(s.strip() for s in params["scenarios"].split(",") if s.strip())
+    try:
+        return GeneratorSpec(**params)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        field = ".".join(str(p) for p in err["loc"]) or "parameters"
+        raise click.BadParameter(err["msg"], param_hint=f"--{field.replace('_', '-')}") from None
+
+
+def run() -> None:
+    """Entry point that never shows a traceback for a broken pipe."""
+    try:
+        main()
+    except BrokenPipeError:
+        sys.stderr.close()
