@@ -104,5 +104,10 @@ def estimate_rows(spec: GeneratorSpec) -> int:
                 * spec.hours
             )
         else:
-            total += spec.counties * spec.residential_subsectors_per_county * len(spec.model_years)
+            total += (
+                spec.counties
+                * spec.residential_subsectors_per_county
+                * len(spec.model_years)
+                * len(spec.scenarios)
+            )
     return total
