@@ -1,0 +1,58 @@
+# Every target creates/uses the virtual environment in .venv, installs what it needs, then runs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DSGRID_VENV := .dsgrid-venv
+DSGRID_VERSION := 0.4.0
+
+.PHONY: install demo test lint format bench dsgrid-check clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "dsgrid-sql needs Python 3.11 or newer (PYTHON=$(PYTHON))."; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/dsgrid-sql demo
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: $(STAMP)
+	$(BIN)/python -m bench all
+
+# Checks generated registries with dsgrid itself, installed in its own environment (never a
+# dependency of dsgrid-sql).
+$(DSGRID_VENV)/.installed:
+	$(PYTHON) -m venv $(DSGRID_VENV)
+	$(DSGRID_VENV)/bin/python -m pip install --quiet "dsgrid-toolkit==$(DSGRID_VERSION)"
+	@touch $@
+
+dsgrid-check: $(STAMP) $(DSGRID_VENV)/.installed
+	rm -rf build/dsgrid-check
+	$(BIN)/dsgrid-sql generate build/dsgrid-check/default --counties 6 --hours 24
+	$(BIN)/dsgrid-sql generate build/dsgrid-check/odd --counties 5 --hours 24 \
+		--datasets 5 --unsubmitted 1 --ev-metric-base
+	for registry in build/dsgrid-check/*/registry.db; do \
+		$(DSGRID_VENV)/bin/python tools/dsgrid_check/validate_registry.py $$registry \
+			--aggregate "US States" --registration-checks || exit 1; \
+	done
+
+clean:
+	rm -rf $(VENV) $(DSGRID_VENV) build dist *.egg-info demo bench/cache

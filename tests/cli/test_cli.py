@@ -1,0 +1,138 @@
+"""The command line: help everywhere, catalog listings, errors without tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from dsgrid_sql.cli import main
+
+
+def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    found = [prefix]
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            found += _commands(command, (*prefix, name))
+        else:
+            found.append((*prefix, name))
+    return found
+
+
+@pytest.mark.parametrize("path", _commands(main), ids=lambda p: " ".join(p) or "dsgrid-sql")
+def test_help_on_every_command(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "Usage:" in result.output
+
+
+def test_python_dash_m() -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dsgrid_sql", "--help"], capture_output=True, text=True, check=True
+    )
+    assert "catalog" in result.stdout and "generate" in result.stdout
+
+
+def test_catalog_overview(efs_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--registry", str(efs_dir), "catalog"])
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "test_efs  1.2.0    1.0.0, 1.1.0, 1.2.0  Complete" in out
+    assert "test_efs_comstock_time_in_parts  1.0.0    1.0.0     two_table  (not submitted)" in out
+    assert "test_efs_mappings" in out and "registry" in out
+
+
+def test_catalog_json(efs_dir: Path) -> None:
+    result = CliRunner().invoke(main, ["--registry", str(efs_dir), "catalog", "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [p["project"] for p in data["projects"]] == ["test_efs"]
+    assert {d["dataset"] for d in data["datasets"]} == {
+        "test_efs_comstock",
+        "test_efs_comstock_time_in_parts",
+        "test_efs_comstock_unpivoted",
+    }
+    assert any(t["schema"] == "test_efs" and t["table"] == "data" for t in data["tables"])
+
+
+def test_describe_shows_types_and_remarks(efs_dir: Path) -> None:
+    runner = CliRunner()
+    result = runner.invoke(
+        main, ["--registry", str(efs_dir), "catalog", "--format", "json", "describe", "data"]
+    )
+    assert result.exit_code == 0, result.output
+    columns = {c["column"]: c for c in json.loads(result.output)}
+    assert columns["timestamp"]["type"] == "TIMESTAMP WITH TIME ZONE"
+    assert columns["us_states"]["also known as"] == "US States"
+    assert "US States" in columns["us_states"]["remarks"]
+    assert "kWh" in columns["unit"]["remarks"]
+    text = runner.invoke(
+        main, ["--registry", str(efs_dir), "catalog", "describe", "test_efs_dimensions.us_states"]
+    )
+    assert "census_region" in text.output and "VARCHAR" in text.output
+
+
+def test_listing_subcommands(efs_dir: Path) -> None:
+    runner = CliRunner()
+    base = ["--registry", str(efs_dir), "catalog"]
+    assert "test_efs_comstock_unpivoted" in runner.invoke(main, [*base, "datasets"]).output
+    assert "information_schema" in runner.invoke(main, [*base, "schemas"]).output
+    assert "us_states" in runner.invoke(main, [*base, "tables", "test_efs_dimensions"]).output
+    columns = runner.invoke(main, [*base, "columns", "registry"]).output
+    assert "mapping_records" in columns and "from_fraction" in columns
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["--registry", "/no/such/registry", "catalog"],
+            "Error: No registry at '/no/such/registry'",
+        ),
+        (["catalog"], "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY."),
+        (
+            ["catalog", "describe", "dta"],
+            "Error: No schema has a table 'dta'. Did you mean 'data'?",
+        ),
+        (
+            ["catalog", "tables", "tst_efs"],
+            "Error: The catalog has no schema 'tst_efs'. Did you mean 'test_efs'?",
+        ),
+    ],
+)
+def test_errors_are_one_sentence_and_exit_non_zero(
+    efs_dir: Path, args: list[str], message: str
+) -> None:
+    if "--registry" not in args and args != ["catalog"]:
+        args = ["--registry", str(efs_dir), *args]
+    result = CliRunner(env={"DSGRID_SQL_REGISTRY": None}).invoke(main, args)
+    assert result.exit_code != 0
+    assert message in result.output
+    assert "Traceback" not in result.output
+
+
+def test_registry_from_environment(efs_dir: Path) -> None:
+    result = CliRunner(env={"DSGRID_SQL_REGISTRY": str(efs_dir)}).invoke(
+        main, ["catalog", "projects"]
+    )
+    assert result.exit_code == 0 and "test_efs" in result.output
+
+
+def test_generate_and_demo(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "reg"
+    result = runner.invoke(main, ["generate", str(out), "--counties", "3", "--hours", "24"])
+    assert result.exit_code == 0, result.output
+    assert (out / "registry.db").is_file()
+    again = runner.invoke(main, ["generate", str(out), "--counties", "3"])
+    assert again.exit_code == 1 and "already exists" in again.output
+    bad = runner.invoke(main, ["generate", str(tmp_path / "x"), "--counties", "0"])
+    assert bad.exit_code == 2 and "--counties" in bad.output and "Traceback" not in bad.output
+    demo = runner.invoke(main, ["demo", "--output", str(tmp_path / "demo")])
+    assert demo.exit_code == 0, demo.output
+    assert "dsgrid_demo.data" in demo.output and "us_states" in demo.output
