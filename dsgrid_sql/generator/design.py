@@ -140,15 +140,39 @@ class DimensionDef:
         return [r["id"] for r in self.records]
 
 
+# dsgrid stores an archetype beside each mapping_type and rejects any other pairing
+# (config/dimension_mapping_base.py::DimensionMappingBaseModel.check_archetype); the archetype
+# drives the registration checks (duplicate from/to ids, Σ from_fraction = 1 by from_id or to_id).
+ARCHETYPES: dict[str, str] = {
+    "one_to_one": "one_to_one_map_fraction_sum_from_id_eq1",
+    "many_to_one_aggregation": "many_to_one_map_fraction_sum_from_id_eq1",
+    "many_to_one_reassignment": "many_to_one_map_fraction_sum_from_id_eq1",
+    "duplication": "one_to_many_map",
+    "one_to_many_disaggregation": "one_to_many_map_fraction_sum_from_id_eq1",
+    "many_to_many_aggregation": "many_to_many_map_fraction_sum_from_id_eq1",
+    "many_to_many_disaggregation": "many_to_many_map_fraction_sum_from_id_eq1",
+    "one_to_many_assignment": "one_to_many_map_fraction_sum_to_id_eq1",
+    "many_to_one_assignment": "many_to_many_map_fraction_sum_to_id_eq1",
+    "many_to_many_assignment": "many_to_many_map_fraction_sum_to_id_eq1",
+    "one_to_one_explicit_multipliers": "one_to_one_map",
+    "one_to_many_explicit_multipliers": "one_to_many_map",
+    "many_to_one_explicit_multipliers": "many_to_one_map",
+    "many_to_many_explicit_multipliers": "many_to_many_map",
+}
+
+
 @dataclass
 class MappingDef:
     from_dim: DimensionDef
     to_dim: DimensionDef
     mapping_type: str
-    archetype: str
     description: str
     records: list[dict[str, Any]]
     mapping_id: str = ""
+
+    @property
+    def archetype(self) -> str:
+        return ARCHETYPES[self.mapping_type]
 
     def to_json(self, row_id: int, version: str) -> dict[str, Any]:
         return {
@@ -505,7 +529,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
         subsector,
         group_dim,
         "many_to_many_explicit_multipliers",
-        "many_to_many_map",
         "Base building types to their subset groups.",
         [
             {"from_id": r, "to_id": s.name, "from_fraction": 1.0}
@@ -575,7 +598,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
                 geography,
                 states,
                 "many_to_one_aggregation",
-                "many_to_one_map",
                 "Counties to states.",
                 [
                     {"from_id": c.id, "to_id": c.state.abbr, "from_fraction": 1.0}
@@ -589,7 +611,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
                 geography,
                 divisions,
                 "many_to_one_aggregation",
-                "many_to_one_map",
                 "Counties to census divisions.",
                 [
                     {"from_id": c.id, "to_id": c.state.division, "from_fraction": 1.0}
@@ -603,7 +624,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
                 geography,
                 regions,
                 "many_to_one_aggregation",
-                "many_to_one_map",
                 "Counties to census regions.",
                 [
                     {"from_id": c.id, "to_id": c.state.region, "from_fraction": 1.0}
@@ -617,7 +637,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
                 metric,
                 fuel_dim,
                 "many_to_many_explicit_multipliers",
-                "many_to_many_map",
                 "End uses to fuels; dual-fuel heating splits 25/75.",
                 fuel_records,
             ),
@@ -643,7 +662,6 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
                     base,
                     all_dim,
                     "many_to_one_aggregation",
-                    "many_to_one_map",
                     f"Aggregation map for all {plural}",
                     [
                         {"from_id": r, "to_id": f"all_{plural}", "from_fraction": 1.0}
@@ -692,7 +710,7 @@ def _design_dataset(
     bases = dict(base)
     if template == "commercial":
         subsector = DimensionDef(
-            "Commercial Building Types (dataset)",
+            "Commercial Building Types - Dataset",
             "subsector",
             "Subsector",
             "Building types as the commercial model names them.",
@@ -701,7 +719,7 @@ def _design_dataset(
                 for k, (n, _) in COMMERCIAL_DATASET_SUBSECTORS.items()
             ],
         )
-        metric = _dataset_end_uses("Commercial End Uses (dataset)", COMMERCIAL_DATASET_END_USES)
+        metric = _dataset_end_uses("Commercial End Uses - Dataset", COMMERCIAL_DATASET_END_USES)
         model_year = DimensionDef(
             f"Model Year {COMMERCIAL_MODEL_YEAR}",
             "model_year",
@@ -732,7 +750,6 @@ def _design_dataset(
                 subsector,
                 base["subsector"],
                 "many_to_many_explicit_multipliers",
-                "many_to_many_map",
                 "Commercial building types to project building types.",
                 [
                     {"from_id": k, "to_id": to, "from_fraction": f}
@@ -745,7 +762,6 @@ def _design_dataset(
                 model_year,
                 base["model_year"],
                 "one_to_many_explicit_multipliers",
-                "one_to_many_map",
                 "The commercial model year to project model years, with growth.",
                 [
                     {"from_id": COMMERCIAL_MODEL_YEAR, "to_id": y, "from_fraction": g}
@@ -756,7 +772,6 @@ def _design_dataset(
                 scenario,
                 base["scenario"],
                 "duplication",
-                "one_to_many_map",
                 "The single scenario applies to every project scenario.",
                 [
                     {"from_id": "baseline", "to_id": s, "from_fraction": 1.0}
@@ -787,7 +802,7 @@ def _design_dataset(
             index,
         )
     if template == "residential":
-        metric = _dataset_end_uses("Residential End Uses (dataset)", RESIDENTIAL_DATASET_END_USES)
+        metric = _dataset_end_uses("Residential End Uses - Dataset", RESIDENTIAL_DATASET_END_USES)
         dims = {
             "geography": base["geography"],
             "sector": base["sector"],
@@ -864,7 +879,6 @@ def _end_use_mapping(
         dataset_metric,
         project_metric,
         "many_to_one_aggregation",
-        "many_to_one_map",
         "Dataset end uses to project end uses; unmapped ones are dropped.",
         [{"from_id": k, "to_id": to, "from_fraction": 1.0} for k, (_, _, _, to) in table.items()],
     )
@@ -894,7 +908,6 @@ def _five_year_intervals(model_year: DimensionDef) -> tuple[DimensionDef, Mappin
         model_year,
         dim,
         "many_to_one_assignment",
-        "many_to_many_map_fraction_sum_to_id_eq1",
         "Ten-year model years to five-year intervals by linear interpolation.",
         records,
     )
