@@ -84,7 +84,8 @@ COMMERCIAL_DATASET_SUBSECTORS: dict[str, tuple[str, dict[str | None, float]]] = 
     "com__vacant": ("Vacant", {None: 1.0}),
 }
 # Dataset end uses: id → (name, fuel, unit, project end use or None to drop).
-COMMERCIAL_DATASET_END_USES: dict[str, tuple[str, str, str, str | None]] = {
+EndUse = tuple[str, str, str, str | None]
+COMMERCIAL_DATASET_END_USES: dict[str, EndUse] = {
     "com_cooling": ("Cooling", "electricity", "kWh", "cooling"),
     "com_fans": ("Fans", "electricity", "kWh", "fans"),
     "com_interior_lighting": ("Interior Lighting", "electricity", "kWh", "interior_lighting"),
@@ -93,7 +94,7 @@ COMMERCIAL_DATASET_END_USES: dict[str, tuple[str, str, str, str | None]] = {
     "com_water_heating_gas": ("Gas Water Heating", "natural_gas", "therm", "water_heating_gas"),
     "com_exterior_lighting": ("Exterior Lighting", "electricity", "kWh", None),
 }
-RESIDENTIAL_DATASET_END_USES: dict[str, tuple[str, str, str, str | None]] = {
+RESIDENTIAL_DATASET_END_USES: dict[str, EndUse] = {
     "res_cooling": ("Cooling", "electricity", "kWh", "cooling"),
     "res_heat_pump_heating": ("Heat Pump Heating", "electricity", "kWh", "heat_pump_heating"),
     "res_heating_gas": ("Gas Heating", "natural_gas", "therm", "heating_gas"),
@@ -102,6 +103,10 @@ RESIDENTIAL_DATASET_END_USES: dict[str, tuple[str, str, str, str | None]] = {
     "res_heating_dual_fuel": ("Dual-Fuel Heating", "natural_gas", "kWh", "heating_dual_fuel"),
 }
 COMMERCIAL_MODEL_YEAR = "2018"
+# The project's subset group of building types, one selector per sector; datasets state their
+# subsector coverage with these (see DatasetDef._required_dimensions).
+SUBSECTOR_GROUP = "Building Types by Sector"
+SUBSECTOR_SELECTORS = {"com": "commercial_building_types", "res": "residential_building_types"}
 
 
 @dataclass
@@ -205,6 +210,13 @@ class DatasetDef:
     # The project base dimension each type maps onto (dsgrid's base_dimension_names).
     bases: dict[str, DimensionDef]
     index: int
+    # What the data covers once mapped to the project, which the project states as the
+    # dataset's required_dimensions: one sector, with the subsectors of one subset selector
+    # (group name, selector name), and these project metric ids. Everything else is all
+    # records of the base dimension.
+    sector: str
+    subsectors: tuple[str, str]
+    metric_ids: list[str]
 
     def to_json(self, row_id: int, version: str) -> dict[str, Any]:
         return {
@@ -265,15 +277,42 @@ class DatasetDef:
         }
 
     def _required_dimensions(self) -> dict[str, Any]:
-        empty = {"record_ids": [], "dimension_name": None}
-        single = {}
-        for dim_type in sorted(t for t in self.bases if t != "time"):
-            single[dim_type] = {
-                "base": {"record_ids": ["__all__"], "dimension_name": self.bases[dim_type].name},
-                "base_missing": dict(empty),
-                "subset": [],
+        """dsgrid's registration check maps the data to the project and compares it with the
+        cross product of these records (minus the dataset's missing associations), so they
+        must describe what the dataset covers, not the whole project: a dataset of one sector
+        states sector × subsector as one multi_dimensional requirement, as test_efs does for
+        its commercial data (project_registry_manager.py::
+        _check_dataset_base_to_project_base_mappings)."""
+
+        def requirement(
+            dim_type: str, record_ids: list[str] | None = None, subset: list | None = None
+        ) -> dict[str, Any]:
+            ids = record_ids or []
+            return {
+                "base": {
+                    "record_ids": ids,
+                    # Named always: with several base dimensions of a type dsgrid cannot guess.
+                    "dimension_name": self.bases[dim_type].name if ids else None,
+                },
+                "base_missing": {"record_ids": [], "dimension_name": None},
+                "subset": subset or [],
             }
-        return {"single_dimensional": single, "multi_dimensional": []}
+
+        required_types = [t for t in DIMENSION_TYPES if t != "time"]
+        single = {t: requirement(t, ["__all__"]) for t in required_types}
+        single["metric"] = requirement("metric", self.metric_ids)
+        multi = {t: requirement(t) for t in required_types}
+        multi["sector"] = requirement("sector", [self.sector])
+        group, selector = self.subsectors
+        multi["subsector"] = requirement(
+            "subsector", subset=[{"name": group, "selectors": [selector]}]
+        )
+        single["sector"] = requirement("sector")
+        single["subsector"] = requirement("subsector")
+        return {
+            "single_dimensional": dict(sorted(single.items())),
+            "multi_dimensional": [dict(sorted(multi.items()))],
+        }
 
 
 @dataclass
@@ -476,29 +515,23 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
         scenario,
         project_time,
     ]
-    ev_metric = None
+    # The EV dataset's metric; with ev_metric_base also a second metric base dimension of the
+    # project, as DECARB has several.
+    ev_metric = dim(
+        "EV Charging End Uses",
+        "metric",
+        "EnergyEndUse",
+        "Electric-vehicle charging.",
+        [{"id": "ev_charging", "name": "EV Charging", "fuel_id": "electricity", "unit": "MWh"}],
+    )
     if spec.ev_metric_base:
-        ev_metric = dim(
-            "EV Charging End Uses",
-            "metric",
-            "EnergyEndUse",
-            "Electric-vehicle charging, a second metric base dimension (as DECARB has several).",
-            [
-                {
-                    "id": "ev_charging",
-                    "name": "EV Charging",
-                    "fuel_id": "electricity",
-                    "unit": "MWh",
-                }
-            ],
-        )
         bases.insert(4, ev_metric)
 
     # Subset group: commercial / residential building types as selectors, plus the
     # supplemental dimension dsgrid creates from the group.
     selectors = [
         dim(
-            "commercial_building_types",
+            SUBSECTOR_SELECTORS["com"],
             "subsector",
             "Subsector",
             "Commercial building types (subset selector).",
@@ -508,7 +541,7 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
             ],
         ),
         dim(
-            "residential_building_types",
+            SUBSECTOR_SELECTORS["res"],
             "subsector",
             "Subsector",
             "Residential building types (subset selector).",
@@ -519,7 +552,7 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
         ),
     ]
     group_dim = dim(
-        "Building Types by Sector",
+        SUBSECTOR_GROUP,
         "subsector",
         "Subsector",
         "Building types grouped by sector.",
@@ -705,7 +738,7 @@ def _design_dataset(
     template: str,
     index: int,
     base: dict[str, DimensionDef],
-    ev_metric: DimensionDef | None,
+    ev_metric: DimensionDef,
 ) -> DatasetDef:
     bases = dict(base)
     if template == "commercial":
@@ -719,7 +752,8 @@ def _design_dataset(
                 for k, (n, _) in COMMERCIAL_DATASET_SUBSECTORS.items()
             ],
         )
-        metric = _dataset_end_uses("Commercial End Uses - Dataset", COMMERCIAL_DATASET_END_USES)
+        end_uses = _first(COMMERCIAL_DATASET_END_USES, spec.commercial_end_uses)
+        metric = _dataset_end_uses("Commercial End Uses - Dataset", end_uses)
         model_year = DimensionDef(
             f"Model Year {COMMERCIAL_MODEL_YEAR}",
             "model_year",
@@ -757,7 +791,7 @@ def _design_dataset(
                     for to, f in targets.items()
                 ],
             ),
-            _end_use_mapping(metric, base["metric"], COMMERCIAL_DATASET_END_USES),
+            _end_use_mapping(metric, base["metric"], end_uses),
             MappingDef(
                 model_year,
                 base["model_year"],
@@ -800,9 +834,13 @@ def _design_dataset(
             mappings,
             bases,
             index,
+            "com",
+            (SUBSECTOR_GROUP, SUBSECTOR_SELECTORS["com"]),
+            _mapped_end_uses(end_uses),
         )
     if template == "residential":
-        metric = _dataset_end_uses("Residential End Uses - Dataset", RESIDENTIAL_DATASET_END_USES)
+        end_uses = _first(RESIDENTIAL_DATASET_END_USES, spec.residential_end_uses)
+        metric = _dataset_end_uses("Residential End Uses - Dataset", end_uses)
         dims = {
             "geography": base["geography"],
             "sector": base["sector"],
@@ -821,9 +859,12 @@ def _design_dataset(
             "resstock-like",
             dims,
             ["weather_year"],
-            [_end_use_mapping(metric, base["metric"], RESIDENTIAL_DATASET_END_USES)],
+            [_end_use_mapping(metric, base["metric"], end_uses)],
             bases,
             index,
+            "res",
+            (SUBSECTOR_GROUP, SUBSECTOR_SELECTORS["res"]),
+            _mapped_end_uses(end_uses),
         )
     annual = DimensionDef(
         f"Annual Time {spec.model_years[0]}-{spec.model_years[-1]}",
@@ -832,13 +873,27 @@ def _design_dataset(
         "Annual values, one per model year.",
         time=_annual_time(spec.model_years),
     )
-    if ev_metric is not None:
+    # The EV data has one metric. As a project base (ev_metric_base) the dataset uses that
+    # dimension as is; otherwise its one-record dimension maps onto "End Uses", since
+    # dsgrid requires the dataset's metric records to be exactly those in its data.
+    if spec.ev_metric_base:
         bases["metric"] = ev_metric
+        mappings = []
+    else:
+        mappings = [
+            MappingDef(
+                ev_metric,
+                base["metric"],
+                "one_to_one",
+                "EV charging is one of the project end uses.",
+                [{"from_id": r, "to_id": r, "from_fraction": 1.0} for r in ev_metric.record_ids],
+            )
+        ]
     dims = {
         "geography": base["geography"],
         "sector": base["sector"],
         "subsector": base["subsector"],
-        "metric": bases["metric"],
+        "metric": ev_metric,
         "weather_year": base["weather_year"],
         "model_year": base["model_year"],
         "scenario": base["scenario"],
@@ -852,15 +907,27 @@ def _design_dataset(
         "ev-like",
         dims,
         ["weather_year", "scenario"] if len(spec.scenarios) == 1 else ["weather_year"],
-        [],
+        mappings,
         bases,
         index,
+        "res",
+        (SUBSECTOR_GROUP, SUBSECTOR_SELECTORS["res"]),
+        list(ev_metric.record_ids),
     )
 
 
-def _dataset_end_uses(
-    name: str, table: dict[str, tuple[str, str, str, str | None]]
-) -> DimensionDef:
+def _first(table: dict[str, EndUse], count: int) -> dict[str, EndUse]:
+    """The first ``count`` end uses: a dataset's metric records are exactly those its data
+    holds (dsgrid's registration check compares them)."""
+    return dict(itertools.islice(table.items(), count))
+
+
+def _mapped_end_uses(table: dict[str, EndUse]) -> list[str]:
+    """Project end uses the dataset's end uses reach (those mapped to null are dropped)."""
+    return sorted({to for _, _, _, to in table.values() if to is not None})
+
+
+def _dataset_end_uses(name: str, table: dict[str, EndUse]) -> DimensionDef:
     return DimensionDef(
         name,
         "metric",
@@ -871,9 +938,7 @@ def _dataset_end_uses(
 
 
 def _end_use_mapping(
-    dataset_metric: DimensionDef,
-    project_metric: DimensionDef,
-    table: dict[str, tuple[str, str, str, str | None]],
+    dataset_metric: DimensionDef, project_metric: DimensionDef, table: dict[str, EndUse]
 ) -> MappingDef:
     return MappingDef(
         dataset_metric,

@@ -88,14 +88,42 @@ def _strings(values: list[str], indices: np.ndarray) -> pa.Array:
     return encoded.dictionary_decode()
 
 
-def _write_missing(folder: Path, name: str, columns: dict[str, list[str]]) -> None:
-    if not next(iter(columns.values())):
-        return
+def _write_missing_associations(
+    folder: Path, dataset: DatasetDef, counties: list[str], chosen: list[set[str]]
+) -> None:
+    """List the dimension combinations the data lacks, as dsgrid's registration check needs:
+    it requires the cross product of the dataset's dimension records minus the rows matching
+    a ``missing_associations/<col>__<col>.parquet`` table (dataset_schema_handler_base.py::
+    _check_dimension_associations). The data covers one sector, and in it the subsectors
+    ``chosen`` per county. Pairs from other sectors go to ``sector__subsector`` (as in
+    test_efs), the unchosen subsectors of the dataset's sector to ``geography__subsector``.
+    """
+    sectors = dataset.dimensions["sector"].record_ids
+    subsectors = dataset.dimensions["subsector"].records
+    own = [r["id"] for r in subsectors if r["sector"] == dataset.sector]
+    other_sector = [
+        (sector, r["id"])
+        for sector in sectors
+        for r in subsectors
+        if sector != dataset.sector or r["sector"] != dataset.sector
+    ]
+    unchosen = [(c, s) for c, picked in zip(counties, chosen, strict=True) for s in own if s not in picked]
     target = folder / "missing_associations"
-    target.mkdir(exist_ok=True)
-    pq.write_table(
-        pa.table({k: pa.array(v, pa.string()) for k, v in columns.items()}), target / name
-    )
+    for name, pairs in (
+        ("sector__subsector", other_sector),
+        ("geography__subsector", unchosen),
+    ):
+        if not pairs:
+            continue
+        left, right = name.split("__")
+        target.mkdir(exist_ok=True)
+        table = pa.table(
+            {
+                left: pa.array([a for a, _ in pairs], pa.string()),
+                right: pa.array([b for _, b in pairs], pa.string()),
+            }
+        )
+        pq.write_table(table, target / f"{name}.parquet")
 
 
 def _commercial(
