@@ -6,7 +6,6 @@ Everything here is derived from the project JSON plus the models it references b
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -98,7 +97,7 @@ class ProjectDataset:
     dimensions: dict[DimensionType, AnyDimensionModel]
     mappings: tuple[DatasetMapping, ...]
     base_dimensions: dict[DimensionType, ProjectDimension]
-    _files: Callable[[], DatasetFiles] | None = field(default=None, repr=False)
+    data_root: Path = field(repr=False)
 
     @property
     def dataset_id(self) -> str:
@@ -117,9 +116,19 @@ class ProjectDataset:
         return self.dimensions.get(DimensionType.TIME)
 
     def files(self) -> DatasetFiles:
-        if self._files is None:
+        """The dataset version's load-data files, located on first use."""
+        return self._files
+
+    @cached_property
+    def _files(self) -> DatasetFiles:
+        if self.config is None:
             raise CatalogError(f"Dataset '{self.dataset_id}' is not registered in the registry.")
-        return self._files()
+        return find_dataset_files(
+            self.data_root,
+            self.dataset_id,
+            self.config.version,
+            two_table=self.config.table_format == "two_table",
+        )
 
     def load_schema(self) -> pa.Schema:
         return self.files().load_schema()
@@ -263,22 +272,7 @@ class Project:
                     model, ProjectDimension(from_dim, DimensionCategory.DATASET), to_dim
                 )
             )
-        files = None
-        if config is not None:
-            dataset_id, version = config.dataset_id, config.version
-            two_table = config.table_format == "two_table"
-            cache: list[DatasetFiles] = []
-
-            def files() -> DatasetFiles:
-                if not cache:
-                    cache.append(
-                        find_dataset_files(
-                            self._data_root, dataset_id, version, two_table=two_table
-                        )
-                    )
-                return cache[0]
-
-        return ProjectDataset(entry, config, dimensions, tuple(mappings), base, files)
+        return ProjectDataset(entry, config, dimensions, tuple(mappings), base, self._data_root)
 
     def _base_dimensions_for(
         self, entry: ProjectDatasetModel
