@@ -212,10 +212,10 @@ class DatasetDef:
     index: int
     # What the data covers once mapped to the project, which the project states as the
     # dataset's required_dimensions: one sector, with the subsectors of one subset selector
-    # (group name, selector name), and these project metric ids. Everything else is all
-    # records of the base dimension.
+    # (subset group name, selector name), and these project metric ids. Every other type
+    # covers all records of its base dimension.
     sector: str
-    subsectors: tuple[str, str]
+    subsector_selector: tuple[str, str]
     metric_ids: list[str]
 
     def to_json(self, row_id: int, version: str) -> dict[str, Any]:
@@ -298,20 +298,21 @@ class DatasetDef:
                 "subset": subset or [],
             }
 
-        required_types = [t for t in DIMENSION_TYPES if t != "time"]
-        single = {t: requirement(t, ["__all__"]) for t in required_types}
+        # dsgrid forbids stating a type in both sections: sector and subsector are only in
+        # the multi_dimensional one, every other type only in the single_dimensional one.
+        required_types = sorted(t for t in DIMENSION_TYPES if t != "time")
+        joint = ("sector", "subsector")
+        single = {t: requirement(t, None if t in joint else ["__all__"]) for t in required_types}
         single["metric"] = requirement("metric", self.metric_ids)
         multi = {t: requirement(t) for t in required_types}
         multi["sector"] = requirement("sector", [self.sector])
-        group, selector = self.subsectors
+        group, selector = self.subsector_selector
         multi["subsector"] = requirement(
             "subsector", subset=[{"name": group, "selectors": [selector]}]
         )
-        single["sector"] = requirement("sector")
-        single["subsector"] = requirement("subsector")
         return {
-            "single_dimensional": dict(sorted(single.items())),
-            "multi_dimensional": [dict(sorted(multi.items()))],
+            "single_dimensional": single,
+            "multi_dimensional": [multi],
         }
 
 

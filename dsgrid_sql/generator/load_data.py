@@ -18,9 +18,7 @@ import pyarrow.parquet as pq
 
 from .design import (
     COMMERCIAL_DATASET_END_USES,
-    COMMERCIAL_DATASET_SUBSECTORS,
     RESIDENTIAL_DATASET_END_USES,
-    RESIDENTIAL_SUBSECTORS,
     DatasetDef,
     ProjectDef,
 )
@@ -107,7 +105,9 @@ def _write_missing_associations(
         for r in subsectors
         if sector != dataset.sector or r["sector"] != dataset.sector
     ]
-    unchosen = [(c, s) for c, picked in zip(counties, chosen, strict=True) for s in own if s not in picked]
+    unchosen = [
+        (c, s) for c, picked in zip(counties, chosen, strict=True) for s in own if s not in picked
+    ]
     target = folder / "missing_associations"
     for name, pairs in (
         ("sector__subsector", other_sector),
@@ -130,8 +130,8 @@ def _commercial(
     folder: Path, project: ProjectDef, dataset: DatasetDef, spec: GeneratorSpec
 ) -> int:
     counties = [c.id for c in project.counties]
-    subsectors = list(COMMERCIAL_DATASET_SUBSECTORS)
-    end_uses = list(COMMERCIAL_DATASET_END_USES)[: spec.commercial_end_uses]
+    subsectors = _own_subsectors(dataset)
+    end_uses = dataset.dimensions["metric"].record_ids
     k = spec.commercial_subsectors_per_county
     rng = _rng(spec, dataset)
     chosen = [np.sort(rng.choice(len(subsectors), size=k, replace=False)) for _ in counties]
@@ -148,28 +148,21 @@ def _commercial(
     n_ids = len(lookup_county)
     ids = np.arange(1, n_ids + 1, dtype=np.int64)
     scaling = rng.uniform(0.8, 1.2, size=n_ids)
-    scaling_mask = rng.random(n_ids) < 0.5  # half the rows have no scaling factor (null)
+    # Half the rows are unscaled. dsgrid's query treats a null scaling factor as 1, but its
+    # registration rejects any null in the lookup table (dataset_schema_handler_two_table.py::
+    # _check_lookup_data_consistency), so unscaled rows say 1.0.
+    scaling[rng.random(n_ids) < 0.5] = 1.0
     lookup = pa.table(
         {
             "geography": _strings(counties, lookup_county),
             "sector": pa.array(["com"] * n_ids, pa.string()),
             "subsector": _strings(subsectors, lookup_subsector),
             "id": pa.array(ids),
-            "scaling_factor": pa.array(scaling, mask=scaling_mask),
+            "scaling_factor": pa.array(scaling),
         }
     )
     pq.write_table(lookup, folder / "lookup_table.parquet")
-    missing = [
-        (c, s)
-        for ci, c in enumerate(counties)
-        for si, s in enumerate(subsectors)
-        if si not in set(chosen[ci])
-    ]
-    _write_missing(
-        folder,
-        "geography__subsector.parquet",
-        {"geography": [c for c, _ in missing], "subsector": [s for _, s in missing]},
-    )
+    _write_missing_associations(folder, dataset, counties, _chosen_ids(subsectors, chosen))
 
     first_hour = 1  # period-ending: the first hour ends at 01:00 local standard time
     timestamps = _timestamps_us(spec, first_hour)
@@ -218,8 +211,8 @@ def _residential(
     folder: Path, project: ProjectDef, dataset: DatasetDef, spec: GeneratorSpec
 ) -> int:
     counties = [c.id for c in project.counties]
-    subsectors = list(RESIDENTIAL_SUBSECTORS)
-    end_uses = list(RESIDENTIAL_DATASET_END_USES)[: spec.residential_end_uses]
+    subsectors = _own_subsectors(dataset)
+    end_uses = dataset.dimensions["metric"].record_ids
     years = list(spec.model_years)
     scenarios = list(spec.scenarios)
     k = spec.residential_subsectors_per_county
@@ -238,17 +231,7 @@ def _residential(
     for s in range(1, len(scenarios)):
         scenario_factor[s] = np.where(electric, 1.0 + 0.2 * s, max(0.1, 1.0 - 0.3 * s))
 
-    missing = [
-        (c, s)
-        for ci, c in enumerate(counties)
-        for si, s in enumerate(subsectors)
-        if si not in set(chosen[ci])
-    ]
-    _write_missing(
-        folder,
-        "geography__subsector.parquet",
-        {"geography": [c for c, _ in missing], "subsector": [s for _, s in missing]},
-    )
+    _write_missing_associations(folder, dataset, counties, _chosen_ids(subsectors, chosen))
     first_hour = 0  # period-beginning, like the project
     timestamps = _timestamps_us(spec, first_hour)
     profiles = _profiles(spec, end_uses, first_hour)
@@ -303,8 +286,11 @@ def _residential(
 
 
 def _ev_annual(folder: Path, project: ProjectDef, dataset: DatasetDef, spec: GeneratorSpec) -> int:
+    """Annual data: one row per (county, subsector, model year, scenario), a few per county
+    even at full scale, so the table is built whole."""
     counties = [c.id for c in project.counties]
-    subsectors = list(RESIDENTIAL_SUBSECTORS)
+    subsectors = _own_subsectors(dataset)
+    (metric,) = dataset.dimensions["metric"].record_ids
     years = list(spec.model_years)
     scenarios = list(spec.scenarios)
     k = spec.residential_subsectors_per_county
@@ -312,6 +298,7 @@ def _ev_annual(folder: Path, project: ProjectDef, dataset: DatasetDef, spec: Gen
     chosen = [np.sort(rng.choice(len(subsectors), size=k, replace=False)) for _ in counties]
     county_scale = rng.lognormal(0.0, 0.8, size=len(counties)) * 2000.0
     adoption = np.array([(1 + i) ** 1.5 for i in range(len(years))])
+    _write_missing_associations(folder, dataset, counties, _chosen_ids(subsectors, chosen))
     rows = []
     for ci, county in enumerate(counties):
         for si in chosen[ci]:
@@ -320,17 +307,9 @@ def _ev_annual(folder: Path, project: ProjectDef, dataset: DatasetDef, spec: Gen
                     value = (
                         county_scale[ci] * adoption[yi] * (1.0 + 0.5 * si2) * rng.lognormal(0, 0.1)
                     )
+                    # dsgrid's annual time: the time_year column equals the model year.
                     rows.append(
-                        (
-                            county,
-                            "res",
-                            subsectors[si],
-                            "ev_charging",
-                            year,
-                            scenario,
-                            year,
-                            float(value),
-                        )
+                        (county, "res", subsectors[si], metric, year, scenario, year, float(value))
                     )
     columns = [
         "geography",
@@ -343,8 +322,9 @@ def _ev_annual(folder: Path, project: ProjectDef, dataset: DatasetDef, spec: Gen
         "value",
     ]
     data = {name: [r[i] for r in rows] for i, name in enumerate(columns)}
-    if "scenario" in dataset.trivial:
-        del data["scenario"]
+    # Trivial dimensions are absent from stored data; dsgrid adds them back at load.
+    for name in dataset.trivial:
+        data.pop(name, None)
     table = pa.table(
         {
             name: pa.array(values, pa.float64() if name == "value" else pa.string())
@@ -353,3 +333,13 @@ def _ev_annual(folder: Path, project: ProjectDef, dataset: DatasetDef, spec: Gen
     )
     pq.write_table(table, folder / "table.parquet")
     return table.num_rows
+
+
+def _own_subsectors(dataset: DatasetDef) -> list[str]:
+    """The dataset's subsector records of its own sector, the ones its data draws from."""
+    records = dataset.dimensions["subsector"].records
+    return [r["id"] for r in records if r["sector"] == dataset.sector]
+
+
+def _chosen_ids(subsectors: list[str], chosen: list[np.ndarray]) -> list[set[str]]:
+    return [{subsectors[i] for i in picked} for picked in chosen]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import re
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -70,6 +71,19 @@ class GeneratorSpec(BaseModel):
     def _unsubmitted_fits(self) -> GeneratorSpec:
         if self.unsubmitted > self.datasets:
             raise ValueError("unsubmitted must not exceed datasets")
+        return self
+
+    @model_validator(mode="after")
+    def _annual_years_evenly_spaced(self) -> GeneratorSpec:
+        # The annual dataset's time is one dsgrid range (start, end, frequency in years), and
+        # dsgrid checks annual data against exactly one range
+        # (annual_time_dimension_config.py::check_dataset_time_consistency).
+        years = [int(y) for y in self.model_years]
+        steps = {b - a for a, b in itertools.pairwise(years)}
+        if len(steps) > 1 and any(t == "ev_annual" for _, t in self.dataset_templates()):
+            raise ValueError(
+                "model_years must be evenly spaced when there is an annual (ev_annual) dataset"
+            )
         return self
 
     def dataset_templates(self) -> list[tuple[str, str]]:

@@ -70,6 +70,12 @@ def test_shapes_real_projects_have(small_catalog: Catalog) -> None:
     assert project.time_dimension.model.time_interval_type == "period_beginning"
     assert isinstance(ev.time_dimension, AnnualTimeDimensionModel)
     assert ev.time_columns() == ("time_year",)
+    # A dataset's metric records are exactly the metrics in its data (dsgrid compares them):
+    # the EV data's one end use maps onto the project's "End Uses".
+    assert [r.id for r in ev.dimensions[DimensionType.METRIC].records] == ["ev_charging"]
+    assert {(r.from_id, r.to_id) for m in ev.mappings for r in m.model.records} == {
+        ("ev_charging", "ev_charging")
+    }
     # Different units between dataset and project metrics.
     dataset_units = {r.fields["unit"] for r in commercial.dimensions[DimensionType.METRIC].records}
     project_units = {
@@ -162,10 +168,15 @@ def test_load_data_consistent_with_configs(small_catalog: Catalog) -> None:
     assert total == estimate_rows(GeneratorSpec(counties=12, hours=48))
 
 
-def test_scaling_factor_with_nulls(small_catalog: Catalog) -> None:
+def test_scaling_factor_some_unscaled(small_catalog: Catalog) -> None:
+    """Half the lookup rows are unscaled. They say 1.0, not null: dsgrid's query would treat
+    null as 1, but its registration rejects any null in the lookup table."""
     files = small_catalog.dataset_files("dsgrid_demo_commercial")
     scaling = pq.read_table(files.lookup).column("scaling_factor")
-    assert 0 < scaling.null_count < len(scaling)
+    assert scaling.null_count == 0
+    unscaled = pc.sum(pc.equal(scaling, 1.0)).as_py()
+    assert 0 < unscaled < len(scaling)
+    assert 0.8 <= pc.min(scaling).as_py() <= pc.max(scaling).as_py() <= 1.2
 
 
 def test_odd_shapes(odd_registry: Path) -> None:
@@ -227,8 +238,14 @@ def test_failure_leaves_nothing_behind(tmp_path: Path, monkeypatch: pytest.Monke
         ({"model_years": ("20x0",)}, "four-digit years"),
         ({"project_id": "Bad Name"}, "lower-case letters"),
         ({"datasets": 2, "unsubmitted": 3}, "unsubmitted must not exceed datasets"),
+        ({"model_years": ("2020", "2025", "2040")}, "evenly spaced"),
     ],
 )
 def test_spec_validation(params: dict, message: str) -> None:
     with pytest.raises(ValidationError, match=message):
         GeneratorSpec(**params)
+
+
+def test_uneven_model_years_without_annual_dataset() -> None:
+    spec = GeneratorSpec(model_years=("2040", "2020", "2025"), datasets=2)
+    assert spec.model_years == ("2020", "2025", "2040")
