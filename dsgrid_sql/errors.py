@@ -110,3 +110,59 @@ class GeneratorError(DsgridSqlError):
     """Parameters for the registry generator are out of range or inconsistent."""
 
     code = "generator_error"
+
+
+class SqlSyntaxError(DsgridSqlError):
+    code = "syntax_error"
+
+
+class UnsupportedSqlError(DsgridSqlError):
+    """Valid SQL that dsgrid-sql does not run (writes, engine statements, file readers)."""
+
+    code = "not_allowed"
+
+
+class UnknownColumnError(UnknownNameError):
+    code = "unknown_column"
+
+
+class UnknownFunctionError(UnknownNameError):
+    code = "unknown_function"
+
+
+class UnknownRecordError(UnknownNameError):
+    """A literal compared with a dimension column is not a record of that dimension."""
+
+    code = "unknown_record"
+
+
+class AmbiguousNameError(DsgridSqlError):
+    code = "ambiguous_name"
+
+
+class TypeMismatchError(DsgridSqlError):
+    code = "type_mismatch"
+
+
+class MixedDatasetsError(DsgridSqlError):
+    """A query would stack datasets mapped onto different base dimensions of one type."""
+
+    code = "mixed_base_dimensions"
+
+
+class UnitConversionError(DsgridSqlError):
+    code = "unit_conversion"
+
+
+class QueryExecutionError(DsgridSqlError):
+    """The engine failed while running a query that passed every check."""
+
+    code = "execution_error"
+
+
+class QueryCancelledError(DsgridSqlError):
+    code = "cancelled"
+
+
+class ExportError(DsgridSqlError):
+    code = "export_error"

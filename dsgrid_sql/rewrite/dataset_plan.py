@@ -1,0 +1,388 @@
+"""One dataset mapped onto its project's base dimensions, as relational SQL.
+
+This is dsgrid's ``make_project_dataframe`` (dsgrid-format.md §4.1) step for step:
+
+1. scan the load data (two_table: ``table JOIN lookup USING (id)``), add trivial dimensions as
+   constants, multiply by ``scaling_factor`` where it is not null, and apply pushed filters
+   as sets of dataset record ids;
+2. inner-join each dataset→project mapping (``to_id`` null dropped), replacing the column by
+   ``to_id`` and multiplying ``value`` by ``from_fraction`` — the metric mapping's fractions
+   also carry the unit factor from the dataset metric's unit to the project metric's unit;
+   identity mappings with fraction 1 are skipped, as dsgrid skips them;
+3. sum over the other columns when a mapping sends several records to one (only then can
+   rows collide; otherwise the sum is a no-op and is left out);
+4. map time onto the project's time (shift and wrap, or spread annual values over the
+   project's timestamps with model_year set from the annual value).
+
+The result has one column per dimension type, the project's time column and ``value``.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+import pyarrow as pa
+from sqlglot import exp
+
+from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset
+from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
+from dsgrid_sql.catalog.paths import parquet_part_files
+from dsgrid_sql.errors import CatalogError
+
+from .inputs import ArrowInput, Input, ParquetInput, input_name
+from .time_mapping import AnnualSpread, DatetimeShift, TimeMapping, plan_time_mapping
+from .units import unit_factor
+
+VALUE = "value"
+MAPPING_SCHEMA = pa.schema(
+    [("from_id", pa.string()), ("to_id", pa.string()), ("from_fraction", pa.float64())]
+)
+
+
+def ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def col(name: str, table: str | None = None) -> exp.Column:
+    return exp.Column(this=ident(name), table=ident(table) if table else None)
+
+
+def string(value: str) -> exp.Literal:
+    return exp.Literal.string(value)
+
+
+def timestamp_literal(instant: object) -> exp.Expression:
+    text = instant.strftime("%Y-%m-%d %H:%M:%S+00:00")  # type: ignore[attr-defined]
+    return exp.cast(string(text), exp.DataType.build("TIMESTAMPTZ"))
+
+
+def interval(delta: timedelta) -> exp.Interval:
+    seconds = int(delta.total_seconds())
+    if seconds % 3600 == 0:
+        return exp.Interval(this=string(str(abs(seconds) // 3600)), unit=exp.var("HOUR"))
+    return exp.Interval(this=string(str(abs(seconds))), unit=exp.var("SECOND"))
+
+
+def shift(expression: exp.Expression, delta: timedelta) -> exp.Expression:
+    if not delta:
+        return expression
+    if delta > timedelta(0):
+        return exp.Add(this=expression, expression=interval(delta))
+    return exp.Sub(this=expression, expression=interval(delta))
+
+
+@dataclass(frozen=True)
+class AppliedMapping:
+    """A dataset→project mapping as the plan applies it (reported by EXPLAIN)."""
+
+    dimension_type: DimensionType
+    mapping_id: str
+    version: str
+    mapping_type: str | None
+    from_dimension: str
+    to_dimension: str
+    skipped: bool  # identity with fraction 1: no join, as dsgrid's is_noop_mapping
+    records: int  # records joined (after dropping null to_id and pushed restrictions)
+    unit_factors: tuple[tuple[str, str, float], ...] = ()
+
+
+@dataclass
+class DatasetPlan:
+    project: Project
+    dataset: ProjectDataset
+    mappings: list[AppliedMapping] = field(default_factory=list)
+    # Dataset record ids kept by pushed filters, per dimension type.
+    scan_filters: dict[DimensionType, tuple[str, ...]] = field(default_factory=dict)
+    time: TimeMapping | None = None
+    grouped: bool = False
+    empty_reason: str | None = None
+    inputs: list[Input] = field(default_factory=list)
+    select: exp.Select | None = None
+
+    @property
+    def dataset_id(self) -> str:
+        return self.dataset.dataset_id
+
+
+def _is_identity(mapping: DimensionMappingModel) -> bool:
+    return all(r.to_id == r.from_id and r.from_fraction == 1.0 for r in mapping.records) and bool(
+        mapping.records
+    )
+
+
+def build_dataset_plan(
+    project: Project,
+    dataset: ProjectDataset,
+    allowed: dict[DimensionType, frozenset[str]],
+    time_column: str | None,
+    project_time_input: ArrowInput | None,
+) -> DatasetPlan:
+    """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
+    pushed-down filters keep (absent type: no restriction)."""
+    plan = DatasetPlan(project, dataset)
+    config = dataset.config
+    assert config is not None
+    files = dataset.files()
+    table_schema = files.table_schema()
+    lookup_schema = files.lookup_schema()
+    two_table = lookup_schema is not None
+
+    table_input = ParquetInput(
+        input_name("scan", dataset.dataset_id, dataset.version, files.table),
+        files.table,
+        tuple(parquet_part_files(files.table)),
+    )
+    plan.inputs.append(table_input)
+    source: exp.Expression = exp.Table(
+        this=ident(table_input.name), alias=exp.TableAlias(this=ident("t"))
+    )
+    joins: list[exp.Join] = []
+    if two_table:
+        assert files.lookup is not None
+        lookup_input = ParquetInput(
+            input_name("scan", dataset.dataset_id, dataset.version, files.lookup),
+            files.lookup,
+            tuple(parquet_part_files(files.lookup)),
+        )
+        plan.inputs.append(lookup_input)
+        joins.append(
+            exp.Join(
+                this=exp.Table(
+                    this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("l"))
+                ),
+                on=exp.EQ(this=col("id", "t"), expression=col("id", "l")),
+                kind="INNER",
+            )
+        )
+
+    def stored(name: str, *, dimension: bool = False) -> exp.Expression | None:
+        """A stored column; dimension columns are strings (record ids) whatever the Parquet
+        type, as dsgrid requires of registered data."""
+        for alias, schema in (("t", table_schema), ("l", lookup_schema)):
+            if schema is not None and name in schema.names:
+                column: exp.Expression = col(name, alias)
+                if dimension and not pa.types.is_string(schema.field(name).type):
+                    column = exp.cast(column, exp.DataType.build("VARCHAR"))
+                return column
+        return None
+
+    # 1. Dimension columns of the load data (stored or trivial constants).
+    load_dims: dict[DimensionType, exp.Expression] = {}
+    for dim_type in DIMENSION_COLUMN_ORDER:
+        expression = stored(dim_type.value, dimension=True)
+        if expression is None and dim_type in config.trivial_dimensions:
+            records = dataset.dimensions[dim_type].records  # type: ignore[union-attr]
+            if len(records) != 1:
+                raise CatalogError(
+                    f"Dataset '{dataset.dataset_id}' declares {dim_type.value} trivial but its "
+                    f"dimension has {len(records)} records."
+                )
+            expression = string(records[0].id)
+        if expression is None:
+            raise CatalogError(
+                f"Dataset '{dataset.dataset_id}' version {dataset.version} has no "
+                f"{dim_type.value} column and does not declare it trivial."
+            )
+        load_dims[dim_type] = expression
+
+    value: exp.Expression = col(VALUE, "t")
+    if stored("scaling_factor") is not None:
+        value = exp.Mul(
+            this=value,
+            expression=exp.Coalesce(
+                this=stored("scaling_factor"), expressions=[exp.Literal.number(1.0)]
+            ),
+        )
+
+    # 2. Mapping joins.
+    mapped_dims = dict(load_dims)
+    dataset_filters: dict[DimensionType, frozenset[str]] = {}
+    by_type = {m.model.to_dimension.type: m for m in dataset.mappings}
+    for dim_type in DIMENSION_COLUMN_ORDER:
+        wanted = allowed.get(dim_type)
+        mapping = by_type.get(dim_type)
+        if mapping is None:
+            if wanted is not None:
+                dataset_filters[dim_type] = wanted
+            continue
+        factors = (
+            _unit_factors(project, dataset, mapping.model)
+            if dim_type == DimensionType.METRIC
+            else {}
+        )
+        records = [
+            (r.from_id, r.to_id, r.from_fraction * factors.get((r.from_id, r.to_id), 1.0))
+            for r in mapping.model.records
+            if r.to_id is not None and (wanted is None or r.to_id in wanted)
+        ]
+        skipped = _is_identity(mapping.model) and not any(f != 1.0 for f in factors.values())
+        applied = AppliedMapping(
+            dim_type,
+            mapping.model.mapping_id,
+            mapping.model.version,
+            mapping.model.mapping_type,
+            mapping.from_dimension.name,
+            mapping.to_dimension.name,
+            skipped,
+            len(records),
+            tuple(sorted((f, t, x) for (f, t), x in factors.items() if x != 1.0)),
+        )
+        plan.mappings.append(applied)
+        if skipped:
+            if wanted is not None:
+                dataset_filters[dim_type] = wanted
+            continue
+        if wanted is not None:
+            dataset_filters[dim_type] = frozenset(r[0] for r in records)
+        table = pa.Table.from_pylist(
+            [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
+            schema=MAPPING_SCHEMA,
+        )
+        mapping_input = ArrowInput(
+            input_name("map", mapping.model.mapping_id, mapping.model.version, sorted(records)),
+            table,
+        )
+        plan.inputs.append(mapping_input)
+        alias = f"m_{dim_type.value}"
+        joins.append(
+            exp.Join(
+                this=exp.Table(
+                    this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))
+                ),
+                on=exp.EQ(this=load_dims[dim_type], expression=col("from_id", alias)),
+                kind="INNER",
+            )
+        )
+        mapped_dims[dim_type] = col("to_id", alias)
+        value = exp.Mul(this=value, expression=col("from_fraction", alias))
+        to_ids: dict[str, set[str]] = defaultdict(set)
+        for f, t, _ in records:
+            to_ids[t].add(f)
+        if any(len(froms) > 1 for froms in to_ids.values()):
+            plan.grouped = True
+
+    # Pushed filters become sets of dataset record ids in the scan.
+    where: list[exp.Expression] = []
+    for dim_type, ids in dataset_filters.items():
+        expression = load_dims[dim_type]
+        if isinstance(expression, exp.Literal):
+            if expression.this not in ids:
+                plan.empty_reason = f"its {dim_type.value} '{expression.this}' is filtered out"
+            continue
+        plan.scan_filters[dim_type] = tuple(sorted(ids))
+        if not ids:
+            plan.empty_reason = f"no {dim_type.value} record passes the filters"
+            continue
+        where.append(exp.In(this=expression, expressions=[string(i) for i in sorted(ids)]))
+
+    # 3. The mapped load data: one row per key, summed only when keys can collide.
+    time_columns = files.time_columns()
+    plan.time = plan_time_mapping(
+        dataset.time_dimension,
+        project.time_dimension.model if project.time_dimension else None,
+        time_columns,
+        dataset.dataset_id,
+    )
+    stage1_columns = [
+        exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
+    ]
+    stage1_columns += [exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns]
+    value_expr = exp.Sum(this=value) if plan.grouped else value
+    stage1 = exp.select(*stage1_columns, exp.alias_(value_expr, VALUE, quoted=True)).from_(source)
+    for join in joins:
+        stage1 = stage1.join(join)
+    if where:
+        stage1 = stage1.where(exp.and_(*where))
+    if plan.grouped:
+        stage1 = stage1.group_by(*[exp.Literal.number(i + 1) for i in range(len(stage1_columns))])
+
+    # 4. Time onto project time.
+    stage2_dims = {t: col(t.value, "s") for t in DIMENSION_COLUMN_ORDER}
+    stage2_value: exp.Expression = col(VALUE, "s")
+    stage2 = exp.select().from_(exp.Subquery(this=stage1, alias=exp.TableAlias(this=ident("s"))))
+    time_expr: exp.Expression | None = None
+    time_mapping = plan.time
+    if isinstance(time_mapping, DatetimeShift):
+        raw = col(time_columns[0], "s")
+        time_expr = _wrap(shift(raw, time_mapping.shift), time_mapping)
+        project_range = time_mapping.project
+        stage2 = stage2.where(
+            exp.Between(
+                this=time_expr.copy(),
+                low=timestamp_literal(project_range.start),
+                high=timestamp_literal(project_range.end),
+            )
+        )
+    elif isinstance(time_mapping, AnnualSpread):
+        assert project_time_input is not None and time_column is not None
+        plan.inputs.append(project_time_input)
+        stage2 = stage2.join(
+            exp.Table(this=ident(project_time_input.name), alias=exp.TableAlias(this=ident("pt"))),
+            join_type="CROSS",
+        )
+        time_expr = col(time_column, "pt")
+        stage2_value = exp.Div(
+            this=stage2_value, expression=exp.Literal.number(time_mapping.periods_per_year)
+        )
+        stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
+            col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
+        )
+    columns = [exp.alias_(stage2_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER]
+    if time_column is not None:
+        if time_expr is None:
+            raise CatalogError(
+                f"Dataset '{dataset.dataset_id}' has no time to map onto the project's."
+            )
+        columns.append(exp.alias_(time_expr, time_column, quoted=True))
+    columns.append(exp.alias_(stage2_value, VALUE, quoted=True))
+    plan.select = stage2.select(*columns)
+    return plan
+
+
+def _wrap(expression: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
+    """Wrap instants outside the project range by ± its length (dsgrid rolls shifted
+    timestamps into the destination range)."""
+    if not mapping.shift:
+        return expression
+    start = timestamp_literal(mapping.project.start)
+    end = timestamp_literal(mapping.project.end)
+    return exp.Case(
+        ifs=[
+            exp.If(
+                this=exp.GT(this=expression.copy(), expression=end),
+                true=shift(expression.copy(), -mapping.wrap),
+            ),
+            exp.If(
+                this=exp.LT(this=expression.copy(), expression=start),
+                true=shift(expression.copy(), mapping.wrap),
+            ),
+        ],
+        default=expression.copy(),
+    )
+
+
+def _unit_factors(
+    project: Project, dataset: ProjectDataset, mapping: DimensionMappingModel
+) -> dict[tuple[str, str | None], float]:
+    """Factor per (dataset metric id, project metric id), from the dataset record's unit to
+    the project record's unit (dsgrid's convert_units_unpivoted), or none when disabled."""
+    if dataset.config is None or not dataset.config.enable_unit_conversion:
+        return {}
+    from_units = {
+        r.id: r.fields.get("unit")
+        for r in dataset.dimensions[DimensionType.METRIC].records  # type: ignore[union-attr]
+    }
+    base = dataset.base_dimensions[DimensionType.METRIC]
+    to_units = {r.id: r.fields.get("unit") for r in base.records}
+    factors = {}
+    for record in mapping.records:
+        if record.to_id is None:
+            continue
+        factors[(record.from_id, record.to_id)] = unit_factor(
+            from_units.get(record.from_id),
+            to_units.get(record.to_id),
+            context=f"'{record.from_id}' of dataset '{dataset.dataset_id}' to '{record.to_id}'",
+        )
+    return factors

@@ -1,0 +1,310 @@
+"""A virtual table reference — ``<project>.data`` or ``<project>.<dataset_id>`` — as a
+subquery producing exactly the columns the query uses.
+
+Datasets are planned one by one (:mod:`.dataset_plan`) and stacked with UNION ALL
+(duplicates kept, as dsgrid's default ``ds1 | ds2`` does). Supplemental columns then join the
+base→supplemental mapping and multiply ``value`` by its fraction row by row, before any
+aggregate of the user's query; record names, time zones and units join only when used.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import pyarrow as pa
+from sqlglot import exp
+
+from dsgrid_sql.catalog import (
+    Catalog,
+    ColumnRole,
+    DimensionType,
+    ProjectDimension,
+    Table,
+    TableKind,
+)
+from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER
+from dsgrid_sql.errors import MixedDatasetsError
+
+from .dataset_plan import (
+    MAPPING_SCHEMA,
+    VALUE,
+    DatasetPlan,
+    build_dataset_plan,
+    col,
+    ident,
+    string,
+)
+from .inputs import ArrowInput, Input, input_name
+
+DATASET_ID = "dataset_id"
+
+
+@dataclass
+class Restrictions:
+    """Filters pushed below the mappings: project base record ids per dimension type,
+    supplemental record ids per supplemental column, and dataset ids."""
+
+    base: dict[DimensionType, frozenset[str]] = field(default_factory=dict)
+    supplemental: dict[str, frozenset[str]] = field(default_factory=dict)
+    datasets: frozenset[str] | None = None
+
+
+@dataclass
+class TablePlan:
+    table: Table
+    columns: tuple[str, ...]
+    datasets: list[DatasetPlan]
+    skipped_datasets: list[tuple[str, str]]  # (dataset id, why)
+    supplementals: list[tuple[str, str, str]]  # (column, mapping id, version)
+    inputs: list[Input]
+    select: exp.Select
+
+
+def plan_virtual_table(
+    catalog: Catalog,
+    table: Table,
+    needed: Sequence[str],
+    restrictions: Restrictions,
+    dialect: str,
+) -> TablePlan:
+    assert table.kind in (TableKind.DATA, TableKind.DATASET) and table.project_id
+    project = catalog.project(table.project_id, table.project_version)
+    names = catalog.project_names(table.project_id)
+    columns = [table.get_column(n) for n in needed]
+    datasets = [
+        d
+        for d in project.submitted_datasets
+        if d.dataset_id in table.dataset_ids
+        and (restrictions.datasets is None or d.dataset_id in restrictions.datasets)
+    ]
+    _check_one_group(table, datasets)
+    time_column = names.time_columns[0].name if names.time_columns else None
+    inputs: list[Input] = []
+    project_time_input = _project_time_input(project, time_column)
+
+    plans: list[DatasetPlan] = []
+    skipped: list[tuple[str, str]] = []
+    for dataset in datasets:
+        plan = build_dataset_plan(
+            project, dataset, restrictions.base, time_column, project_time_input
+        )
+        if plan.empty_reason:
+            skipped.append((dataset.dataset_id, plan.empty_reason))
+            continue
+        plans.append(plan)
+        inputs += plan.inputs
+
+    branches = []
+    for plan in plans:
+        assert plan.select is not None
+        branches.append(
+            plan.select.copy().select(exp.alias_(string(plan.dataset_id), DATASET_ID, quoted=True))
+        )
+    if branches:
+        union: exp.Expression = branches[0]
+        for branch in branches[1:]:
+            union = exp.union(union, branch, distinct=False)
+    else:
+        union = _empty_relation(time_column)
+
+    # Bases in use: those of the (single group of) datasets, else the project's first.
+    bases: dict[DimensionType, ProjectDimension] = {}
+    for dataset in datasets:
+        bases.update(dataset.base_dimensions)
+    for dim in project.base_dimensions:
+        bases.setdefault(dim.type, dim)
+
+    query = exp.select().from_(exp.Subquery(this=union, alias=exp.TableAlias(this=ident("u"))))
+    value: exp.Expression = col(VALUE, "u")
+    supplementals: list[tuple[str, str, str]] = []
+    joined: dict[str, str] = {}  # join key → alias
+
+    def join_records(dim: ProjectDimension, on: exp.Expression, fields: tuple[str, ...]) -> str:
+        nonlocal query
+        key = f"records:{dim.dimension_id}:{on.sql()}"
+        if key in joined:
+            return joined[key]
+        alias = f"r{len(joined)}"
+        records_input = _records_input(dim, fields)
+        inputs.append(records_input)
+        query = query.join(
+            exp.Table(this=ident(records_input.name), alias=exp.TableAlias(this=ident(alias))),
+            on=exp.EQ(this=on, expression=col("id", alias)),
+            join_type="INNER",
+        )
+        joined[key] = alias
+        return alias
+
+    def join_supplemental(column_name: str) -> str:
+        nonlocal query, value
+        key = f"supplemental:{column_name}"
+        if key in joined:
+            return joined[key]
+        dim = next(
+            d
+            for d in project.supplemental_dimensions
+            if names.supplemental_columns[d.name] == column_name
+        )
+        mapping = dim.base_mapping
+        assert mapping is not None
+        wanted = restrictions.supplemental.get(column_name)
+        records = [
+            {"from_id": r.from_id, "to_id": r.to_id, "from_fraction": r.from_fraction}
+            for r in mapping.records
+            if r.to_id is not None and (wanted is None or r.to_id in wanted)
+        ]
+        mapping_input = ArrowInput(
+            input_name("map", mapping.mapping_id, mapping.version, sorted(wanted or ())),
+            pa.Table.from_pylist(records, schema=MAPPING_SCHEMA),
+        )
+        inputs.append(mapping_input)
+        alias = f"s{len(joined)}"
+        base_type = mapping.from_dimension.type
+        query = query.join(
+            exp.Table(this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))),
+            on=exp.EQ(this=col(base_type.value, "u"), expression=col("from_id", alias)),
+            join_type="INNER",
+        )
+        value = exp.Mul(this=value, expression=col("from_fraction", alias))
+        supplementals.append((column_name, mapping.mapping_id, mapping.version))
+        joined[key] = alias
+        return alias
+
+    selected: list[exp.Expression] = []
+    for column in columns:
+        role = column.role
+        if (
+            role is ColumnRole.DIMENSION
+            or role is ColumnRole.TIME
+            or role is ColumnRole.DATASET_ID
+        ):
+            expression: exp.Expression = col(column.name, "u")
+        elif role is ColumnRole.VALUE:
+            expression = exp.Placeholder(this="value")  # filled in once every join is known
+        elif role is ColumnRole.SUPPLEMENTAL:
+            expression = col("to_id", join_supplemental(column.name))
+        elif role is ColumnRole.RECORD_NAME:
+            target = table.get_column(column.names_column or "")
+            if target.role is ColumnRole.SUPPLEMENTAL:
+                alias = join_supplemental(target.name)
+                dim = next(
+                    d
+                    for d in project.supplemental_dimensions
+                    if names.supplemental_columns[d.name] == target.name
+                )
+                expression = col("name", join_records(dim, col("to_id", alias), ()))
+            else:
+                dim = bases[target.dimension_type]  # type: ignore[index]
+                expression = col("name", join_records(dim, col(target.name, "u"), ()))
+        elif role is ColumnRole.TIME_ZONE or role is ColumnRole.LOCAL_TIME:
+            geography = bases[DimensionType.GEOGRAPHY]
+            alias = join_records(
+                geography, col(DimensionType.GEOGRAPHY.value, "u"), ("time_zone",)
+            )
+            zone = col("time_zone", alias)
+            expression = (
+                zone
+                if role is ColumnRole.TIME_ZONE
+                else _local_time(col(time_column or "timestamp", "u"), zone, dialect)
+            )
+        elif role is ColumnRole.UNIT:
+            metric = bases[DimensionType.METRIC]
+            expression = col(
+                "unit", join_records(metric, col(DimensionType.METRIC.value, "u"), ("unit",))
+            )
+        else:  # pragma: no cover - every role of a data table is handled above
+            raise AssertionError(role)
+        selected.append(exp.alias_(expression, column.name, quoted=True))
+    final = [
+        exp.alias_(value.copy(), column.alias, quoted=True)
+        if isinstance(column.this, exp.Placeholder)
+        else column
+        for column in selected
+    ]
+    if not final:
+        final = [exp.alias_(exp.Literal.number(1), "__dsgrid_row", quoted=True)]
+    return TablePlan(
+        table,
+        tuple(needed),
+        plans,
+        skipped,
+        supplementals,
+        _unique(inputs),
+        query.select(*final),
+    )
+
+
+def _check_one_group(table: Table, datasets: list) -> None:
+    groups: dict[tuple, list[str]] = {}
+    for dataset in datasets:
+        key = tuple(sorted((t.value, d.name) for t, d in dataset.base_dimensions.items()))
+        groups.setdefault(key, []).append(dataset.dataset_id)
+    if len(groups) > 1:
+        described = "; ".join(", ".join(ids) for ids in groups.values())
+        raise MixedDatasetsError(
+            f"Table '{table.qualified_name}' would stack datasets mapped onto different base "
+            f"dimensions ({described}).",
+            hint="Query one dataset's table, or filter dataset_id to datasets of one group.",
+        )
+
+
+def _project_time_input(project, time_column: str | None) -> ArrowInput | None:  # type: ignore[no-untyped-def]
+    from dsgrid_sql.catalog.models import DateTimeDimensionModel
+
+    from .time_mapping import instant_range
+
+    time = project.time_dimension
+    if time_column is None or time is None or not isinstance(time.model, DateTimeDimensionModel):
+        return None
+    instants = instant_range(time.model, "The project time dimension")
+    table = pa.table({time_column: instants.timestamps()})
+    return ArrowInput(input_name("time", time.dimension_id, time.version, time_column), table)
+
+
+def _records_input(dim: ProjectDimension, fields: tuple[str, ...]) -> ArrowInput:
+    data = {
+        "id": pa.array([r.id for r in dim.records], pa.string()),
+        "name": pa.array([r.name for r in dim.records], pa.string()),
+    }
+    for name in fields:
+        values = [r.fields.get(name) for r in dim.records]
+        data[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    return ArrowInput(input_name("records", dim.dimension_id, dim.version, fields), pa.table(data))
+
+
+def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> exp.Expression:
+    """Wall-clock time of an instant in a per-row zone, as a zone-less timestamp."""
+    if dialect == "spark":
+        return exp.cast(
+            exp.Anonymous(this="from_utc_timestamp", expressions=[instant, zone]),
+            exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"),
+        )
+    return exp.Anonymous(this="timezone", expressions=[zone, instant])
+
+
+def _empty_relation(time_column: str | None) -> exp.Select:
+    null = exp.Null()
+    varchar = exp.DataType.build("VARCHAR")
+    columns = [
+        exp.alias_(exp.cast(null.copy(), varchar), t.value, quoted=True)
+        for t in DIMENSION_COLUMN_ORDER
+    ]
+    if time_column:
+        columns.append(
+            exp.alias_(
+                exp.cast(null.copy(), exp.DataType.build("TIMESTAMPTZ")), time_column, quoted=True
+            )
+        )
+    columns.append(
+        exp.alias_(exp.cast(null.copy(), exp.DataType.build("DOUBLE")), VALUE, quoted=True)
+    )
+    columns.append(exp.alias_(exp.cast(null.copy(), varchar), DATASET_ID, quoted=True))
+    return exp.select(*columns).where(exp.false())
+
+
+def _unique(inputs: list[Input]) -> list[Input]:
+    seen: dict[str, Input] = {}
+    for item in inputs:
+        seen.setdefault(item.name, item)
+    return list(seen.values())
