@@ -1,0 +1,112 @@
+"""What a query may contain: an allowlist of statement kinds and functions (DESIGN.md §8).
+
+Anything not listed is refused before the engine sees it, so a function an engine adds
+later (a file reader, an environment probe) is refused until someone decides it is safe.
+"""
+
+from __future__ import annotations
+
+from sqlglot import exp
+
+from dsgrid_sql.errors import UnknownFunctionError, UnsupportedSqlError
+from dsgrid_sql.suggest import did_you_mean
+
+# sqlglot function classes that compute on values only, and behave alike on both engines.
+_ALLOWED_FUNCTION_CLASSES = {
+    # aggregates
+    "Sum", "Avg", "Min", "Max", "Count", "CountIf", "Stddev", "StddevPop", "StddevSamp",
+    "Variance", "VariancePop", "Median", "Quantile", "PercentileCont", "PercentileDisc",
+    "ApproxDistinct", "ApproxQuantile", "AnyValue", "First", "Last", "ArrayAgg", "GroupConcat",
+    "BoolAnd", "BoolOr", "Corr", "CovarPop", "CovarSamp", "LogicalAnd", "LogicalOr", "ArgMax",
+    "ArgMin", "Mode",
+    # window
+    "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead",
+    "FirstValue", "LastValue", "NthValue",
+    # math
+    "Abs", "Round", "Floor", "Ceil", "Sqrt", "Pow", "Exp", "Ln", "Log", "Log2", "Log10", "Sign",
+    "Mod", "Greatest", "Least", "Cbrt", "Trunc",
+    # conditional
+    "Coalesce", "If", "Nullif", "Case", "IfNull", "Nvl2",
+    # casts
+    "Cast", "TryCast",
+    # strings
+    "Lower", "Upper", "Length", "Substring", "Concat", "ConcatWs", "Trim", "Replace",
+    "StrPosition", "Left", "Right", "Pad", "Split", "RegexpLike", "RegexpExtract",
+    "RegexpReplace", "Reverse", "Initcap", "StartsWith", "EndsWith", "Contains", "Repeat",
+    "Format", "Lpad", "Rpad", "Ascii", "Chr", "Md5",
+    # dates and times
+    "DateTrunc", "TimestampTrunc", "Extract", "Year", "Month", "Day", "Hour", "Minute",
+    "Second", "Quarter", "Week", "WeekOfYear", "DayOfWeek", "DayOfWeekIso", "DayOfMonth",
+    "DayOfYear", "DateAdd", "DateSub", "DateDiff", "TimestampAdd", "TimestampSub",
+    "TimestampDiff", "DatetimeAdd", "DatetimeSub", "DatetimeDiff", "TsOrDsAdd", "TsOrDsDiff",
+    "CurrentDate", "CurrentTimestamp", "StrToTime", "StrToDate", "TimeToStr", "TsOrDsToDate",
+    "TsOrDsToTimestamp", "Date", "TimeStrToTime", "UnixToTime", "TimeToUnix", "DateFromParts",
+    "TimestampFromParts", "LastDay", "ConvertTimezone", "AtTimeZone", "MakeInterval",
+    "GenerateDateArray",
+    # arrays and structs
+    "Array", "ArraySize", "ArrayContains", "Struct", "StructExtract", "Bracket", "Explode",
+    "Unnest",
+}  # fmt: skip
+
+# Functions sqlglot does not model (parsed as Anonymous) that are safe on both engines.
+_ALLOWED_ANONYMOUS = {
+    "date_part", "datepart", "strftime", "strptime", "make_timestamp", "to_timestamp",
+    "epoch", "epoch_ms", "hour", "minute", "second", "isodow", "dayofweek", "weekday",
+    "from_utc_timestamp", "to_utc_timestamp", "timezone", "date_format", "unix_timestamp",
+    "sum_if", "count_if", "try_divide", "nanvl", "isnan", "isinf", "power", "ceiling",
+    "pi", "radians", "degrees", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+    "lcase", "ucase", "char_length", "character_length", "position", "instr", "btrim",
+    "ltrim", "rtrim", "split_part", "string_split", "list_value", "fsum", "kahan_sum",
+}  # fmt: skip
+
+ALLOWED_FUNCTIONS = {
+    cls.__name__ for cls in exp.ALL_FUNCTIONS if cls.__name__ in _ALLOWED_FUNCTION_CLASSES
+}
+
+
+def _function_names() -> list[str]:
+    names = set(_ALLOWED_ANONYMOUS)
+    for cls in exp.ALL_FUNCTIONS:
+        if cls.__name__ in ALLOWED_FUNCTIONS:
+            names.update(n.lower() for n in cls.sql_names())
+    return sorted(names)
+
+
+KNOWN_FUNCTION_NAMES = _function_names()
+
+
+def check_statement_kind(statement: exp.Expression) -> None:
+    if isinstance(statement, exp.Query | exp.Values):
+        return
+    kind = statement.key.upper()
+    raise UnsupportedSqlError(
+        f"{kind} statements are not allowed: dsgrid-sql runs read-only queries.",
+        hint="Use SELECT (or WITH ... SELECT); SHOW, DESCRIBE, EXPLAIN, USE, SET and "
+        "COPY (query) TO are also available.",
+    )
+
+
+def check_functions(statement: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
+    """Refuse any function not on the allowlist, with a suggestion when a known one is close."""
+    for node in statement.walk():
+        if isinstance(node, exp.Command):
+            raise UnsupportedSqlError(f"'{node.name.upper()}' is not allowed in a query.")
+        if isinstance(node, exp.Anonymous):
+            name = node.name.lower()
+            if name not in _ALLOWED_ANONYMOUS:
+                _refuse(node.name, node, position_of)
+        elif isinstance(node, exp.Func) and type(node).__name__ not in ALLOWED_FUNCTIONS:
+            if isinstance(node, exp.Cast | exp.Case | exp.If):
+                continue
+            _refuse(node.sql_name().lower(), node, position_of)
+
+
+def _refuse(name: str, node: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
+    suggestion = did_you_mean(name, KNOWN_FUNCTION_NAMES)
+    raise UnknownFunctionError(
+        f"Function '{name}' is unknown or not allowed.",
+        suggestion=suggestion,
+        position=position_of(node),
+        hint="dsgrid-sql allows functions that compute on values; file readers, table "
+        "functions and functions that reach outside the data are refused.",
+    )

@@ -1,0 +1,566 @@
+"""Bind a parsed query to the catalog and replace every catalog table by what computes it.
+
+The steps, in order (each a function below):
+
+1. ``substitute_parameters`` — ``?`` / ``$1`` placeholders become literals;
+2. ``resolve_tables`` — every table name resolves to a catalog table (or a CTE), with a
+   positioned "Did you mean" error otherwise; file readers and table functions are refused;
+3. ``expand_stars`` — ``*`` over a data table means its core columns (dimensions, time,
+   value, dataset_id), never its supplemental columns, which would multiply value;
+4. ``canonicalize_columns`` — exact dimension names (``"US States"``) and base-dimension
+   slugs become the column names, keeping the user's spelling as the output name;
+5. ``qualify`` (sqlglot) — every column gets its table; unknown columns become
+   ``UnknownColumnError`` with a suggestion;
+6. ``check_literals`` — a dimension column compared with a string that is not one of its
+   records is an error (a typo must not return an empty result); numbers compared with
+   record ids are a type error;
+7. ``collect_restrictions`` — simple WHERE predicates on dimension columns become sets of
+   record ids to push below the mappings (the predicates themselves stay in place, so the
+   result equals the unpushed plan);
+8. ``replace_tables`` — data tables become their mapping-plan subqueries, other catalog
+   tables become registered Arrow inputs.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.errors import OptimizeError
+from sqlglot.optimizer.qualify import qualify
+from sqlglot.optimizer.scope import Scope, traverse_scope
+
+from dsgrid_sql.catalog import Catalog, Column, ColumnRole, DimensionType, Table, TableKind
+from dsgrid_sql.catalog.tables import sql_type_name
+from dsgrid_sql.errors import (
+    AmbiguousNameError,
+    DsgridSqlError,
+    SqlSyntaxError,
+    TypeMismatchError,
+    UnknownColumnError,
+    UnknownRecordError,
+    UnknownSchemaError,
+    UnknownTableError,
+    UnsupportedSqlError,
+)
+from dsgrid_sql.suggest import did_you_mean
+
+from .parse import node_position
+from .table_plan import Restrictions
+
+CORE_ROLES = {ColumnRole.DIMENSION, ColumnRole.TIME, ColumnRole.VALUE, ColumnRole.DATASET_ID}
+ID_ROLES = {ColumnRole.DIMENSION, ColumnRole.SUPPLEMENTAL, ColumnRole.RECORD_NAME}
+
+
+@dataclass
+class Binding:
+    """One reference to a catalog table in the query."""
+
+    table: Table
+    node: exp.Table
+    alias: str
+    used: list[str] = field(default_factory=list)
+    restrictions: Restrictions = field(default_factory=Restrictions)
+
+
+@dataclass
+class BindContext:
+    text: str
+    catalog: Catalog
+    dialect: str
+    default_schema: str | None
+    bindings: list[Binding] = field(default_factory=list)
+
+    def position(self, node: exp.Expression | None) -> Any:
+        return node_position(self.text, node)
+
+
+# -- 1. parameters ---------------------------------------------------------------------------
+
+
+def substitute_parameters(
+    statement: exp.Expression, params: Sequence[Any] | dict[str, Any] | None
+) -> exp.Expression:
+    placeholders = [n for n in statement.walk() if isinstance(n, exp.Placeholder | exp.Parameter)]
+    if not placeholders:
+        if params:
+            raise SqlSyntaxError(f"The query has no parameters but {len(params)} were given.")
+        return statement
+    params = params if params is not None else []
+    next_positional = 0
+    for node in placeholders:
+        name = node.name
+        if isinstance(params, dict):
+            if name not in params:
+                raise SqlSyntaxError(f"No value was given for parameter '{name or '?'}'.")
+            value = params[name]
+        else:
+            if name and name.isdigit():
+                index = int(name) - 1
+            else:
+                index = next_positional
+                next_positional += 1
+            if not 0 <= index < len(params):
+                raise SqlSyntaxError(
+                    f"The query uses parameter {index + 1} but {len(params)} value(s) were given."
+                )
+            value = params[index]
+        node.replace(literal(value))
+    return statement
+
+
+def literal(value: Any) -> exp.Expression:
+    if value is None:
+        return exp.Null()
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, int | float | Decimal):
+        return exp.Literal.number(value)
+    if isinstance(value, datetime):
+        text = value.isoformat(sep=" ")
+        return exp.cast(
+            exp.Literal.string(text),
+            exp.DataType.build("TIMESTAMPTZ" if value.tzinfo else "TIMESTAMP"),
+        )
+    if isinstance(value, date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.build("DATE"))
+    if isinstance(value, str):
+        return exp.Literal.string(value)
+    raise SqlSyntaxError(f"A parameter of type {type(value).__name__} cannot be bound.")
+
+
+# -- 2. tables -------------------------------------------------------------------------------
+
+
+def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
+    cte_names = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
+    for node in list(statement.find_all(exp.Table)):
+        if not isinstance(node.this, exp.Identifier):
+            what = node.this.sql_name() if isinstance(node.this, exp.Func) else node.this.sql()
+            raise UnsupportedSqlError(
+                f"Reading '{what}' is not allowed: queries may read only catalog tables.",
+                position=ctx.position(node),
+            )
+        if not node.args.get("db") and node.name.lower() in cte_names:
+            continue
+        table = _lookup_table(node, ctx)
+        alias = node.alias or table.name
+        ctx.bindings.append(Binding(table, node, alias))
+        # Name the reference by its alias so every column can be qualified with it.
+        node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+def _lookup_table(node: exp.Table, ctx: BindContext) -> Table:
+    catalog = ctx.catalog
+    catalog_part = node.args.get("catalog")
+    if catalog_part is not None and catalog_part.name != catalog.name:
+        raise UnknownTableError(
+            f"Unknown catalog '{catalog_part.name}'.",
+            suggestion=did_you_mean(catalog_part.name, [catalog.name]),
+            position=ctx.position(catalog_part),
+        )
+    name = node.name
+    schema_node = node.args.get("db")
+    if schema_node is not None:
+        schema = _match(schema_node, catalog.list_schemas())
+        if schema is None:
+            raise UnknownSchemaError(
+                f"Unknown schema '{schema_node.name}'.",
+                suggestion=did_you_mean(schema_node.name, catalog.list_schemas()),
+                position=ctx.position(schema_node),
+            )
+        tables = [t.name for t in catalog.list_tables(schema)]
+        table_name = _match(node.this, tables)
+        if table_name is None:
+            raise UnknownTableError(
+                f"Unknown table '{name}' in schema '{schema}'.",
+                suggestion=did_you_mean(name, tables),
+                position=ctx.position(node),
+            )
+        return catalog.get_table(schema, table_name)
+    default = ctx.default_schema or catalog.default_schema
+    if default is not None:
+        tables = [t.name for t in catalog.list_tables(default)]
+        table_name = _match(node.this, tables)
+        if table_name is not None:
+            return catalog.get_table(default, table_name)
+    everywhere = [t for t in catalog.list_tables() if _match(node.this, [t.name])]
+    if len(everywhere) == 1:
+        return everywhere[0]
+    if len(everywhere) > 1:
+        raise AmbiguousNameError(
+            f"Table '{name}' exists in several schemas ({', '.join(t.schema for t in everywhere)}).",
+            hint="Qualify it with its schema, or choose a project with USE.",
+            position=ctx.position(node),
+        )
+    candidates = [t.name for t in catalog.list_tables(default)] if default else []
+    candidates += [t.qualified_name for t in catalog.list_tables()]
+    hint = None if default else "No project is chosen: qualify the table or USE a project."
+    raise UnknownTableError(
+        f"Unknown table '{name}'.",
+        suggestion=did_you_mean(name, candidates),
+        position=ctx.position(node),
+        hint=hint,
+    )
+
+
+def _match(identifier: exp.Identifier, names: Iterable[str]) -> str | None:
+    """Quoted names match exactly; unquoted ones case-insensitively."""
+    names = list(names)
+    if identifier.this in names:
+        return identifier.this
+    if not identifier.quoted:
+        lowered = {n.lower(): n for n in names}
+        return lowered.get(identifier.this.lower())
+    return None
+
+
+# -- 3. stars --------------------------------------------------------------------------------
+
+
+def expand_stars(statement: exp.Expression, ctx: BindContext) -> None:
+    """Expand ``*`` and ``t.*`` over catalog tables; stars over derived tables are left to
+    qualify, which sees the (already expanded) derived columns."""
+    by_node = {id(b.node): b for b in ctx.bindings}
+    for scope in traverse_scope(statement):
+        select = scope.expression
+        if not isinstance(select, exp.Select):
+            continue
+        stars = [
+            e
+            for e in select.expressions
+            if isinstance(e, exp.Star)
+            or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+        ]
+        if not stars:
+            continue
+        sources = scope.selected_sources
+        if not all(
+            isinstance(node, exp.Table) and id(node) in by_node for node, _ in sources.values()
+        ):
+            continue
+        new: list[exp.Expression] = []
+        for projection in select.expressions:
+            if projection in stars:
+                only = projection.table if isinstance(projection, exp.Column) else None
+                for alias, (node, _) in sources.items():
+                    if only and alias != only:
+                        continue
+                    binding = by_node[id(node)]
+                    for column in star_columns(binding.table):
+                        new.append(exp.column(column.name, table=alias, quoted=True))
+            else:
+                new.append(projection)
+        select.set("expressions", new)
+
+
+def star_columns(table: Table) -> list[Column]:
+    if table.kind in (TableKind.DATA, TableKind.DATASET):
+        return [c for c in table.columns if c.role in CORE_ROLES]
+    return list(table.columns)
+
+
+# -- 4. column spellings ---------------------------------------------------------------------
+
+
+def canonicalize_columns(statement: exp.Expression, ctx: BindContext) -> None:
+    tables = [b.table for b in ctx.bindings]
+    canonical = {c.name for t in tables for c in t.columns}
+    for column in list(statement.find_all(exp.Column)):
+        identifier = column.this
+        if not isinstance(identifier, exp.Identifier) or identifier.this in canonical:
+            continue
+        found = {
+            t.find_column(identifier.this).name  # type: ignore[union-attr]
+            for t in tables
+            if t.find_column(identifier.this) is not None
+            and (identifier.quoted or identifier.this.lower() == identifier.this.lower())
+        }
+        if len(found) != 1:
+            continue
+        (name,) = found
+        spelled = identifier.this
+        column.set("this", exp.to_identifier(name, quoted=True))
+        if isinstance(column.parent, exp.Select) and column.arg_key == "expressions":
+            column.replace(exp.alias_(column.copy(), spelled, quoted=True))
+
+
+# -- 5. qualify ------------------------------------------------------------------------------
+
+
+def qualify_columns(statement: exp.Expression, ctx: BindContext) -> exp.Expression:
+    schema: dict[str, dict[str, dict[str, str]]] = {}
+    for binding in ctx.bindings:
+        t = binding.table
+        schema.setdefault(t.schema, {})[t.name] = {c.name: _sqlglot_type(c) for c in t.columns}
+    try:
+        return qualify(
+            statement,
+            schema=schema,
+            dialect=ctx.dialect,
+            quote_identifiers=False,
+            validate_qualify_columns=True,
+            identify=False,
+        )
+    except OptimizeError as exc:
+        raise _column_error(str(exc), statement, ctx) from None
+
+
+def _sqlglot_type(column: Column) -> str:
+    name = sql_type_name(column.type)
+    return "TIMESTAMPTZ" if name == "TIMESTAMP WITH TIME ZONE" else name
+
+
+def _column_error(message: str, statement: exp.Expression, ctx: BindContext) -> DsgridSqlError:
+    match = re.search(r"Column '([^']+)' could not be resolved", message)
+    if match:
+        name = match.group(1).split(".")[-1].strip('"`')
+        node = next((c for c in statement.find_all(exp.Column) if c.name == name), None)
+        candidates = [c.name for b in ctx.bindings for c in b.table.columns]
+        where = ""
+        if len(ctx.bindings) == 1:
+            where = f" in table '{ctx.bindings[0].table.qualified_name}'"
+        return UnknownColumnError(
+            f"Unknown column '{name}'{where}.",
+            suggestion=did_you_mean(name, candidates),
+            position=ctx.position(node),
+        )
+    if "Ambiguous" in message or "ambiguous" in message:
+        return AmbiguousNameError(
+            message.split(". Line")[0].rstrip(".") + "; qualify it with its table."
+        )
+    return SqlSyntaxError(f"The query cannot be bound: {message.split('. Line')[0].rstrip('.')}.")
+
+
+# -- 6 and 7. literals and pushdown ------------------------------------------------------------
+
+
+def _bound_column(
+    node: exp.Expression, by_alias: dict[str, Binding]
+) -> tuple[Binding, Column] | None:
+    if not isinstance(node, exp.Column) or not node.table:
+        return None
+    binding = by_alias.get(node.table)
+    if binding is None or binding.table.kind not in (TableKind.DATA, TableKind.DATASET):
+        return None
+    column = binding.table.find_column(node.name)
+    return None if column is None else (binding, column)
+
+
+def _bindings_by_scope(
+    statement: exp.Expression, ctx: BindContext
+) -> list[tuple[Scope, dict[str, Binding]]]:
+    by_node = {id(b.node): b for b in ctx.bindings}
+    result = []
+    for scope in traverse_scope(statement):
+        aliases = {
+            alias: by_node[id(node)]
+            for alias, (node, _) in scope.selected_sources.items()
+            if isinstance(node, exp.Table) and id(node) in by_node
+        }
+        result.append((scope, aliases))
+    return result
+
+
+def check_literals(
+    statement: exp.Expression,
+    ctx: BindContext,
+    records: Callable[[Binding, Column], tuple[set[str], set[str]]],
+) -> None:
+    """Compare every string literal against the records of the dimension column it meets."""
+    for scope, aliases in _bindings_by_scope(statement, ctx):
+        for node in scope.expression.find_all(
+            exp.EQ, exp.NEQ, exp.In, exp.GT, exp.GTE, exp.LT, exp.LTE
+        ):
+            pairs: list[tuple[exp.Expression, list[exp.Expression]]] = []
+            if isinstance(node, exp.In):
+                pairs.append((node.this, list(node.expressions)))
+            else:
+                pairs.append((node.this, [node.expression]))
+                pairs.append((node.expression, [node.this]))
+            for column_node, others in pairs:
+                bound = _bound_column(column_node, aliases)
+                if bound is None or bound[1].role not in ID_ROLES | {ColumnRole.DATASET_ID}:
+                    continue
+                binding, column = bound
+                for other in others:
+                    if isinstance(other, exp.Literal) and not other.is_string:
+                        raise TypeMismatchError(
+                            f"Column '{column.name}' holds record ids as strings; compare it with "
+                            f"'{other.this}', not {other.this}.",
+                            position=ctx.position(other) or ctx.position(column_node),
+                        )
+                    if not isinstance(other, exp.Literal) or isinstance(
+                        node, exp.GT | exp.GTE | exp.LT | exp.LTE
+                    ):
+                        continue
+                    valid, names = records(binding, column)
+                    if other.this in valid:
+                        continue
+                    kind = "record name" if column.role is ColumnRole.RECORD_NAME else "record"
+                    if column.role is ColumnRole.DATASET_ID:
+                        kind = "dataset"
+                    close = did_you_mean(other.this, sorted(valid))
+                    hint = None
+                    if close is None and other.this in names:
+                        hint = (
+                            f"'{other.this}' is a record id; compare {column.names_column} with it."
+                            if column.role is ColumnRole.RECORD_NAME
+                            else f"'{other.this}' is a record name; compare {column.name}_name "
+                            "with it."
+                        )
+                    elif close is not None and close.lower() == other.this.lower():
+                        hint = "Record ids are case-sensitive."
+                    label = column.dimension_names[0] if column.dimension_names else column.name
+                    raise UnknownRecordError(
+                        f"Unknown {kind} '{other.this}' for column '{column.name}' ({label}).",
+                        suggestion=close,
+                        hint=hint,
+                        position=_literal_position(ctx, other, column_node),
+                    )
+
+
+def _literal_position(
+    ctx: BindContext, literal_node: exp.Expression, fallback: exp.Expression
+) -> Any:
+    start = literal_node.meta.get("start") if literal_node.meta else None
+    if start is not None:
+        return node_position(ctx.text, literal_node)
+    quoted = f"'{literal_node.this}'"
+    index = ctx.text.find(quoted)
+    if index >= 0:
+        from .parse import position_at
+
+        return position_at(ctx.text, index, index + len(quoted))
+    return ctx.position(fallback)
+
+
+@dataclass(frozen=True)
+class Allowed:
+    """What one predicate keeps: project base ids of a type and, for a supplemental
+    column, the supplemental ids too."""
+
+    dimension_type: DimensionType
+    base_ids: frozenset[str]
+    supplemental_column: str | None = None
+    supplemental_ids: frozenset[str] | None = None
+
+
+def collect_restrictions(
+    statement: exp.Expression,
+    ctx: BindContext,
+    evaluate: Callable[[Binding, Column, Callable[[str], bool]], Allowed | None],
+) -> None:
+    """Top-level AND-ed WHERE predicates on one dimension column and literals become
+    restrictions of the binding; anything else is left alone."""
+    for scope, aliases in _bindings_by_scope(statement, ctx):
+        select = scope.expression
+        if not isinstance(select, exp.Select) or select.args.get("where") is None:
+            continue
+        for predicate in _conjuncts(select.args["where"].this):
+            test = _predicate_test(predicate, aliases)
+            if test is None:
+                continue
+            binding, column, matches = test
+            restrictions = binding.restrictions
+            if column.role is ColumnRole.DATASET_ID:
+                ids = frozenset(i for i in binding.table.dataset_ids if matches(i))
+                current = restrictions.datasets
+                restrictions.datasets = ids if current is None else current & ids
+                continue
+            allowed = evaluate(binding, column, matches)
+            if allowed is None:
+                continue
+            if allowed.supplemental_column is not None and allowed.supplemental_ids is not None:
+                key = allowed.supplemental_column
+                previous = restrictions.supplemental.get(key)
+                restrictions.supplemental[key] = (
+                    allowed.supplemental_ids
+                    if previous is None
+                    else previous & allowed.supplemental_ids
+                )
+            previous_base = restrictions.base.get(allowed.dimension_type)
+            restrictions.base[allowed.dimension_type] = (
+                allowed.base_ids if previous_base is None else previous_base & allowed.base_ids
+            )
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    node = node.unnest() if isinstance(node, exp.Paren) else node
+    if isinstance(node, exp.And):
+        return _conjuncts(node.this) + _conjuncts(node.expression)
+    return [node]
+
+
+def _predicate_test(
+    predicate: exp.Expression, aliases: dict[str, Binding]
+) -> tuple[Binding, Column, Callable[[str], bool]] | None:
+    negate = False
+    if isinstance(predicate, exp.Not):
+        negate = True
+        predicate = (
+            predicate.this.unnest() if isinstance(predicate.this, exp.Paren) else predicate.this
+        )
+    test: Callable[[str], bool] | None = None
+    column_node: exp.Expression | None = None
+    if isinstance(predicate, exp.EQ | exp.NEQ):
+        left, right = predicate.this, predicate.expression
+        if isinstance(left, exp.Literal):
+            left, right = right, left
+        if isinstance(right, exp.Literal) and right.is_string:
+            value = right.this
+            column_node = left
+            test = (
+                (lambda v, x=value: v == x)
+                if isinstance(predicate, exp.EQ)
+                else (lambda v, x=value: v != x)
+            )
+    elif isinstance(predicate, exp.In) and not predicate.args.get("query"):
+        values = predicate.expressions
+        if values and all(isinstance(v, exp.Literal) and v.is_string for v in values):
+            wanted = {v.this for v in values}
+            column_node = predicate.this
+            test = lambda v, w=wanted: v in w  # noqa: E731
+    elif isinstance(predicate, exp.Like) and isinstance(predicate.expression, exp.Literal):
+        pattern = _like_regex(predicate.expression.this)
+        column_node = predicate.this
+        test = lambda v, p=pattern: p.fullmatch(v) is not None  # noqa: E731
+    elif isinstance(predicate, exp.Between):
+        low, high = predicate.args.get("low"), predicate.args.get("high")
+        if all(isinstance(x, exp.Literal) and x.is_string for x in (low, high)):
+            column_node = predicate.this
+            test = lambda v, lo=low.this, hi=high.this: lo <= v <= hi  # noqa: E731
+    if test is None or column_node is None:
+        return None
+    bound = _bound_column(column_node, aliases)
+    if bound is None or bound[1].role not in ID_ROLES | {ColumnRole.DATASET_ID}:
+        return None
+    final = (lambda v, t=test: not t(v)) if negate else test
+    return bound[0], bound[1], final
+
+
+def _like_regex(pattern: str) -> re.Pattern[str]:
+    out = []
+    for char in pattern:
+        out.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
+    return re.compile("".join(out), re.DOTALL)
+
+
+# -- 8. replace ------------------------------------------------------------------------------
+
+
+def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
+    for scope, aliases in _bindings_by_scope(statement, ctx):
+        for column in scope.columns:
+            binding = aliases.get(column.table)
+            if binding is not None and column.name not in binding.used:
+                binding.used.append(column.name)
+
+
+def dimension_type_of(column: Column) -> DimensionType | None:
+    return column.dimension_type

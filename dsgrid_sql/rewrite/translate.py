@@ -1,0 +1,157 @@
+"""User SQL → engine SQL: the whole rewrite, as one function over small named steps."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table, TableKind
+from dsgrid_sql.catalog.project import ProjectDimension
+
+from . import bind
+from .allowlist import check_functions, check_statement_kind
+from .dataset_plan import ident
+from .inputs import ArrowInput, Input, input_name
+from .parse import parse_query
+from .table_plan import TablePlan, plan_virtual_table
+
+TARGETS = ("duckdb", "spark")
+
+
+@dataclass
+class Translation:
+    """A query ready for an engine: its SQL in the engine's dialect and the inputs to
+    register, plus the mapping plans EXPLAIN reports."""
+
+    sql: str
+    target: str
+    inputs: list[Input]
+    plans: list[TablePlan] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+
+
+def translate(
+    text: str,
+    catalog: Catalog,
+    *,
+    dialect: str = "duckdb",
+    target: str = "duckdb",
+    default_schema: str | None = None,
+    params: Sequence[Any] | dict[str, Any] | None = None,
+    pushdown: bool = True,
+) -> Translation:
+    statement = parse_query(text, dialect)
+    return translate_statement(
+        statement, text, catalog, dialect=dialect, target=target,
+        default_schema=default_schema, params=params, pushdown=pushdown,
+    )  # fmt: skip
+
+
+def translate_statement(
+    statement: exp.Expression,
+    text: str,
+    catalog: Catalog,
+    *,
+    dialect: str,
+    target: str,
+    default_schema: str | None,
+    params: Sequence[Any] | dict[str, Any] | None = None,
+    pushdown: bool = True,
+) -> Translation:
+    ctx = bind.BindContext(text, catalog, dialect, default_schema)
+    check_statement_kind(statement)
+    bind.substitute_parameters(statement, params)
+    check_functions(statement, ctx.position)
+    bind.resolve_tables(statement, ctx)
+    bind.expand_stars(statement, ctx)
+    bind.canonicalize_columns(statement, ctx)
+    statement = bind.qualify_columns(statement, ctx)
+    _rebind_nodes(statement, ctx)
+    bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
+    if pushdown:
+        bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
+    bind.used_columns(statement, ctx)
+
+    inputs: list[Input] = []
+    plans: list[TablePlan] = []
+    for binding in ctx.bindings:
+        table = binding.table
+        if table.kind in (TableKind.DATA, TableKind.DATASET):
+            plan = plan_virtual_table(catalog, table, binding.used, binding.restrictions, target)
+            plans.append(plan)
+            inputs += plan.inputs
+            replacement: exp.Expression = exp.Subquery(
+                this=plan.select, alias=exp.TableAlias(this=exp.to_identifier(binding.alias))
+            )
+        else:
+            data = catalog.table_data(table)
+            arrow_input = ArrowInput(
+                input_name("table", table.schema, table.name, table.project_version, id(catalog)),
+                data,
+            )
+            inputs.append(arrow_input)
+            replacement = exp.Table(
+                this=ident(arrow_input.name),
+                alias=exp.TableAlias(this=exp.to_identifier(binding.alias)),
+            )
+        binding.node.replace(replacement)
+    sql = statement.sql(dialect=target, identify=True)
+    seen: dict[str, Input] = {}
+    for item in inputs:
+        seen.setdefault(item.name, item)
+    return Translation(sql, target, list(seen.values()), plans, [b.table for b in ctx.bindings])
+
+
+def _rebind_nodes(statement: exp.Expression, ctx: bind.BindContext) -> None:
+    """qualify() copies the tree: find each binding's Table node again by its alias."""
+    tables = [t for t in statement.find_all(exp.Table) if t.alias]
+    remaining = list(ctx.bindings)
+    for node in tables:
+        for binding in remaining:
+            if node.alias == binding.alias and node.name.lower() == binding.table.name.lower():
+                binding.node = node
+                remaining.remove(binding)
+                break
+
+
+def _dimensions_of(catalog: Catalog, table: Table, column: Column) -> list[ProjectDimension]:
+    assert table.project_id
+    project = catalog.project(table.project_id, table.project_version)
+    target = column
+    if column.role is ColumnRole.RECORD_NAME and column.names_column:
+        target = table.get_column(column.names_column)
+    return [project.get_dimension(name) for name in target.dimension_names]
+
+
+def _records(catalog: Catalog, table: Table, column: Column) -> tuple[set[str], set[str]]:
+    """(valid literals, other spellings) for a dimension, name or dataset_id column."""
+    if column.role is ColumnRole.DATASET_ID:
+        return set(table.dataset_ids), set()
+    dims = _dimensions_of(catalog, table, column)
+    ids = {r.id for d in dims for r in d.records}
+    names = {r.name for d in dims for r in d.records}
+    if column.role is ColumnRole.RECORD_NAME:
+        return names, ids
+    return ids, names
+
+
+def _allowed(catalog: Catalog, table: Table, column: Column, matches: Any) -> bind.Allowed | None:
+    dims = _dimensions_of(catalog, table, column)
+    if not dims or column.dimension_type is None:
+        return None
+    by_name = column.role is ColumnRole.RECORD_NAME
+    target = table.get_column(column.names_column) if by_name and column.names_column else column
+    kept = frozenset(r.id for d in dims for r in d.records if matches(r.name if by_name else r.id))
+    if target.role is ColumnRole.DIMENSION:
+        return bind.Allowed(column.dimension_type, kept)
+    if target.role is ColumnRole.SUPPLEMENTAL:
+        (dim,) = dims
+        mapping = dim.base_mapping
+        if mapping is None:
+            return None
+        base_ids = frozenset(r.from_id for r in mapping.records if r.to_id in kept)
+        return bind.Allowed(mapping.from_dimension.type, base_ids, target.name, kept)
+    return None
