@@ -290,6 +290,22 @@ def canonicalize_columns(statement: exp.Expression, ctx: BindContext) -> None:
             column.replace(exp.alias_(column.copy(), spelled, quoted=True))
 
 
+def name_output_columns(statement: exp.Expression, dialect: str) -> None:
+    """Unnamed computed output columns are named by their SQL text (``SUM(value)``), as
+    DuckDB names them, so results name columns alike on every engine."""
+    select = statement
+    while isinstance(select, exp.SetOperation):
+        select = select.this
+    if not isinstance(select, exp.Select):
+        return
+    for projection in list(select.expressions):
+        if isinstance(projection, exp.Column | exp.Alias | exp.Star):
+            continue
+        projection.replace(
+            exp.alias_(projection.copy(), projection.sql(dialect=dialect), quoted=True)
+        )
+
+
 # -- 5. qualify ------------------------------------------------------------------------------
 
 

@@ -120,13 +120,13 @@ def plan_virtual_table(
     supplementals: list[tuple[str, str, str]] = []
     joined: dict[str, str] = {}  # join key → alias
 
-    def join_records(dim: ProjectDimension, on: exp.Expression, fields: tuple[str, ...]) -> str:
+    def join_records(dim: ProjectDimension, on: exp.Expression) -> str:
         nonlocal query
         key = f"records:{dim.dimension_id}:{on.sql()}"
         if key in joined:
             return joined[key]
         alias = f"r{len(joined)}"
-        records_input = _records_input(dim, fields)
+        records_input = _records_input(dim)
         inputs.append(records_input)
         query = query.join(
             exp.Table(this=ident(records_input.name), alias=exp.TableAlias(this=ident(alias))),
@@ -193,15 +193,13 @@ def plan_virtual_table(
                     for d in project.supplemental_dimensions
                     if names.supplemental_columns[d.name] == target.name
                 )
-                expression = col("name", join_records(dim, col("to_id", alias), ()))
+                expression = col("name", join_records(dim, col("to_id", alias)))
             else:
                 dim = bases[target.dimension_type]  # type: ignore[index]
-                expression = col("name", join_records(dim, col(target.name, "u"), ()))
+                expression = col("name", join_records(dim, col(target.name, "u")))
         elif role is ColumnRole.TIME_ZONE or role is ColumnRole.LOCAL_TIME:
             geography = bases[DimensionType.GEOGRAPHY]
-            alias = join_records(
-                geography, col(DimensionType.GEOGRAPHY.value, "u"), ("time_zone",)
-            )
+            alias = join_records(geography, col(DimensionType.GEOGRAPHY.value, "u"))
             zone = col("time_zone", alias)
             expression = (
                 zone
@@ -210,9 +208,7 @@ def plan_virtual_table(
             )
         elif role is ColumnRole.UNIT:
             metric = bases[DimensionType.METRIC]
-            expression = col(
-                "unit", join_records(metric, col(DimensionType.METRIC.value, "u"), ("unit",))
-            )
+            expression = col("unit", join_records(metric, col(DimensionType.METRIC.value, "u")))
         else:  # pragma: no cover - every role of a data table is handled above
             raise AssertionError(role)
         selected.append(exp.alias_(expression, column.name, quoted=True))
@@ -262,7 +258,12 @@ def _project_time_input(project, time_column: str | None) -> ArrowInput | None: 
     return ArrowInput(input_name("time", time.dimension_id, time.version, time_column), table)
 
 
-def _records_input(dim: ProjectDimension, fields: tuple[str, ...]) -> ArrowInput:
+# Record fields the helper columns read (time_zone, unit); kept with id and name.
+HELPER_FIELDS = ("time_zone", "unit")
+
+
+def _records_input(dim: ProjectDimension) -> ArrowInput:
+    fields = tuple(f for f in HELPER_FIELDS if f in dim.record_fields)
     data = {
         "id": pa.array([r.id for r in dim.records], pa.string()),
         "name": pa.array([r.name for r in dim.records], pa.string()),

@@ -29,6 +29,7 @@ class Translation:
     sql: str
     target: str
     inputs: list[Input]
+    ast: exp.Expression
     plans: list[TablePlan] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
 
@@ -68,6 +69,7 @@ def translate_statement(
     bind.resolve_tables(statement, ctx)
     bind.expand_stars(statement, ctx)
     bind.canonicalize_columns(statement, ctx)
+    bind.name_output_columns(statement, dialect)
     statement = bind.qualify_columns(statement, ctx)
     _rebind_nodes(statement, ctx)
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
@@ -102,7 +104,9 @@ def translate_statement(
     seen: dict[str, Input] = {}
     for item in inputs:
         seen.setdefault(item.name, item)
-    return Translation(sql, target, list(seen.values()), plans, [b.table for b in ctx.bindings])
+    return Translation(
+        sql, target, list(seen.values()), statement, plans, [b.table for b in ctx.bindings]
+    )
 
 
 def _rebind_nodes(statement: exp.Expression, ctx: bind.BindContext) -> None:

@@ -1,0 +1,69 @@
+"""EXPLAIN: the mapping plan of every data table a query reads, then the engine SQL."""
+
+from __future__ import annotations
+
+from dsgrid_sql.rewrite.time_mapping import AnnualSpread, DatetimeShift, NoTimeMapping
+from dsgrid_sql.rewrite.translate import Translation
+
+
+def explain_text(translation: Translation) -> str:
+    lines: list[str] = []
+    for plan in translation.plans:
+        table = plan.table
+        lines.append(
+            f"Table {table.qualified_name} (project {table.project_id} "
+            f"version {table.project_version}), columns: {', '.join(plan.columns) or '(none)'}"
+        )
+        for dataset_plan in plan.datasets:
+            dataset = dataset_plan.dataset
+            config = dataset.config
+            layout = config.table_format if config else "?"
+            lines.append(f"  Dataset {dataset.dataset_id} version {dataset.version} ({layout})")
+            files = dataset.files()
+            lines.append(
+                f"    scan: {files.table}"
+                + (f" JOIN {files.lookup} ON id" if files.lookup else "")
+            )
+            if dataset_plan.scan_filters:
+                for dim_type, ids in dataset_plan.scan_filters.items():
+                    shown = ", ".join(ids[:8]) + (f", … ({len(ids)} ids)" if len(ids) > 8 else "")
+                    lines.append(f"    pushed filter: {dim_type.value} IN ({shown})")
+            else:
+                lines.append("    pushed filters: none")
+            for mapping in dataset_plan.mappings:
+                how = "identity, skipped" if mapping.skipped else f"{mapping.records} records"
+                lines.append(
+                    f"    map {mapping.dimension_type.value}: '{mapping.from_dimension}' → "
+                    f"'{mapping.to_dimension}' via {mapping.mapping_id} v{mapping.version} "
+                    f"({mapping.mapping_type}; {how})"
+                )
+                for from_id, to_id, factor in mapping.unit_factors:
+                    lines.append(f"      unit conversion {from_id} → {to_id}: × {factor:g}")
+            if dataset_plan.grouped:
+                lines.append(
+                    "    sum over the other columns (a mapping sends several records to one)"
+                )
+            time = dataset_plan.time
+            if isinstance(time, DatetimeShift):
+                shift = time.shift.total_seconds() / 3600
+                lines.append(
+                    f"    time: shift {shift:+g} h, wrap into {time.project.start:%Y-%m-%d %H:%M} – "
+                    f"{time.project.end:%Y-%m-%d %H:%M} UTC ({time.project.count} periods)"
+                )
+            elif isinstance(time, AnnualSpread):
+                lines.append(
+                    f"    time: annual {time.time_column} spread over {time.project.count} project "
+                    f"timestamps, value / {time.periods_per_year}, model_year := {time.time_column}"
+                )
+            elif isinstance(time, NoTimeMapping):
+                lines.append("    time: passes through")
+        for dataset_id, why in plan.skipped_datasets:
+            lines.append(f"  Dataset {dataset_id}: skipped, {why}")
+        for column, mapping_id, version in plan.supplementals:
+            lines.append(
+                f"  supplemental {column}: join {mapping_id} v{version}, value × from_fraction"
+            )
+    lines.append("")
+    lines.append(f"Engine SQL ({translation.target}):")
+    lines.append(translation.ast.sql(dialect=translation.target, identify=True, pretty=True))
+    return "\n".join(lines)

@@ -1,0 +1,408 @@
+"""The Python API: ``connect()`` → ``Session``; ``session.sql()`` → ``Result``.
+
+A session joins the three lower layers: the catalog (registry), the rewrite (SQL → mapped
+SQL) and an engine (DuckDB or Spark). Front ends — CLI, REPL, DB-API, Flight — call this and
+never build SQL themselves.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import pyarrow as pa
+
+from dsgrid_sql import statements as st
+from dsgrid_sql.catalog import Catalog, ColumnRole
+from dsgrid_sql.catalog.tables import sql_type_name
+from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
+from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
+from dsgrid_sql.explain import explain_text
+from dsgrid_sql.export import write_result
+from dsgrid_sql.rewrite.parse import check_dialect
+from dsgrid_sql.rewrite.translate import Translation, translate
+from dsgrid_sql.suggest import did_you_mean
+from dsgrid_sql.version import __version__
+
+SETTINGS = ("dialect", "engine", "schema", "pushdown")
+
+
+class Result:
+    """The outcome of one statement. Queries run on first access to their rows."""
+
+    def __init__(
+        self,
+        session: Session,
+        text: str,
+        *,
+        translation: Translation | None = None,
+        table: pa.Table | None = None,
+        message: str | None = None,
+    ) -> None:
+        self._session = session
+        self.text = text
+        self.translation = translation
+        self._table = table
+        self.message = message
+        self._lock = threading.Lock()
+
+    @property
+    def schema(self) -> pa.Schema:
+        return self.to_arrow().schema
+
+    def to_reader(self) -> pa.RecordBatchReader:
+        """Batches as the engine produces them (read once)."""
+        if self._table is not None:
+            return pa.RecordBatchReader.from_batches(self._table.schema, self._table.to_batches())
+        assert self.translation is not None
+        return self._session._run(self.translation)
+
+    def to_arrow(self) -> pa.Table:
+        with self._lock:
+            if self._table is None:
+                self._table = self.to_reader().read_all()
+            return self._table
+
+    def to_pandas(self) -> Any:
+        return self.to_arrow().to_pandas()
+
+    def to_polars(self) -> Any:
+        import polars as pl
+
+        return pl.from_arrow(self.to_arrow())
+
+    def to_parquet(
+        self,
+        path: str | Path,
+        *,
+        partition_by: Sequence[str] | None = None,
+        overwrite: bool = False,
+    ) -> Path:
+        target, _ = write_result(
+            self.to_reader(),
+            path,
+            partition_by=partition_by,
+            metadata=self._session.lineage(self),
+            overwrite=overwrite,
+            export_dir=self._session.export_dir,
+        )
+        return target
+
+    def explain(self) -> str:
+        if self.translation is None:
+            return self.message or "(not a query)"
+        return explain_text(self.translation)
+
+
+class Session:
+    """A registry, an engine and the settings queries run with."""
+
+    def __init__(
+        self,
+        catalog: Catalog,
+        *,
+        engine: str | None = None,
+        dialect: str = "duckdb",
+        schema: str | None = None,
+        export_dir: str | Path | None = None,
+        pushdown: bool = True,
+        engine_options: dict[str, Any] | None = None,
+    ) -> None:
+        self.catalog = catalog
+        self.engine_name = (engine or default_engine_name()).lower()
+        if self.engine_name not in ENGINES:
+            raise DsgridSqlError(
+                f"Unknown engine '{self.engine_name}'.", hint=f"Engines: {', '.join(ENGINES)}."
+            )
+        check_dialect(dialect)
+        self.dialect = dialect
+        self.schema = None
+        if schema is not None:
+            self.use(schema)
+        self.export_dir = export_dir
+        self.pushdown = pushdown
+        self._engine_options = engine_options or {}
+        self._engine: Engine | None = None
+        self._engine_lock = threading.Lock()
+
+    # -- engine ---------------------------------------------------------------------------
+
+    @property
+    def engine(self) -> Engine:
+        with self._engine_lock:
+            if self._engine is None or self._engine.name != self.engine_name:
+                self._engine = make_engine(self.engine_name, **self._engine_options)
+            return self._engine
+
+    def _run(self, translation: Translation) -> pa.RecordBatchReader:
+        return self.engine.execute(translation.sql, translation.inputs)
+
+    def cancel(self) -> None:
+        if self._engine is not None:
+            self._engine.cancel()
+
+    def close(self) -> None:
+        if self._engine is not None:
+            self._engine.close()
+        self.catalog.close()
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    # -- statements -----------------------------------------------------------------------
+
+    @property
+    def current_schema(self) -> str | None:
+        return self.schema or self.catalog.default_schema
+
+    def translate(
+        self, text: str, *, target: str | None = None, params: Any = None
+    ) -> Translation:
+        return translate(
+            text,
+            self.catalog,
+            dialect=self.dialect,
+            target=target or self.engine_name,
+            default_schema=self.current_schema,
+            params=params,
+            pushdown=self.pushdown,
+        )
+
+    def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
+        statement = st.classify(text)
+        if isinstance(statement, st.Query):
+            return Result(self, text, translation=self.translate(text, params=params))
+        if params:
+            raise UnsupportedSqlError("Parameters are only accepted by queries.")
+        return self._meta(statement, text)
+
+    def explain(self, text: str) -> str:
+        return explain_text(self.translate(text))
+
+    def use(self, schema: str) -> None:
+        schemas = self.catalog.list_schemas()
+        match = (
+            schema if schema in schemas else {s.lower(): s for s in schemas}.get(schema.lower())
+        )
+        if match is None:
+            raise UnknownSchemaError(
+                f"Unknown schema '{schema}'.", suggestion=did_you_mean(schema, schemas)
+            )
+        self.schema = match
+
+    def set(self, name: str, value: str) -> str:
+        name = name.lower()
+        if name == "dialect":
+            check_dialect(value.lower())
+            self.dialect = value.lower()
+        elif name == "engine":
+            if value.lower() not in ENGINES:
+                raise DsgridSqlError(
+                    f"Unknown engine '{value}'.", hint=f"Engines: {', '.join(ENGINES)}."
+                )
+            self.engine_name = value.lower()
+        elif name in ("schema", "project"):
+            self.use(value)
+        elif name == "pushdown":
+            self.pushdown = value.lower() in ("on", "true", "1", "yes")
+        else:
+            raise UnsupportedSqlError(
+                f"Unknown setting '{name}'.",
+                suggestion=did_you_mean(name, list(SETTINGS)),
+                hint=f"Settings: {', '.join(SETTINGS)}.",
+            )
+        return f"{name} = {getattr(self, 'engine_name' if name == 'engine' else name, value)}"
+
+    def lineage(self, result: Result) -> dict[str, Any]:
+        """What a written file records about where its numbers came from."""
+        projects: dict[str, str] = {}
+        datasets: dict[str, str] = {}
+        if result.translation is not None:
+            for table in result.translation.tables:
+                if table.project_id:
+                    projects[table.project_id] = table.project_version or ""
+            for plan in result.translation.plans:
+                for dataset_plan in plan.datasets:
+                    datasets[dataset_plan.dataset_id] = dataset_plan.dataset.version or ""
+        return {
+            "query": result.text,
+            "projects": projects,
+            "datasets": datasets,
+            "registry": str(self.catalog.registry_path),
+            "engine": self.engine_name,
+            "dsgrid_sql_version": __version__,
+            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        }
+
+    def _meta(self, statement: st.Statement, text: str) -> Result:
+        catalog = self.catalog
+        if isinstance(statement, st.ShowProjects):
+            rows = [
+                {
+                    "project_id": p,
+                    "version": catalog.project(p).version,
+                    "status": catalog.project(p).model.status,
+                }
+                for p in catalog.list_project_ids()
+            ]
+            return Result(self, text, table=_table(rows, ["project_id", "version", "status"]))
+        if isinstance(statement, st.ShowSchemas):
+            rows = [
+                {"schema_name": s, "remarks": catalog.schema_remarks(s)}
+                for s in catalog.list_schemas()
+            ]
+            return Result(self, text, table=_table(rows, ["schema_name", "remarks"]))
+        if isinstance(statement, st.ShowTables):
+            schema = statement.schema or self.current_schema
+            tables = catalog.list_tables(schema) if schema else catalog.list_tables()
+            rows = [
+                {
+                    "schema_name": t.schema,
+                    "table_name": t.name,
+                    "table_type": t.table_type,
+                    "remarks": t.remarks,
+                }
+                for t in tables
+            ]
+            return Result(
+                self,
+                text,
+                table=_table(rows, ["schema_name", "table_name", "table_type", "remarks"]),
+            )
+        if isinstance(statement, st.Describe):
+            table = catalog.resolve_table(statement.table, self.current_schema)
+            rows = [
+                {
+                    "column_name": c.name,
+                    "column_type": sql_type_name(c.type),
+                    "null": "YES" if c.nullable else "NO",
+                    "role": c.role.value,
+                    "remarks": c.remarks,
+                }
+                for c in table.columns
+            ]
+            return Result(
+                self,
+                text,
+                table=_table(rows, ["column_name", "column_type", "null", "role", "remarks"]),
+            )
+        if isinstance(statement, st.ShowDimensions):
+            name = statement.table or "data"
+            table = catalog.resolve_table(name, self.current_schema)
+            rows = [
+                {
+                    "column_name": c.name,
+                    "category": "base" if c.role is ColumnRole.DIMENSION else "supplemental",
+                    "dimension_type": c.dimension_type.value if c.dimension_type else None,
+                    "dimension_names": ", ".join(c.dimension_names),
+                    "remarks": c.remarks,
+                }
+                for c in table.columns
+                if c.role in (ColumnRole.DIMENSION, ColumnRole.SUPPLEMENTAL)
+            ]
+            return Result(
+                self, text,
+                table=_table(rows, ["column_name", "category", "dimension_type", "dimension_names", "remarks"]),
+            )  # fmt: skip
+        if isinstance(statement, st.Explain):
+            plan = self.explain(statement.query)
+            return Result(self, text, table=pa.table({"plan": plan.split("\n")}), message=plan)
+        if isinstance(statement, st.Use):
+            self.use(statement.schema)
+            return Result(
+                self,
+                text,
+                table=pa.table({"schema": [self.schema]}),
+                message=f"Using {self.schema}.",
+            )
+        if isinstance(statement, st.SetOption):
+            message = self.set(statement.name, statement.value)
+            return Result(self, text, table=pa.table({"setting": [message]}), message=message)
+        if isinstance(statement, st.Copy):
+            return self._copy(statement, text)
+        raise AssertionError(statement)  # pragma: no cover
+
+    def _copy(self, statement: st.Copy, text: str) -> Result:
+        options = statement.options
+        file_format = str(options.get("FORMAT", "parquet")).lower()
+        partition = options.get("PARTITION_BY") or []
+        partition_by = [partition] if isinstance(partition, str) else list(partition)
+        overwrite = str(options.get("OVERWRITE", "false")).lower() in ("true", "1", "on")
+        unknown = set(options) - {"FORMAT", "PARTITION_BY", "OVERWRITE"}
+        if unknown:
+            raise UnsupportedSqlError(
+                f"Unknown COPY option {', '.join(sorted(unknown))}.",
+                hint="COPY options: FORMAT parquet|csv, PARTITION_BY (columns), OVERWRITE true.",
+            )
+        result = Result(self, statement.query, translation=self.translate(statement.query))
+        target, rows = write_result(
+            result.to_reader(),
+            statement.path,
+            file_format=file_format,
+            partition_by=partition_by,
+            metadata=self.lineage(result),
+            overwrite=overwrite,
+            export_dir=self.export_dir,
+        )
+        message = f"Wrote {rows} rows to {target}."
+        return Result(
+            self, text, table=pa.table({"rows": [rows], "path": [str(target)]}), message=message
+        )
+
+
+def _table(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
+    return pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in columns})
+
+
+def connect(
+    registry: str | Path,
+    *,
+    engine: str | None = None,
+    dialect: str = "duckdb",
+    data_path: str | Path | None = None,
+    project: str | None = None,
+    export_dir: str | Path | None = None,
+    pushdown: bool = True,
+    spark_master: str | None = None,
+    spark_remote: str | None = None,
+    spark_conf: dict[str, str] | None = None,
+    memory_limit: str | None = None,
+) -> Session:
+    """Open a registry for SQL.
+
+    Example:
+        >>> import dsgrid_sql
+        >>> with dsgrid_sql.connect("registry.db") as session:  # doctest: +SKIP
+        ...     session.sql("SELECT us_states, SUM(value) FROM data GROUP BY ALL").to_pandas()
+    """
+    catalog = Catalog.open(registry, data_path=data_path)
+    try:
+        return Session(
+            catalog,
+            engine=engine,
+            dialect=dialect,
+            schema=project,
+            export_dir=export_dir,
+            pushdown=pushdown,
+            engine_options={
+                "spark_master": spark_master,
+                "spark_remote": spark_remote,
+                "spark_conf": spark_conf,
+                "memory_limit": memory_limit,
+            },
+        )
+    except BaseException:
+        catalog.close()
+        raise
