@@ -18,6 +18,26 @@ from dsgrid_sql.render import format_json, format_table
 from dsgrid_sql.version import __version__
 
 DEMO_DIR = "demo"
+DEMO_QUERIES = (
+    (
+        "Energy by state and end use over the demo's 168 hours, reference scenario, 2030 (MWh)",
+        "SELECT us_states, metric, ROUND(SUM(value), 1) AS mwh FROM data "
+        "WHERE scenario = 'reference' AND model_year = '2030' GROUP BY ALL ORDER BY ALL LIMIT 12",
+    ),
+    (
+        "Peak hour by census region: sum per hour, then the maximum",
+        "SELECT us_census_regions, MAX(mwh) AS peak_mwh, ARG_MAX(timestamp, mwh) AS peak_hour "
+        "FROM "
+        "(SELECT us_census_regions, timestamp, SUM(value) AS mwh FROM data "
+        "WHERE model_year = '2030' AND scenario = 'reference' GROUP BY ALL) "
+        "GROUP BY ALL ORDER BY 1",
+    ),
+    (
+        "Electricity vs natural gas by scenario (dual-fuel heating split 25/75)",
+        "SELECT scenario, end_uses_by_fuel_type, ROUND(SUM(value)) AS mwh FROM data "
+        "GROUP BY ALL ORDER BY ALL",
+    ),
+)
 FORMATS = click.Choice(["table", "json"])
 
 
@@ -226,6 +246,197 @@ def _emit(ctx: click.Context, sections: list[tuple[str, list[str], list[list[Any
     )
 
 
+# -- queries ------------------------------------------------------------------------------------
+
+
+def _session_options(function: Any) -> Any:
+    options = [
+        click.option(
+            "--engine",
+            envvar="DSGRID_BACKEND_ENGINE",
+            type=click.Choice(["duckdb", "spark"]),
+            help="Query engine (env DSGRID_BACKEND_ENGINE; default duckdb).",
+        ),
+        click.option(
+            "--dialect",
+            default="duckdb",
+            show_default=True,
+            help="SQL dialect of the input: duckdb (ANSI-style), spark, postgres, trino, ...",
+        ),
+        click.option("--project", help="Schema unqualified table names resolve in."),
+        click.option(
+            "--spark-master",
+            envvar="DSGRID_SQL_SPARK_MASTER",
+            metavar="URL",
+            help="Spark master URL (spark://host:7077, yarn, k8s://...).",
+        ),
+        click.option(
+            "--spark-remote",
+            envvar="SPARK_REMOTE",
+            metavar="URL",
+            help="Spark Connect URL (sc://host:15002).",
+        ),
+        click.option(
+            "--spark-conf",
+            multiple=True,
+            metavar="KEY=VALUE",
+            help="Extra Spark setting (repeatable).",
+        ),
+        click.option(
+            "--export-dir",
+            type=click.Path(file_okay=False),
+            help="COPY writes only under this folder.",
+        ),
+        click.option(
+            "--no-pushdown", is_flag=True, help="Do not push filters below the mappings."
+        ),
+        click.option(
+            "-f",
+            "--file",
+            "sql_file",
+            type=click.File("r"),
+            help="Read the SQL from a file ('-' for stdin).",
+        ),
+        click.argument("sql", required=False),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _read_sql(sql: str | None, sql_file: Any) -> str:
+    if sql_file is not None:
+        return str(sql_file.read())
+    if sql is None or sql == "-":
+        if sys.stdin.isatty():
+            raise click.UsageError("Give the SQL as an argument, with -f FILE, or on stdin.")
+        return sys.stdin.read()
+    return sql
+
+
+def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
+    import dsgrid_sql
+
+    registry = ctx.obj.get("registry")
+    if registry is None:
+        raise click.UsageError(
+            "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
+        )
+    conf = {}
+    for item in params["spark_conf"]:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"'{item}' is not KEY=VALUE.", param_hint="--spark-conf")
+        conf[key] = value
+    return dsgrid_sql.connect(
+        registry,
+        engine=params["engine"],
+        dialect=params["dialect"],
+        data_path=ctx.obj.get("data_path"),
+        project=params["project"],
+        export_dir=params["export_dir"],
+        pushdown=not params["no_pushdown"],
+        spark_master=params["spark_master"],
+        spark_remote=params["spark_remote"],
+        spark_conf=conf or None,
+    )
+
+
+@main.command()
+@_session_options
+@click.option(
+    "--output", "-o", type=click.Path(dir_okay=False), help="Write the result to .parquet or .csv."
+)
+@click.option("--overwrite", is_flag=True, help="Replace --output if it exists.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json", "markdown"]),
+    default="table",
+    show_default=True,
+    help="How to print the result.",
+)
+@click.pass_context
+def query(
+    ctx: click.Context, output: str | None, overwrite: bool, fmt: str, **params: Any
+) -> None:
+    """Run SQL against the registry and print (or --output) the result."""
+    from dsgrid_sql.export import write_result
+
+    text = _read_sql(params.pop("sql"), params.pop("sql_file"))
+    with _connect(ctx, params) as session:
+        result = session.sql(text)
+        if output:
+            file_format = "csv" if output.lower().endswith(".csv") else "parquet"
+            target, rows = write_result(
+                result.to_reader(),
+                output,
+                file_format=file_format,
+                metadata=session.lineage(result),
+                overwrite=overwrite,
+            )
+            click.echo(f"Wrote {rows} rows to {target}.", err=True)
+            return
+        if result.message and result.translation is None and fmt == "table":
+            click.echo(result.message)
+            return
+        click.echo(render_result(result.to_arrow(), fmt))
+
+
+def render_result(table: Any, fmt: str) -> str:
+    import io
+
+    import pyarrow.csv as pacsv
+
+    if fmt == "csv":
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        return buffer.getvalue().decode().rstrip("\n")
+    rows = table.to_pylist()
+    if fmt == "json":
+        return format_json(rows)
+    headers = table.column_names
+    if fmt == "markdown":
+        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+        lines += [
+            "| " + " | ".join("" if r[h] is None else str(r[h]) for h in headers) + " |"
+            for r in rows
+        ]
+        return "\n".join(lines)
+    return format_table(headers, [[r[h] for h in headers] for r in rows])
+
+
+@main.command()
+@_session_options
+@click.pass_context
+def explain(ctx: click.Context, **params: Any) -> None:
+    """Show the mapping plan per dataset (mappings, pushed filters, unit and time
+    conversions), then the engine SQL."""
+    text = _read_sql(params.pop("sql"), params.pop("sql_file"))
+    with _connect(ctx, params) as session:
+        click.echo(session.explain(text))
+
+
+@main.command()
+@_session_options
+@click.option(
+    "--to",
+    "target",
+    type=click.Choice(["duckdb", "spark"]),
+    help="Engine dialect (default: the engine's).",
+)
+@click.pass_context
+def translate(ctx: click.Context, target: str | None, **params: Any) -> None:
+    """Print the engine SQL a query becomes."""
+    text = _read_sql(params.pop("sql"), params.pop("sql_file"))
+    with _connect(ctx, params) as session:
+        click.echo(
+            session.translate(text, target=target or params["engine"]).ast.sql(
+                dialect=target or session.engine_name, identify=True, pretty=True
+            )
+        )
+
+
 # -- generate and demo ------------------------------------------------------------------------
 
 
@@ -281,8 +492,14 @@ def demo(ctx: click.Context, output: Path) -> None:
     with _open_catalog(ctx) as cat:
         project_id = cat.list_project_ids()[0]
         _emit(ctx, [_projects(cat), _datasets(cat), _tables(cat, project_id)])
-    click.echo("")
-    ctx.invoke(catalog_describe, table=f"{project_id}.data")
+        columns = cat.get_table(project_id, "data").columns
+        click.echo(f"\nColumns of {project_id}.data: {', '.join(c.name for c in columns)}")
+    import dsgrid_sql
+
+    with dsgrid_sql.connect(registry) as session:
+        for title, sql in DEMO_QUERIES:
+            click.echo(f"\n-- {title}\n{sql};")
+            click.echo(render_result(session.sql(sql).to_arrow(), "table"))
 
 
 def _spec(**params: Any) -> Any:

@@ -47,13 +47,15 @@ def explain_text(translation: Translation) -> str:
             if isinstance(time, DatetimeShift):
                 shift = time.shift.total_seconds() / 3600
                 lines.append(
-                    f"    time: shift {shift:+g} h, wrap into {time.project.start:%Y-%m-%d %H:%M} – "
+                    f"    time: shift {shift:+g} h, wrap into "
+                    f"{time.project.start:%Y-%m-%d %H:%M} – "
                     f"{time.project.end:%Y-%m-%d %H:%M} UTC ({time.project.count} periods)"
                 )
             elif isinstance(time, AnnualSpread):
                 lines.append(
-                    f"    time: annual {time.time_column} spread over {time.project.count} project "
-                    f"timestamps, value / {time.periods_per_year}, model_year := {time.time_column}"
+                    f"    time: annual {time.time_column} spread over {time.project.count} "
+                    f"project timestamps, value / {time.periods_per_year}, "
+                    f"model_year := {time.time_column}"
                 )
             elif isinstance(time, NoTimeMapping):
                 lines.append("    time: passes through")

@@ -314,7 +314,10 @@ class Session:
             ]
             return Result(
                 self, text,
-                table=_table(rows, ["column_name", "category", "dimension_type", "dimension_names", "remarks"]),
+                table=_table(
+                    rows,
+                    ["column_name", "category", "dimension_type", "dimension_names", "remarks"],
+                ),
             )  # fmt: skip
         if isinstance(statement, st.Explain):
             plan = self.explain(statement.query)

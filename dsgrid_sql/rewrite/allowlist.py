@@ -95,9 +95,12 @@ def check_functions(statement: exp.Expression, position_of) -> None:  # type: ig
             name = node.name.lower()
             if name not in _ALLOWED_ANONYMOUS:
                 _refuse(node.name, node, position_of)
-        elif isinstance(node, exp.Func) and type(node).__name__ not in ALLOWED_FUNCTIONS:
-            if isinstance(node, exp.Cast | exp.Case | exp.If):
-                continue
+        elif (
+            isinstance(node, exp.Func)
+            # Operators (AND, OR, comparisons) are Func subclasses in sqlglot too.
+            and not isinstance(node, exp.Binary | exp.Connector | exp.Unary | exp.Predicate)
+            and type(node).__name__ not in ALLOWED_FUNCTIONS
+        ):
             _refuse(node.sql_name().lower(), node, position_of)
 
 

@@ -141,7 +141,11 @@ def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
     cte_names = {cte.alias_or_name.lower() for cte in statement.find_all(exp.CTE)}
     for node in list(statement.find_all(exp.Table)):
         if not isinstance(node.this, exp.Identifier):
-            what = node.this.sql_name() if isinstance(node.this, exp.Func) else node.this.sql()
+            what = (
+                node.this.sql_name().lower()
+                if isinstance(node.this, exp.Func)
+                else node.this.sql()
+            )
             raise UnsupportedSqlError(
                 f"Reading '{what}' is not allowed: queries may read only catalog tables.",
                 position=ctx.position(node),
@@ -194,7 +198,8 @@ def _lookup_table(node: exp.Table, ctx: BindContext) -> Table:
         return everywhere[0]
     if len(everywhere) > 1:
         raise AmbiguousNameError(
-            f"Table '{name}' exists in several schemas ({', '.join(t.schema for t in everywhere)}).",
+            f"Table '{name}' exists in several schemas "
+            f"({', '.join(t.schema for t in everywhere)}).",
             hint="Qualify it with its schema, or choose a project with USE.",
             position=ctx.position(node),
         )
@@ -415,23 +420,30 @@ def check_literals(
                         node, exp.GT | exp.GTE | exp.LT | exp.LTE
                     ):
                         continue
-                    valid, names = records(binding, column)
+                    valid, counterpart = records(binding, column)
                     if other.this in valid:
                         continue
                     kind = "record name" if column.role is ColumnRole.RECORD_NAME else "record"
                     if column.role is ColumnRole.DATASET_ID:
                         kind = "dataset"
-                    close = did_you_mean(other.this, sorted(valid))
                     hint = None
-                    if close is None and other.this in names:
-                        hint = (
-                            f"'{other.this}' is a record id; compare {column.names_column} with it."
-                            if column.role is ColumnRole.RECORD_NAME
-                            else f"'{other.this}' is a record name; compare {column.name}_name "
-                            "with it."
-                        )
-                    elif close is not None and close.lower() == other.this.lower():
-                        hint = "Record ids are case-sensitive."
+                    if other.this in counterpart:
+                        # An id where a name is expected, or the reverse: say which is which.
+                        close: str | None = counterpart[other.this]
+                        if column.role is ColumnRole.RECORD_NAME:
+                            hint = (
+                                f"'{other.this}' is a record id; "
+                                f"compare {column.names_column} with ids."
+                            )
+                        else:
+                            hint = (
+                                f"'{other.this}' is a record name; "
+                                f"compare {column.name}_name with names."
+                            )
+                    else:
+                        close = did_you_mean(other.this, sorted(valid))
+                        if close is not None and close.lower() == other.this.lower():
+                            hint = "Record ids are case-sensitive."
                     label = column.dimension_names[0] if column.dimension_names else column.name
                     raise UnknownRecordError(
                         f"Unknown {kind} '{other.this}' for column '{column.name}' ({label}).",

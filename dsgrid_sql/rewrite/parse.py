@@ -9,8 +9,10 @@ from typing import Any
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
+from sqlglot.tokens import Tokenizer
 
 from dsgrid_sql.errors import Position, SqlSyntaxError, UnsupportedSqlError
+from dsgrid_sql.suggest import did_you_mean
 
 DIALECTS = ("duckdb", "spark", "postgres", "trino", "ansi", "bigquery", "snowflake", "mysql")
 
@@ -48,8 +50,23 @@ def node_position(text: str, node: exp.Expression | None) -> Position | None:
     return None
 
 
+STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE")
+# A first word that is no SQL keyword at all is a typo worth naming (SELEC, SLECT, ...).
+_SQL_KEYWORDS = {k.split()[0] for k in Tokenizer.KEYWORDS} | set(STATEMENT_WORDS)
+
+
 def parse_query(text: str, dialect: str) -> exp.Expression:
     read = check_dialect(dialect)
+    first = re.match(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z_]+)", text, re.S)
+    if first and first.group(1).upper() not in _SQL_KEYWORDS:
+        word = first.group(1)
+        close = did_you_mean(word.upper(), list(STATEMENT_WORDS))
+        if close is not None:
+            raise SqlSyntaxError(
+                f"Syntax error at line 1, col {first.start(1) + 1}: unknown statement '{word}'.",
+                suggestion=close,
+                position=position_at(text, first.start(1), first.end(1)),
+            )
     try:
         statements = [s for s in sqlglot.parse(text, read=read) if s is not None]
     except ParseError as exc:

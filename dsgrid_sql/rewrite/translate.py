@@ -65,8 +65,8 @@ def translate_statement(
     ctx = bind.BindContext(text, catalog, dialect, default_schema)
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
-    check_functions(statement, ctx.position)
     bind.resolve_tables(statement, ctx)
+    check_functions(statement, ctx.position)
     bind.expand_stars(statement, ctx)
     bind.canonicalize_columns(statement, ctx)
     bind.name_output_columns(statement, dialect)
@@ -130,16 +130,15 @@ def _dimensions_of(catalog: Catalog, table: Table, column: Column) -> list[Proje
     return [project.get_dimension(name) for name in target.dimension_names]
 
 
-def _records(catalog: Catalog, table: Table, column: Column) -> tuple[set[str], set[str]]:
-    """(valid literals, other spellings) for a dimension, name or dataset_id column."""
+def _records(catalog: Catalog, table: Table, column: Column) -> tuple[set[str], dict[str, str]]:
+    """(valid literals, the other spelling → its counterpart) for a dimension, name or
+    dataset_id column: record names → ids for an id column, ids → names for a name column."""
     if column.role is ColumnRole.DATASET_ID:
-        return set(table.dataset_ids), set()
-    dims = _dimensions_of(catalog, table, column)
-    ids = {r.id for d in dims for r in d.records}
-    names = {r.name for d in dims for r in d.records}
+        return set(table.dataset_ids), {}
+    records = [r for d in _dimensions_of(catalog, table, column) for r in d.records]
     if column.role is ColumnRole.RECORD_NAME:
-        return names, ids
-    return ids, names
+        return {r.name for r in records}, {r.id: r.name for r in records}
+    return {r.id for r in records}, {r.name: r.id for r in records}
 
 
 def _allowed(catalog: Catalog, table: Table, column: Column, matches: Any) -> bind.Allowed | None:
