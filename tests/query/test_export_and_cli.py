@@ -1,0 +1,127 @@
+"""Parquet export (COPY, --output, Result.to_parquet) and the query commands of the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+from click.testing import CliRunner
+
+import dsgrid_sql
+from dsgrid_sql.cli import main
+from dsgrid_sql.errors import ExportError
+from dsgrid_sql.session import Session
+
+STATES = "SELECT us_states, metric, SUM(value) AS value FROM data GROUP BY ALL"
+
+
+def test_to_parquet_with_lineage(efs_duckdb: Session, tmp_path: Path) -> None:
+    target = efs_duckdb.sql(STATES).to_parquet(tmp_path / "states.parquet")
+    table = pq.read_table(target)
+    assert table.num_rows == 8
+    lineage = json.loads(table.schema.metadata[b"dsgrid_sql"])
+    assert lineage["query"] == STATES
+    assert lineage["projects"] == {"test_efs": "1.2.0"}
+    assert lineage["datasets"] == {
+        "test_efs_comstock": "1.0.0",
+        "test_efs_comstock_unpivoted": "1.0.0",
+    }
+    assert [p.name for p in tmp_path.iterdir()] == ["states.parquet"]
+    with pytest.raises(ExportError, match="already exists; nothing was written"):
+        efs_duckdb.sql(STATES).to_parquet(target)
+
+
+def test_copy_partitioned(efs_duckdb: Session, tmp_path: Path) -> None:
+    result = efs_duckdb.sql(
+        f"COPY ({STATES}) TO '{tmp_path / 'out'}' (FORMAT parquet, PARTITION_BY (metric))"
+    )
+    assert result.message == f"Wrote 8 rows to {tmp_path / 'out'}."
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "metric=cooling",
+        "metric=fans",
+    ]
+    assert pq.read_table(tmp_path / "out").num_rows == 8
+
+
+def test_failed_export_leaves_nothing(efs_duckdb: Session, tmp_path: Path) -> None:
+    with pytest.raises(ExportError, match="Cannot partition by nope"):
+        efs_duckdb.sql(f"COPY ({STATES}) TO '{tmp_path / 'x.parquet'}' (PARTITION_BY (nope))")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_dir_confines_paths(efs_dir: Path, tmp_path: Path) -> None:
+    exports = tmp_path / "exports"
+    exports.mkdir()
+    with dsgrid_sql.connect(efs_dir, export_dir=exports) as session:
+        result = session.sql(f"COPY ({STATES}) TO 'states.parquet'")
+        assert (exports / "states.parquet").is_file() and "8 rows" in (result.message or "")
+        for path in ("../escape.parquet", str(tmp_path / "escape.parquet")):
+            with pytest.raises(ExportError, match="must stay inside the export directory"):
+                session.sql(f"COPY ({STATES}) TO '{path}'")
+    assert not (tmp_path / "escape.parquet").exists()
+
+
+def test_cli_query_formats_and_output(efs_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--registry", str(efs_dir)]
+    table = runner.invoke(main, [*base, "query", STATES + " ORDER BY ALL"])
+    assert table.exit_code == 0, table.output
+    assert table.output.splitlines()[0].split() == ["us_states", "metric", "value"]
+    assert "(8 rows)" in table.output
+    as_json = runner.invoke(
+        main,
+        [*base, "query", "--format", "json", "SELECT DISTINCT us_states FROM data ORDER BY 1"],
+    )
+    assert [r["us_states"] for r in json.loads(as_json.output)] == ["CA", "CO", "NY", "TX"]
+    csv = runner.invoke(
+        main, [*base, "query", "--format", "csv", "SELECT DISTINCT metric FROM data ORDER BY 1"]
+    )
+    assert csv.output.split() == ['"metric"', '"cooling"', '"fans"']
+    md = runner.invoke(
+        main,
+        [*base, "query", "--format", "markdown", "SELECT DISTINCT metric FROM data ORDER BY 1"],
+    )
+    assert md.output.splitlines()[:3] == ["| metric |", "|---|", "| cooling |"]
+    out = tmp_path / "r.parquet"
+    written = runner.invoke(main, [*base, "query", "-o", str(out), STATES])
+    assert written.exit_code == 0 and pq.read_table(out).num_rows == 8
+    from_stdin = runner.invoke(
+        main, [*base, "query", "-"], input="SELECT COUNT(*) AS n FROM test_efs_comstock"
+    )
+    assert "178080" in from_stdin.output
+
+
+def test_cli_errors_explain_translate(efs_dir: Path) -> None:
+    runner = CliRunner()
+    base = ["--registry", str(efs_dir)]
+    bad = runner.invoke(main, [*base, "query", "SELECT * FROM data WHERE us_states = 'XX'"])
+    assert bad.exit_code == 1
+    assert "Error: Unknown record 'XX' for column 'us_states' (US States)." in bad.output
+    assert "Traceback" not in bad.output
+    explained = runner.invoke(
+        main,
+        [
+            *base,
+            "explain",
+            "SELECT us_states, SUM(value) FROM data WHERE us_states = 'CA' GROUP BY 1",
+        ],
+    )
+    assert "pushed filter: geography IN (06073, 06075)" in explained.output
+    assert "unit conversion com_cooling → cooling: × 1000" in explained.output
+    assert (
+        "supplemental us_states: join" in explained.output
+        and "Engine SQL (duckdb):" in explained.output
+    )
+    spark_sql = runner.invoke(
+        main,
+        [
+            *base,
+            "translate",
+            "--to",
+            "spark",
+            "SELECT us_states, SUM(value) FROM data GROUP BY ALL",
+        ],
+    )
+    assert spark_sql.exit_code == 0 and "`us_states`" in spark_sql.output
