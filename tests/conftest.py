@@ -59,3 +59,9 @@ def odd_registry(tmp_path_factory: pytest.TempPathFactory) -> Path:
         project_id="odd", counties=5, hours=24, datasets=5, unsubmitted=1, ev_metric_base=True
     )
     return generate_registry(tmp_path_factory.mktemp("gen") / "odd", spec).path
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--update-golden", action="store_true", help="rewrite golden SQL files from the code"
+    )

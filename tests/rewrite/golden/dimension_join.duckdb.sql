@@ -1,0 +1,108 @@
+-- SELECT s.name, SUM(d.value) FROM data d JOIN test_efs_dimensions.us_states s ON d.us_states = s.id GROUP BY 1
+SELECT
+  "s"."name" AS "name",
+  SUM("d"."value") AS "sum(d.value)"
+FROM (
+  SELECT
+    "u"."value" * "s0"."from_fraction" AS "value",
+    "s0"."to_id" AS "us_states"
+  FROM (
+    SELECT
+      "s"."geography" AS "geography",
+      "s"."sector" AS "sector",
+      "s"."subsector" AS "subsector",
+      "s"."metric" AS "metric",
+      "s"."model_year" AS "model_year",
+      "s"."weather_year" AS "weather_year",
+      "s"."scenario" AS "scenario",
+      CASE
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR - INTERVAL '168' HOUR
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR + INTERVAL '168' HOUR
+        ELSE "s"."timestamp" - INTERVAL '1' HOUR
+      END AS "timestamp",
+      "s"."value" AS "value",
+      'test_efs_comstock' AS "dataset_id"
+    FROM (
+      SELECT
+        "l"."geography" AS "geography",
+        "l"."sector" AS "sector",
+        "m_subsector"."to_id" AS "subsector",
+        "m_metric"."to_id" AS "metric",
+        "m_model_year"."to_id" AS "model_year",
+        '2012' AS "weather_year",
+        'baseline' AS "scenario",
+        "t"."timestamp" AS "timestamp",
+        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
+      FROM "__dsgrid_scan_1" AS "t"
+      INNER JOIN "__dsgrid_scan_2" AS "l"
+        ON "t"."id" = "l"."id"
+      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
+        ON "l"."subsector" = "m_subsector"."from_id"
+      INNER JOIN "__dsgrid_map_4" AS "m_metric"
+        ON "t"."metric" = "m_metric"."from_id"
+      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
+        ON '2012' = "m_model_year"."from_id"
+    ) AS "s"
+    WHERE
+      CASE
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR - INTERVAL '168' HOUR
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR + INTERVAL '168' HOUR
+        ELSE "s"."timestamp" - INTERVAL '1' HOUR
+      END BETWEEN CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ) AND CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+    UNION ALL
+    SELECT
+      "s"."geography" AS "geography",
+      "s"."sector" AS "sector",
+      "s"."subsector" AS "subsector",
+      "s"."metric" AS "metric",
+      "s"."model_year" AS "model_year",
+      "s"."weather_year" AS "weather_year",
+      "s"."scenario" AS "scenario",
+      CASE
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR - INTERVAL '168' HOUR
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR + INTERVAL '168' HOUR
+        ELSE "s"."timestamp" - INTERVAL '1' HOUR
+      END AS "timestamp",
+      "s"."value" AS "value",
+      'test_efs_comstock_unpivoted' AS "dataset_id"
+    FROM (
+      SELECT
+        "t"."geography" AS "geography",
+        "t"."sector" AS "sector",
+        "m_subsector"."to_id" AS "subsector",
+        "m_metric"."to_id" AS "metric",
+        "m_model_year"."to_id" AS "model_year",
+        '2012' AS "weather_year",
+        'baseline' AS "scenario",
+        "t"."timestamp" AS "timestamp",
+        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
+      FROM "__dsgrid_scan_6" AS "t"
+      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
+        ON "t"."subsector" = "m_subsector"."from_id"
+      INNER JOIN "__dsgrid_map_4" AS "m_metric"
+        ON "t"."metric" = "m_metric"."from_id"
+      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
+        ON '2012' = "m_model_year"."from_id"
+    ) AS "s"
+    WHERE
+      CASE
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR - INTERVAL '168' HOUR
+        WHEN "s"."timestamp" - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ)
+        THEN "s"."timestamp" - INTERVAL '1' HOUR + INTERVAL '168' HOUR
+        ELSE "s"."timestamp" - INTERVAL '1' HOUR
+      END BETWEEN CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMPTZ) AND CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMPTZ)
+  ) AS "u"
+  INNER JOIN "__dsgrid_map_7" AS "s0"
+    ON "u"."geography" = "s0"."from_id"
+) AS "d"
+JOIN "__dsgrid_table_8" AS "s"
+  ON "d"."us_states" = "s"."id"
+GROUP BY
+  "s"."name"
