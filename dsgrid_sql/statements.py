@@ -67,8 +67,6 @@ Statement = (
     | SetOption | Copy
 )  # fmt: skip
 
-_NAME = r'("(?:[^"]|"")+"|`[^`]+`|[\w.]+(?:\."(?:[^"]|"")+")*)'
-
 
 def _unquote(name: str) -> str:
     name = name.strip()

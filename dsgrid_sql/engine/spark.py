@@ -33,16 +33,15 @@ DEFAULT_CONF = {
 
 _session_lock = threading.Lock()
 _session: Any = None
-_session_key: tuple[Any, ...] | None = None
 
 
 def spark_session(
     master: str | None = None, remote: str | None = None, conf: dict[str, str] | None = None
 ) -> Any:
-    """The process's SparkSession, created on first use."""
-    global _session, _session_key
+    """The process's SparkSession, created on first use; later calls get the same one
+    (Spark allows one active session per process)."""
+    global _session
     remote = remote or os.environ.get("SPARK_REMOTE") or None
-    key = (master, remote, tuple(sorted((conf or {}).items())))
     with _session_lock:
         if _session is not None:
             return _session
@@ -60,8 +59,8 @@ def spark_session(
         _session = builder.getOrCreate()
         if remote:
             _session.conf.set("spark.sql.session.timeZone", "UTC")
-        _session.sparkContext.setLogLevel("ERROR") if not remote else None
-        _session_key = key
+        else:
+            _session.sparkContext.setLogLevel("ERROR")
         return _session
 
 

@@ -23,7 +23,8 @@ from dsgrid_sql.catalog import (
     Table,
     TableKind,
 )
-from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER
+from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
+from dsgrid_sql.catalog.project import Project
 from dsgrid_sql.errors import MixedDatasetsError
 
 from .dataset_plan import (
@@ -36,6 +37,7 @@ from .dataset_plan import (
     string,
 )
 from .inputs import ArrowInput, Input, input_name
+from .time_mapping import instant_range
 
 DATASET_ID = "dataset_id"
 
@@ -245,11 +247,8 @@ def _check_one_group(table: Table, datasets: list) -> None:
         )
 
 
-def _project_time_input(project, time_column: str | None) -> ArrowInput | None:  # type: ignore[no-untyped-def]
-    from dsgrid_sql.catalog.models import DateTimeDimensionModel
-
-    from .time_mapping import instant_range
-
+def _project_time_input(project: Project, time_column: str | None) -> ArrowInput | None:
+    """Every project timestamp, for spreading annual data over the project's hours."""
     time = project.time_dimension
     if time_column is None or time is None or not isinstance(time.model, DateTimeDimensionModel):
         return None
