@@ -548,14 +548,20 @@ def _predicate_test(
                 if isinstance(predicate, exp.EQ)
                 else (lambda v, x=value: v != x)
             )
+    elif isinstance(predicate, exp.In) and predicate.args.get("negate"):
+        return None
     elif isinstance(predicate, exp.In) and not predicate.args.get("query"):
         values = predicate.expressions
         if values and all(isinstance(v, exp.Literal) and v.is_string for v in values):
             wanted = {v.this for v in values}
             column_node = predicate.this
             test = lambda v, w=wanted: v in w  # noqa: E731
-    elif isinstance(predicate, exp.Like) and isinstance(predicate.expression, exp.Literal):
-        pattern = _like_regex(predicate.expression.this)
+    elif isinstance(predicate, exp.Like | exp.ILike) and isinstance(
+        predicate.expression, exp.Literal
+    ):
+        # sqlglot marks `a NOT LIKE 'x'` with negate=True rather than wrapping it in NOT.
+        negate = negate != bool(predicate.args.get("negate"))
+        pattern = _like_regex(predicate.expression.this, isinstance(predicate, exp.ILike))
         column_node = predicate.this
         test = lambda v, p=pattern: p.fullmatch(v) is not None  # noqa: E731
     elif isinstance(predicate, exp.Between):
@@ -572,11 +578,11 @@ def _predicate_test(
     return bound[0], bound[1], final
 
 
-def _like_regex(pattern: str) -> re.Pattern[str]:
+def _like_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     out = []
     for char in pattern:
         out.append(".*" if char == "%" else "." if char == "_" else re.escape(char))
-    return re.compile("".join(out), re.DOTALL)
+    return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
 # -- 8. replace ------------------------------------------------------------------------------

@@ -196,6 +196,21 @@ def build_dataset_plan(
             ),
         )
 
+    # Time first: an annual dataset's model_year becomes its annual time value after the
+    # mappings, so a model-year filter applies to the time column, not to the stored
+    # model_year (dsgrid's map_annual_time_to_date_time).
+    time_columns = files.time_columns()
+    plan.time = plan_time_mapping(
+        dataset.time_dimension,
+        project.time_dimension.model if project.time_dimension else None,
+        time_columns,
+        dataset.dataset_id,
+    )
+    allowed = dict(allowed)
+    annual_years = None
+    if isinstance(plan.time, AnnualSpread):
+        annual_years = allowed.pop(DimensionType.MODEL_YEAR, None)
+
     # 2. Mapping joins.
     mapped_dims = dict(load_dims)
     dataset_filters: dict[DimensionType, frozenset[str]] = {}
@@ -240,10 +255,7 @@ def build_dataset_plan(
             [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
             schema=MAPPING_SCHEMA,
         )
-        mapping_input = ArrowInput(
-            input_name("map", mapping.model.mapping_id, mapping.model.version, sorted(records)),
-            table,
-        )
+        mapping_input = ArrowInput.of("map", table)
         plan.inputs.append(mapping_input)
         alias = f"m_{dim_type.value}"
         joins.append(
@@ -277,14 +289,17 @@ def build_dataset_plan(
             continue
         where.append(exp.In(this=expression, expressions=[string(i) for i in sorted(ids)]))
 
+    if annual_years is not None and isinstance(plan.time, AnnualSpread):
+        time_value = stored(plan.time.time_column, dimension=True)
+        assert time_value is not None
+        if not annual_years:
+            plan.empty_reason = "no model_year passes the filters"
+        else:
+            where.append(
+                exp.In(this=time_value, expressions=[string(y) for y in sorted(annual_years)])
+            )
+
     # 3. The mapped load data: one row per key, summed only when keys can collide.
-    time_columns = files.time_columns()
-    plan.time = plan_time_mapping(
-        dataset.time_dimension,
-        project.time_dimension.model if project.time_dimension else None,
-        time_columns,
-        dataset.dataset_id,
-    )
     stage1_columns = [
         exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
     ]

@@ -37,5 +37,15 @@ class ArrowInput:
     name: str
     table: pa.Table = field(compare=False, repr=False)
 
+    @classmethod
+    def of(cls, kind: str, table: pa.Table) -> ArrowInput:
+        """Named by its content: engines shared by sessions over different registries (one
+        Spark session per process) can never confuse two tables that share ids."""
+        sink = pa.BufferOutputStream()
+        with pa.ipc.new_stream(sink, table.schema) as writer:
+            writer.write_table(table)
+        digest = hashlib.sha1(sink.getvalue().to_pybytes()).hexdigest()[:12]
+        return cls(f"__dsgrid_{kind}_{digest}", table)
+
 
 Input = ParquetInput | ArrowInput

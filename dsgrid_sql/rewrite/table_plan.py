@@ -36,7 +36,7 @@ from .dataset_plan import (
     ident,
     string,
 )
-from .inputs import ArrowInput, Input, input_name
+from .inputs import ArrowInput, Input
 from .time_mapping import instant_range
 
 DATASET_ID = "dataset_id"
@@ -156,10 +156,7 @@ def plan_virtual_table(
             for r in mapping.records
             if r.to_id is not None and (wanted is None or r.to_id in wanted)
         ]
-        mapping_input = ArrowInput(
-            input_name("map", mapping.mapping_id, mapping.version, sorted(wanted or ())),
-            pa.Table.from_pylist(records, schema=MAPPING_SCHEMA),
-        )
+        mapping_input = ArrowInput.of("map", pa.Table.from_pylist(records, schema=MAPPING_SCHEMA))
         inputs.append(mapping_input)
         alias = f"s{len(joined)}"
         base_type = mapping.from_dimension.type
@@ -254,7 +251,7 @@ def _project_time_input(project: Project, time_column: str | None) -> ArrowInput
         return None
     instants = instant_range(time.model, "The project time dimension")
     table = pa.table({time_column: instants.timestamps()})
-    return ArrowInput(input_name("time", time.dimension_id, time.version, time_column), table)
+    return ArrowInput.of("time", table)
 
 
 # Record fields the helper columns read (time_zone, unit); kept with id and name.
@@ -270,7 +267,7 @@ def _records_input(dim: ProjectDimension) -> ArrowInput:
     for name in fields:
         values = [r.fields.get(name) for r in dim.records]
         data[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
-    return ArrowInput(input_name("records", dim.dimension_id, dim.version, fields), pa.table(data))
+    return ArrowInput.of("records", pa.table(data))
 
 
 def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> exp.Expression:

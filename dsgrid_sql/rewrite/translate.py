@@ -14,7 +14,7 @@ from dsgrid_sql.catalog.project import ProjectDimension
 from . import bind
 from .allowlist import check_functions, check_statement_kind
 from .dataset_plan import ident
-from .inputs import ArrowInput, Input, input_name
+from .inputs import ArrowInput, Input
 from .parse import parse_query
 from .table_plan import TablePlan, plan_virtual_table
 
@@ -90,10 +90,7 @@ def translate_statement(
             )
         else:
             data = catalog.table_data(table)
-            arrow_input = ArrowInput(
-                input_name("table", table.schema, table.name, table.project_version, id(catalog)),
-                data,
-            )
+            arrow_input = ArrowInput.of("table", data)
             inputs.append(arrow_input)
             replacement = exp.Table(
                 this=ident(arrow_input.name),
