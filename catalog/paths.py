@@ -16,21 +16,12 @@ import pyarrow.parquet as pq
 
 from dsgrid_sql.errors import CatalogError, DataFileError
 
-# Columns of load data that are neither time columns nor dimension columns.
-NON_TIME_LOAD_COLUMNS = frozenset(
-    {
-        "id",
-        "value",
-        "scaling_factor",
-        "geography",
-        "sector",
-        "subsector",
-        "metric",
-        "weather_year",
-        "model_year",
-        "scenario",
-    }
-)
+from .models import DimensionType
+
+# Columns of load data that are not time columns: ids, values and dimension columns.
+NON_TIME_LOAD_COLUMNS = frozenset({"id", "value", "scaling_factor"}) | {
+    t.value for t in DimensionType
+}
 TABLE_FILE_NAMES = ("table.parquet", "load_data.parquet")
 LOOKUP_FILE_NAMES = ("lookup_table.parquet", "load_data_lookup.parquet")
 

@@ -186,40 +186,37 @@ def catalog_describe(ctx: click.Context, table: str) -> None:
         )
 
 
+def _registry_rows(cat: Any, table: str) -> list[dict[str, Any]]:
+    """Rows of a registry-schema table: the catalog's one listing of projects and datasets."""
+    return list(cat.table_data(cat.get_table("registry", table)).to_pylist())
+
+
 def _projects(cat: Any) -> tuple[str, list[str], list[list[Any]]]:
-    rows = []
-    for project_id in cat.list_project_ids():
-        project = cat.project(project_id)
-        rows.append(
-            [
-                project_id,
-                project.version,
-                ", ".join(cat.project_versions(project_id)),
-                project.model.status,
-                len(project.submitted_datasets),
-                len(project.datasets),
-            ]
-        )
+    rows = [
+        [
+            r["project_id"],
+            r["version"],
+            r["versions"],
+            r["status"],
+            r["submitted_dataset_count"],
+            r["dataset_count"],
+        ]
+        for r in _registry_rows(cat, "projects")
+    ]
     return ("Projects", ["project", "version", "versions", "status", "submitted", "listed"], rows)
 
 
 def _datasets(cat: Any) -> tuple[str, list[str], list[list[Any]]]:
-    submitted: dict[str, list[str]] = {}
-    for project_id in cat.list_project_ids():
-        for ds in cat.project(project_id).submitted_datasets:
-            submitted.setdefault(ds.dataset_id, []).append(project_id)
-    rows = []
-    for dataset_id in cat.list_dataset_ids():
-        model = cat.dataset(dataset_id)
-        rows.append(
-            [
-                dataset_id,
-                model.version,
-                ", ".join(cat.dataset_versions(dataset_id)),
-                model.table_format,
-                ", ".join(submitted.get(dataset_id, [])) or "(not submitted)",
-            ]
-        )
+    rows = [
+        [
+            r["dataset_id"],
+            r["version"],
+            r["versions"],
+            r["table_format"],
+            r["submitted_to"] or "(not submitted)",
+        ]
+        for r in _registry_rows(cat, "datasets")
+    ]
     return ("Datasets", ["dataset", "version", "versions", "layout", "submitted to"], rows)
 
 
