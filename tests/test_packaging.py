@@ -45,6 +45,12 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
     assert "dsgrid_sql/catalog/catalog.py" in names
     assert "dsgrid_sql/flight_server/__init__.py" in names
     assert "dsgrid_sql/generator/design.py" in names
+    # Every module of the source tree is in the wheel.
+    sources = [(REPO / "dsgrid_sql", "dsgrid_sql"), (REPO / "catalog", "dsgrid_sql/catalog")]
+    sources.append((REPO / "flight_server", "dsgrid_sql/flight_server"))
+    for root, prefix in sources:
+        for module in root.rglob("*.py"):
+            assert f"{prefix}/{module.relative_to(root).as_posix()}" in names, module
     # Nothing generic lands at the top of site-packages.
     assert {n.split("/")[0] for n in names} <= {
         "dsgrid_sql",
@@ -67,7 +73,8 @@ def test_wheel_installs_and_imports(tmp_path: Path) -> None:
         capture_output=True,
     )
     code = (
-        "import dsgrid_sql, dsgrid_sql.catalog, dsgrid_sql.flight_server;"
+        "import dsgrid_sql, dsgrid_sql.catalog, dsgrid_sql.flight_server, dsgrid_sql.session;"
+        "import dsgrid_sql.engine.duckdb, dsgrid_sql.rewrite.translate;"
         "from dsgrid_sql.catalog import Catalog;"
         "print(dsgrid_sql.catalog.__file__)"
     )
