@@ -8,6 +8,7 @@ order unless the user overrides it (dsgrid-format.md §1.1, §3, §6.11).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import pyarrow as pa
@@ -71,13 +72,31 @@ class DatasetFiles:
     table: Path
     lookup: Path | None
 
-    def table_schema(self) -> pa.Schema:
+    # Schemas and part-file lists are read once per DatasetFiles: a catalog keeps one per
+    # dataset version, so queries after the first touch no Parquet footer or directory.
+    @cached_property
+    def _table_schema(self) -> pa.Schema:
         return read_parquet_schema(self.table, self.dataset_id, self.version)
 
-    def lookup_schema(self) -> pa.Schema | None:
+    @cached_property
+    def _lookup_schema(self) -> pa.Schema | None:
         if self.lookup is None:
             return None
         return read_parquet_schema(self.lookup, self.dataset_id, self.version)
+
+    @cached_property
+    def table_files(self) -> tuple[Path, ...]:
+        return tuple(parquet_part_files(self.table))
+
+    @cached_property
+    def lookup_files(self) -> tuple[Path, ...]:
+        return tuple(parquet_part_files(self.lookup)) if self.lookup else ()
+
+    def table_schema(self) -> pa.Schema:
+        return self._table_schema
+
+    def lookup_schema(self) -> pa.Schema | None:
+        return self._lookup_schema
 
     def load_schema(self) -> pa.Schema:
         """The stored columns: table plus lookup (two_table), as the Parquet says."""

@@ -28,7 +28,6 @@ from sqlglot import exp
 
 from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
-from dsgrid_sql.catalog.paths import parquet_part_files
 from dsgrid_sql.errors import CatalogError
 
 from .inputs import ArrowInput, Input, ParquetInput, input_name
@@ -132,7 +131,7 @@ def build_dataset_plan(
     table_input = ParquetInput(
         input_name("scan", dataset.dataset_id, dataset.version, files.table),
         files.table,
-        tuple(parquet_part_files(files.table)),
+        files.table_files,
     )
     plan.inputs.append(table_input)
     source: exp.Expression = exp.Table(
@@ -144,7 +143,7 @@ def build_dataset_plan(
         lookup_input = ParquetInput(
             input_name("scan", dataset.dataset_id, dataset.version, files.lookup),
             files.lookup,
-            tuple(parquet_part_files(files.lookup)),
+            files.lookup_files,
         )
         plan.inputs.append(lookup_input)
         joins.append(
