@@ -6,6 +6,7 @@ Everything here is derived from the project JSON plus the models it references b
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
@@ -219,14 +220,16 @@ class Project:
     def submitted_datasets(self) -> tuple[ProjectDataset, ...]:
         return tuple(d for d in self.datasets if d.is_submitted)
 
-    def dataset_groups(self) -> list[tuple[ProjectDataset, ...]]:
-        """Submitted datasets grouped by the base dimensions they map onto.
+    def dataset_groups(
+        self, datasets: Iterable[ProjectDataset] | None = None
+    ) -> list[tuple[ProjectDataset, ...]]:
+        """Datasets (default: all submitted) grouped by the base dimensions they map onto.
 
         Datasets in one group can be stacked into one table; a query mixing groups has no
         common set of base dimensions (dsgrid's ``_check_datasets``).
         """
         groups: dict[tuple[tuple[str, str], ...], list[ProjectDataset]] = {}
-        for dataset in self.submitted_datasets:
+        for dataset in self.submitted_datasets if datasets is None else datasets:
             key = tuple(sorted((t.value, d.name) for t, d in dataset.base_dimensions.items()))
             groups.setdefault(key, []).append(dataset)
         return [tuple(g) for g in groups.values()]

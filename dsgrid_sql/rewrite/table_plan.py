@@ -24,7 +24,7 @@ from dsgrid_sql.catalog import (
     TableKind,
 )
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
-from dsgrid_sql.catalog.project import Project
+from dsgrid_sql.catalog.project import Project, ProjectDataset
 from dsgrid_sql.errors import MixedDatasetsError
 
 from .dataset_plan import (
@@ -80,7 +80,7 @@ def plan_virtual_table(
         if d.dataset_id in table.dataset_ids
         and (restrictions.datasets is None or d.dataset_id in restrictions.datasets)
     ]
-    _check_one_group(table, datasets)
+    _check_one_group(table, project, datasets)
     time_column = names.time_columns[0].name if names.time_columns else None
     inputs: list[Input] = []
     project_time_input = _project_time_input(project, time_column)
@@ -230,13 +230,10 @@ def plan_virtual_table(
     )
 
 
-def _check_one_group(table: Table, datasets: list) -> None:
-    groups: dict[tuple, list[str]] = {}
-    for dataset in datasets:
-        key = tuple(sorted((t.value, d.name) for t, d in dataset.base_dimensions.items()))
-        groups.setdefault(key, []).append(dataset.dataset_id)
+def _check_one_group(table: Table, project: Project, datasets: list[ProjectDataset]) -> None:
+    groups = project.dataset_groups(datasets)
     if len(groups) > 1:
-        described = "; ".join(", ".join(ids) for ids in groups.values())
+        described = "; ".join(", ".join(d.dataset_id for d in group) for group in groups)
         raise MixedDatasetsError(
             f"Table '{table.qualified_name}' would stack datasets mapped onto different base "
             f"dimensions ({described}).",
