@@ -85,9 +85,6 @@ class ModelStore:
             )
         return row
 
-    def row_by_id(self, row_id: int) -> ModelRow | None:
-        return self._by_row_id.get(row_id)
-
     def project(self, project_id: str, version: str | None = None) -> ProjectModel:
         return self._parse("project", project_id, version, ProjectModel.from_json)
 

@@ -42,8 +42,3 @@ def version_key(version: str) -> tuple[int, int, int, int, tuple[tuple[int, int 
         release_rank,
         pre_parts,
     )
-
-
-def latest(versions: list[str]) -> str:
-    """The highest of ``versions`` in semantic-version order."""
-    return max(versions, key=version_key)

@@ -594,7 +594,3 @@ def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
             binding = aliases.get(column.table)
             if binding is not None and column.name not in binding.used:
                 binding.used.append(column.name)
-
-
-def dimension_type_of(column: Column) -> DimensionType | None:
-    return column.dimension_type
