@@ -119,6 +119,9 @@ def plan_virtual_table(
 
     query = exp.select().from_(exp.Subquery(this=union, alias=exp.TableAlias(this=ident("u"))))
     value: exp.Expression = col(VALUE, "u")
+    supplemental_dims = {
+        names.supplemental_columns[d.name]: d for d in project.supplemental_dimensions
+    }
     supplementals: list[tuple[str, str, str]] = []
     joined: dict[str, str] = {}  # join key → alias
 
@@ -143,12 +146,7 @@ def plan_virtual_table(
         key = f"supplemental:{column_name}"
         if key in joined:
             return joined[key]
-        dim = next(
-            d
-            for d in project.supplemental_dimensions
-            if names.supplemental_columns[d.name] == column_name
-        )
-        mapping = dim.base_mapping
+        mapping = supplemental_dims[column_name].base_mapping
         assert mapping is not None
         wanted = restrictions.supplemental.get(column_name)
         records = [
@@ -170,6 +168,13 @@ def plan_virtual_table(
         joined[key] = alias
         return alias
 
+    # Supplemental joins first: each multiplies value, which columns below then read.
+    for column in columns:
+        if column.role is ColumnRole.SUPPLEMENTAL:
+            join_supplemental(column.name)
+        elif column.role is ColumnRole.RECORD_NAME and column.names_column in supplemental_dims:
+            join_supplemental(column.names_column)
+
     selected: list[exp.Expression] = []
     for column in columns:
         role = column.role
@@ -180,19 +185,15 @@ def plan_virtual_table(
         ):
             expression: exp.Expression = col(column.name, "u")
         elif role is ColumnRole.VALUE:
-            expression = exp.Placeholder(this="value")  # filled in once every join is known
+            expression = value
         elif role is ColumnRole.SUPPLEMENTAL:
             expression = col("to_id", join_supplemental(column.name))
         elif role is ColumnRole.RECORD_NAME:
             target = table.get_column(column.names_column or "")
             if target.role is ColumnRole.SUPPLEMENTAL:
                 alias = join_supplemental(target.name)
-                dim = next(
-                    d
-                    for d in project.supplemental_dimensions
-                    if names.supplemental_columns[d.name] == target.name
-                )
-                expression = col("name", join_records(dim, col("to_id", alias)))
+                on = col("to_id", alias)
+                expression = col("name", join_records(supplemental_dims[target.name], on))
             else:
                 dim = bases[target.dimension_type]  # type: ignore[index]
                 expression = col("name", join_records(dim, col(target.name, "u")))
@@ -211,14 +212,8 @@ def plan_virtual_table(
         else:  # pragma: no cover - every role of a data table is handled above
             raise AssertionError(role)
         selected.append(exp.alias_(expression, column.name, quoted=True))
-    final = [
-        exp.alias_(value.copy(), column.alias, quoted=True)
-        if isinstance(column.this, exp.Placeholder)
-        else column
-        for column in selected
-    ]
-    if not final:
-        final = [exp.alias_(exp.Literal.number(1), "__dsgrid_row", quoted=True)]
+    if not selected:
+        selected = [exp.alias_(exp.Literal.number(1), "__dsgrid_row", quoted=True)]
     return TablePlan(
         table,
         tuple(needed),
@@ -226,7 +221,7 @@ def plan_virtual_table(
         skipped,
         supplementals,
         _unique(inputs),
-        query.select(*final),
+        query.select(*selected),
     )
 
 
