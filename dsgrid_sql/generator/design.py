@@ -11,6 +11,7 @@ import hashlib
 import itertools
 import random
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -614,6 +615,13 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
         "End uses aggregated by fuel; dual-fuel heating is split between fuels.",
         [{"id": f, "name": n, "fuel_id": f, "unit": "MWh"} for f, n in FUELS.items()],
     )
+
+    def county_mapping(
+        target: DimensionDef, description: str, to_id: Callable[[County], str]
+    ) -> MappingDef:
+        records = [{"from_id": c.id, "to_id": to_id(c), "from_fraction": 1.0} for c in county_list]
+        return MappingDef(geography, target, "many_to_one_aggregation", description, records)
+
     fuel_records = []
     for end_use in metric.record_ids:
         fuel = END_USES[end_use][1]
@@ -626,44 +634,14 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
             fuel_records.append({"from_id": end_use, "to_id": fuel, "from_fraction": 1.0})
     supplementals: list[tuple[DimensionDef, MappingDef]] = [
         (group_dim, group_mapping),
-        (
-            states,
-            MappingDef(
-                geography,
-                states,
-                "many_to_one_aggregation",
-                "Counties to states.",
-                [
-                    {"from_id": c.id, "to_id": c.state.abbr, "from_fraction": 1.0}
-                    for c in county_list
-                ],
-            ),
-        ),
+        (states, county_mapping(states, "Counties to states.", lambda c: c.state.abbr)),
         (
             divisions,
-            MappingDef(
-                geography,
-                divisions,
-                "many_to_one_aggregation",
-                "Counties to census divisions.",
-                [
-                    {"from_id": c.id, "to_id": c.state.division, "from_fraction": 1.0}
-                    for c in county_list
-                ],
-            ),
+            county_mapping(divisions, "Counties to census divisions.", lambda c: c.state.division),
         ),
         (
             regions,
-            MappingDef(
-                geography,
-                regions,
-                "many_to_one_aggregation",
-                "Counties to census regions.",
-                [
-                    {"from_id": c.id, "to_id": c.state.region, "from_fraction": 1.0}
-                    for c in county_list
-                ],
-            ),
+            county_mapping(regions, "Counties to census regions.", lambda c: c.state.region),
         ),
         (
             fuel_dim,
