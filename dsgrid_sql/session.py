@@ -15,10 +15,11 @@ from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from dsgrid_sql import statements as st
 from dsgrid_sql.catalog import Catalog, ColumnRole
-from dsgrid_sql.catalog.tables import sql_type_name
+from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
 from dsgrid_sql.explain import explain_text
@@ -248,39 +249,23 @@ class Session:
 
     def _meta(self, statement: st.Statement, text: str) -> Result:
         catalog = self.catalog
+        # SHOW statements read the catalog's own registry and information_schema tables,
+        # so they list exactly what those tables (and BI tools) see.
         if isinstance(statement, st.ShowProjects):
-            rows = [
-                {
-                    "project_id": p,
-                    "version": catalog.project(p).version,
-                    "status": catalog.project(p).model.status,
-                }
-                for p in catalog.list_project_ids()
-            ]
-            return Result(self, text, table=_table(rows, ["project_id", "version", "status"]))
+            projects = self._catalog_rows("registry", "projects")
+            return Result(self, text, table=projects.select(["project_id", "version", "status"]))
         if isinstance(statement, st.ShowSchemas):
-            rows = [
-                {"schema_name": s, "remarks": catalog.schema_remarks(s)}
-                for s in catalog.list_schemas()
-            ]
-            return Result(self, text, table=_table(rows, ["schema_name", "remarks"]))
+            schemata = self._catalog_rows(INFORMATION_SCHEMA, "schemata")
+            return Result(self, text, table=schemata.select(["schema_name", "remarks"]))
         if isinstance(statement, st.ShowTables):
             schema = statement.schema or self.current_schema
-            tables = catalog.list_tables(schema) if schema else catalog.list_tables()
-            rows = [
-                {
-                    "schema_name": t.schema,
-                    "table_name": t.name,
-                    "table_type": t.table_type,
-                    "remarks": t.remarks,
-                }
-                for t in tables
-            ]
-            return Result(
-                self,
-                text,
-                table=_table(rows, ["schema_name", "table_name", "table_type", "remarks"]),
-            )
+            if schema is not None:
+                self.catalog.list_tables(schema)  # an unknown schema is an error here
+            tables = self._catalog_rows(INFORMATION_SCHEMA, "tables")
+            if schema is not None:
+                tables = tables.filter(pc.equal(tables["table_schema"], schema))
+            columns = ["table_schema", "table_name", "table_type", "remarks"]
+            return Result(self, text, table=tables.select(columns))
         if isinstance(statement, st.Describe):
             table = catalog.resolve_table(statement.table, self.current_schema)
             rows = [
@@ -336,6 +321,9 @@ class Session:
         if isinstance(statement, st.Copy):
             return self._copy(statement, text)
         raise AssertionError(statement)  # pragma: no cover
+
+    def _catalog_rows(self, schema: str, name: str) -> pa.Table:
+        return self.catalog.table_data(self.catalog.get_table(schema, name))
 
     def _copy(self, statement: st.Copy, text: str) -> Result:
         options = statement.options
