@@ -84,7 +84,9 @@ class SparkEngine(Engine):
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
             for item in inputs:
-                if item.name in self._registered and self._spark.catalog.tableExists(item.name):
+                # Names carry their content (rewrite/inputs.py): a view registered under a
+                # name never needs replacing, so no catalog round trip per query.
+                if item.name in self._registered:
                     continue
                 if isinstance(item, ParquetInput):
                     frame = self._spark.read.parquet(str(item.path))

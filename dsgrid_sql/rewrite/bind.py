@@ -50,7 +50,7 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.suggest import did_you_mean
 
-from .parse import node_position
+from .parse import node_position, position_at
 from .table_plan import Restrictions
 
 CORE_ROLES = {ColumnRole.DIMENSION, ColumnRole.TIME, ColumnRole.VALUE, ColumnRole.DATASET_ID}
@@ -462,8 +462,6 @@ def _literal_position(
     quoted = f"'{literal_node.this}'"
     index = ctx.text.find(quoted)
     if index >= 0:
-        from .parse import position_at
-
         return position_at(ctx.text, index, index + len(quoted))
     return ctx.position(fallback)
 
