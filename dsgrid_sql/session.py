@@ -8,6 +8,7 @@ never build SQL themselves.
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -24,7 +25,7 @@ from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
 from dsgrid_sql.explain import explain_text
 from dsgrid_sql.export import write_result
-from dsgrid_sql.rewrite.parse import check_dialect
+from dsgrid_sql.rewrite.parse import check_dialect, parameter_count
 from dsgrid_sql.rewrite.translate import Translation, translate
 from dsgrid_sql.suggest import did_you_mean
 from dsgrid_sql.version import __version__
@@ -50,6 +51,8 @@ class Result:
         self._table = table
         self.message = message
         self._lock = threading.Lock()
+        # Names this result's engine query, so that it alone can be cancelled.
+        self.id = uuid.uuid4().hex
 
     @property
     def schema(self) -> pa.Schema:
@@ -60,7 +63,19 @@ class Result:
         if self._table is not None:
             return pa.RecordBatchReader.from_batches(self._table.schema, self._table.to_batches())
         assert self.translation is not None
-        return self._session._run(self.translation)
+        return self._session._run(self.translation, tag=self.id)
+
+    def plan_schema(self) -> pa.Schema:
+        """The schema the rows will have, without running the query."""
+        if self._table is not None:
+            return self._table.schema
+        assert self.translation is not None
+        return self._session.engine.schema(self.translation.sql, self.translation.inputs)
+
+    def cancel(self) -> None:
+        """Stop this result's engine query if it is running (from any thread)."""
+        if self.translation is not None:
+            self._session.cancel(self.id)
 
     def to_arrow(self) -> pa.Table:
         with self._lock:
@@ -106,7 +121,7 @@ class Session:
         self,
         catalog: Catalog,
         *,
-        engine: str | None = None,
+        engine: str | Engine | None = None,
         dialect: str = "duckdb",
         schema: str | None = None,
         export_dir: str | Path | None = None,
@@ -114,7 +129,12 @@ class Session:
         engine_options: dict[str, Any] | None = None,
     ) -> None:
         self.catalog = catalog
-        self.engine_name = (engine or default_engine_name()).lower()
+        # An Engine instance is shared with its owner (a server runs one engine for all its
+        # clients); the session neither replaces nor closes it.
+        self._engine: Engine | None = engine if isinstance(engine, Engine) else None
+        self._owns_engine = self._engine is None
+        name = engine.name if isinstance(engine, Engine) else engine
+        self.engine_name = (name or default_engine_name()).lower()
         if self.engine_name not in ENGINES:
             raise DsgridSqlError(
                 f"Unknown engine '{self.engine_name}'.", hint=f"Engines: {', '.join(ENGINES)}."
@@ -127,7 +147,6 @@ class Session:
         self.export_dir = export_dir
         self.pushdown = pushdown
         self._engine_options = engine_options or {}
-        self._engine: Engine | None = None
         self._engine_lock = threading.Lock()
 
     # -- engine ---------------------------------------------------------------------------
@@ -136,18 +155,22 @@ class Session:
     def engine(self) -> Engine:
         with self._engine_lock:
             if self._engine is None or self._engine.name != self.engine_name:
+                if self._engine is not None and self._owns_engine:
+                    self._engine.close()
                 self._engine = make_engine(self.engine_name, **self._engine_options)
+                self._owns_engine = True
             return self._engine
 
-    def _run(self, translation: Translation) -> pa.RecordBatchReader:
-        return self.engine.execute(translation.sql, translation.inputs)
+    def _run(self, translation: Translation, tag: str | None = None) -> pa.RecordBatchReader:
+        return self.engine.execute(translation.sql, translation.inputs, tag=tag)
 
-    def cancel(self) -> None:
+    def cancel(self, tag: str | None = None) -> None:
+        """Stop one running query (by its Result.id) or, with no tag, all of them."""
         if self._engine is not None:
-            self._engine.cancel()
+            self._engine.cancel(tag)
 
     def close(self) -> None:
-        if self._engine is not None:
+        if self._engine is not None and self._owns_engine:
             self._engine.close()
         self.catalog.close()
 
@@ -191,6 +214,26 @@ class Session:
 
     def explain(self, text: str) -> str:
         return explain_text(self.translate(text))
+
+    def parameter_count(self, text: str) -> int:
+        """How many ``?`` / ``$n`` placeholders a statement has (0 for non-queries)."""
+        if not isinstance(st.classify(text), st.Query):
+            return 0
+        return parameter_count(text, self.dialect)
+
+    def result_schema(self, text: str) -> pa.Schema:
+        """The schema ``sql(text)`` will produce, without running the query or any side
+        effect of the statement (clients ask for it before they bind parameters)."""
+        statement = st.classify(text)
+        if isinstance(statement, st.Query):
+            # Unbound placeholders become NULL: the result's columns do not depend on them.
+            params = [None] * parameter_count(text, self.dialect)
+            translation = self.translate(text, params=params or None)
+            return self.engine.schema(translation.sql, translation.inputs)
+        fixed = _STATEMENT_SCHEMAS.get(type(statement))
+        if fixed is not None:
+            return fixed
+        return self._meta(statement, text).to_arrow().schema
 
     def use(self, schema: str) -> None:
         schemas = self.catalog.list_schemas()
@@ -351,6 +394,14 @@ class Session:
         return Result(
             self, text, table=pa.table({"rows": [rows], "path": [str(target)]}), message=message
         )
+
+
+# Result schemas of statements with side effects, known without running them.
+_STATEMENT_SCHEMAS: dict[type, pa.Schema] = {
+    st.Use: pa.schema([("schema", pa.string())]),
+    st.SetOption: pa.schema([("setting", pa.string())]),
+    st.Copy: pa.schema([("rows", pa.int64()), ("path", pa.string())]),
+}
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import abc
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
+from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import Input
 
 BATCH_ROWS = 65_536
@@ -22,11 +23,20 @@ class Engine(abc.ABC):
     def register(self, inputs: Iterable[Input]) -> None: ...
 
     @abc.abstractmethod
-    def execute(self, sql: str, inputs: Iterable[Input]) -> pa.RecordBatchReader: ...
+    def execute(
+        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
+    ) -> pa.RecordBatchReader:
+        """Run a query; batches stream as the reader is read. ``tag`` names the query for
+        :meth:`cancel` (several queries may run at once, each cancelled on its own)."""
 
     @abc.abstractmethod
-    def cancel(self) -> None:
-        """Stop the running query, if any; the engine stays usable."""
+    def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+        """The normalized schema ``execute`` would produce, without running the query."""
+
+    @abc.abstractmethod
+    def cancel(self, tag: str | None = None) -> None:
+        """Stop the query named ``tag`` (every running query when None); the engine stays
+        usable."""
 
     @abc.abstractmethod
     def close(self) -> None: ...
@@ -50,14 +60,39 @@ def normalize_schema(schema: pa.Schema) -> pa.Schema:
     )
 
 
-def normalized_reader(reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-    """Cast batches to the normalized schema as they stream (no copy when already right)."""
-    target = normalize_schema(reader.schema)
-    if target.equals(reader.schema):
-        return reader
+def guarded_reader(
+    reader: pa.RecordBatchReader,
+    *,
+    engine_name: str,
+    cancelled: Callable[[], bool],
+    on_close: Callable[[], None],
+) -> pa.RecordBatchReader:
+    """Batches cast to the normalized schema as they stream (no copy when already right).
 
-    def batches() -> Iterable[pa.RecordBatch]:
-        for batch in reader:
-            yield batch.cast(target)
+    Engines report errors that happen while results stream (a failed cast, a cancelled
+    query) as Arrow errors from the reader; they become dsgrid-sql errors here, and the
+    engine's per-query state is released however the stream ends.
+    """
+    target = normalize_schema(reader.schema)
+    cast = not target.equals(reader.schema)
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        try:
+            for batch in reader:
+                yield batch.cast(target) if cast else batch
+        except (pa.ArrowException, RuntimeError) as exc:
+            if cancelled():
+                raise QueryCancelledError("The query was cancelled.") from None
+            raise QueryExecutionError(
+                f"{engine_name} could not finish the query: {first_line(exc)}."
+            ) from None
+        finally:
+            on_close()
 
     return pa.RecordBatchReader.from_batches(target, batches())
+
+
+def first_line(exc: BaseException) -> str:
+    """The first line of an engine's error text, without its final period."""
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import threading
+import uuid
 from collections.abc import Iterable
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -11,7 +13,7 @@ import pyarrow as pa
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
-from .base import BATCH_ROWS, Engine, normalized_reader
+from .base import BATCH_ROWS, Engine, first_line, guarded_reader, normalize_schema
 
 
 class DuckDBEngine(Engine):
@@ -28,7 +30,7 @@ class DuckDBEngine(Engine):
             self._conn.execute(f"SET threads = {int(threads)}")
         self._registered: set[str] = set()
         self._lock = threading.Lock()
-        self._running: list[duckdb.DuckDBPyConnection] = []
+        self._running: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, Any]]] = {}
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
@@ -50,30 +52,57 @@ class DuckDBEngine(Engine):
                     )
                 self._registered.add(item.name)
 
-    def execute(self, sql: str, inputs: Iterable[Input]) -> pa.RecordBatchReader:
+    def execute(
+        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
+    ) -> pa.RecordBatchReader:
         self.register(inputs)
+        tag = tag or uuid.uuid4().hex
+        # One cursor per query: cursors run concurrently and are interrupted one by one. It
+        # stays open (and cancellable) until its reader is exhausted or closed.
         cursor = self._conn.cursor()
-        self._running.append(cursor)
+        state = {"cancelled": False}
+        with self._lock:
+            self._running[tag] = (cursor, state)
+
+        def release() -> None:
+            with self._lock:
+                self._running.pop(tag, None)
+            cursor.close()
+
         try:
             reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
         except duckdb.InterruptException:
+            release()
             raise QueryCancelledError("The query was cancelled.") from None
         except duckdb.Error as exc:
+            release()
             raise QueryExecutionError(
-                f"DuckDB could not run the query: {_first_line(exc)}."
+                f"DuckDB could not run the query: {first_line(exc)}."
+            ) from None
+        return guarded_reader(
+            reader, engine_name="DuckDB", cancelled=lambda: state["cancelled"], on_close=release
+        )
+
+    def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+        self.register(inputs)
+        cursor = self._conn.cursor()
+        try:
+            # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans.
+            empty = cursor.sql(sql).limit(0).to_arrow_table()
+        except duckdb.Error as exc:
+            raise QueryExecutionError(
+                f"DuckDB could not run the query: {first_line(exc)}."
             ) from None
         finally:
-            self._running.remove(cursor)
-        return normalized_reader(reader)
+            cursor.close()
+        return normalize_schema(empty.schema)
 
-    def cancel(self) -> None:
-        for cursor in list(self._running):
+    def cancel(self, tag: str | None = None) -> None:
+        with self._lock:
+            running = [item for key, item in self._running.items() if tag is None or key == tag]
+        for cursor, state in running:
+            state["cancelled"] = True
             cursor.interrupt()
-        self._conn.interrupt()
 
     def close(self) -> None:
         self._conn.close()
-
-
-def _first_line(exc: Exception) -> str:
-    return str(exc).strip().splitlines()[0].rstrip(".") if str(exc).strip() else type(exc).__name__

@@ -17,7 +17,7 @@ import pyarrow as pa
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
-from .base import BATCH_ROWS, Engine, normalize_schema
+from .base import BATCH_ROWS, Engine, first_line, normalize_schema
 
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -80,6 +80,7 @@ class SparkEngine(Engine):
         self._registered: set[str] = set()
         self._lock = threading.Lock()
         self._groups: set[str] = set()
+        self._cancelled: set[str] = set()
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
@@ -95,33 +96,67 @@ class SparkEngine(Engine):
                 frame.createOrReplaceTempView(item.name)
                 self._registered.add(item.name)
 
-    def execute(self, sql: str, inputs: Iterable[Input]) -> pa.RecordBatchReader:
+    def execute(
+        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
+    ) -> pa.RecordBatchReader:
         self.register(inputs)
-        group = uuid.uuid4().hex
-        try:
-            if not self._remote:
-                self._spark.sparkContext.setJobGroup(group, "dsgrid-sql query", True)
+        group = tag or uuid.uuid4().hex
+        with self._lock:
             self._groups.add(group)
+        try:
+            self._tag(group)
             table = self._spark.sql(sql).toArrow()
         except Exception as exc:  # pyspark raises many exception classes
-            if group not in self._groups:
+            if self._was_cancelled(group):
                 raise QueryCancelledError("The query was cancelled.") from None
             raise QueryExecutionError(
-                f"Spark could not run the query: {_first_line(exc)}."
+                f"Spark could not run the query: {first_line(exc)}."
             ) from None
         finally:
-            self._groups.discard(group)
+            self._untag(group)
+            with self._lock:
+                self._groups.discard(group)
+                self._cancelled.discard(group)
+        # toArrow() collects the whole result on the driver; re-batch it for streaming.
         table = table.cast(normalize_schema(table.schema))
         return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(BATCH_ROWS))
 
-    def cancel(self) -> None:
-        groups = list(self._groups)
-        self._groups.clear()
+    def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+        self.register(inputs)
+        try:
+            # LIMIT 0 becomes an empty local relation in Spark's optimizer: no job runs.
+            empty = self._spark.sql(sql).limit(0).toArrow()
+        except Exception as exc:  # pyspark raises many exception classes
+            raise QueryExecutionError(
+                f"Spark could not run the query: {first_line(exc)}."
+            ) from None
+        return normalize_schema(empty.schema)
+
+    def _tag(self, group: str) -> None:
+        # Job groups (classic) and tags (Connect) are per thread / per session operation;
+        # each query sets its own before it runs.
         if self._remote:
-            self._spark.interruptAll()
-            return
+            self._spark.addTag(group)
+        else:
+            self._spark.sparkContext.setJobGroup(group, "dsgrid-sql query", True)
+
+    def _untag(self, group: str) -> None:
+        if self._remote:
+            self._spark.removeTag(group)
+
+    def _was_cancelled(self, group: str) -> bool:
+        with self._lock:
+            return group in self._cancelled
+
+    def cancel(self, tag: str | None = None) -> None:
+        with self._lock:
+            groups = [g for g in self._groups if tag is None or g == tag]
+            self._cancelled.update(groups)
         for group in groups:
-            self._spark.sparkContext.cancelJobGroup(group)
+            if self._remote:
+                self._spark.interruptTag(group)
+            else:
+                self._spark.sparkContext.cancelJobGroup(group)
 
     def close(self) -> None:
         """The session is shared by the process; it stops when the process ends."""
@@ -130,8 +165,3 @@ class SparkEngine(Engine):
 def _plain(table: pa.Table) -> pa.Table:
     """Spark's Arrow conversion wants plain types (no dictionaries, no views)."""
     return table.cast(normalize_schema(table.schema))
-
-
-def _first_line(exc: Exception) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__

@@ -11,68 +11,85 @@ from sqlglot import exp
 from dsgrid_sql.errors import UnknownFunctionError, UnsupportedSqlError
 from dsgrid_sql.suggest import did_you_mean
 
-# sqlglot function classes that compute on values only, and behave alike on both engines.
-_ALLOWED_FUNCTION_CLASSES = {
-    # aggregates
-    "Sum", "Avg", "Min", "Max", "Count", "CountIf", "Stddev", "StddevPop", "StddevSamp",
-    "Variance", "VariancePop", "Median", "Quantile", "PercentileCont", "PercentileDisc",
-    "ApproxDistinct", "ApproxQuantile", "AnyValue", "First", "Last", "ArrayAgg", "GroupConcat",
-    "BoolAnd", "BoolOr", "Corr", "CovarPop", "CovarSamp", "LogicalAnd", "LogicalOr", "ArgMax",
-    "ArgMin", "Mode",
-    # window
-    "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead",
-    "FirstValue", "LastValue", "NthValue",
-    # math
-    "Abs", "Round", "Floor", "Ceil", "Sqrt", "Pow", "Exp", "Ln", "Log", "Log2", "Log10", "Sign",
-    "Mod", "Greatest", "Least", "Cbrt", "Trunc",
-    # conditional
-    "Coalesce", "If", "Nullif", "Case", "IfNull", "Nvl2",
-    # casts
-    "Cast", "TryCast",
-    # strings
-    "Lower", "Upper", "Length", "Substring", "Concat", "ConcatWs", "Trim", "Replace",
-    "StrPosition", "Left", "Right", "Pad", "Split", "RegexpLike", "RegexpExtract",
-    "RegexpReplace", "Reverse", "Initcap", "StartsWith", "EndsWith", "Contains", "Repeat",
-    "Format", "Lpad", "Rpad", "Ascii", "Chr", "Md5",
-    # dates and times
-    "DateTrunc", "TimestampTrunc", "Extract", "Year", "Month", "Day", "Hour", "Minute",
-    "Second", "Quarter", "Week", "WeekOfYear", "DayOfWeek", "DayOfWeekIso", "DayOfMonth",
-    "DayOfYear", "DateAdd", "DateSub", "DateDiff", "TimestampAdd", "TimestampSub",
-    "TimestampDiff", "DatetimeAdd", "DatetimeSub", "DatetimeDiff", "TsOrDsAdd", "TsOrDsDiff",
-    "CurrentDate", "CurrentTimestamp", "StrToTime", "StrToDate", "TimeToStr", "TsOrDsToDate",
-    "TsOrDsToTimestamp", "Date", "TimeStrToTime", "UnixToTime", "TimeToUnix", "DateFromParts",
-    "TimestampFromParts", "LastDay", "ConvertTimezone", "AtTimeZone", "MakeInterval",
-    "GenerateDateArray",
-    # arrays and structs
-    "Array", "ArraySize", "ArrayContains", "Struct", "StructExtract", "Bracket", "Explode",
-    "Unnest",
+# sqlglot function classes that compute on values only, and behave alike on both engines,
+# grouped as SQL's metadata (JDBC/Flight SQL function lists) groups them.
+_FUNCTION_CLASS_GROUPS = {
+    "aggregate": {
+        "Sum", "Avg", "Min", "Max", "Count", "CountIf", "Stddev", "StddevPop", "StddevSamp",
+        "Variance", "VariancePop", "Median", "Quantile", "PercentileCont", "PercentileDisc",
+        "ApproxDistinct", "ApproxQuantile", "AnyValue", "First", "Last", "ArrayAgg",
+        "GroupConcat", "BoolAnd", "BoolOr", "Corr", "CovarPop", "CovarSamp", "LogicalAnd",
+        "LogicalOr", "ArgMax", "ArgMin", "Mode",
+    },
+    "window": {
+        "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead",
+        "FirstValue", "LastValue", "NthValue",
+    },
+    "numeric": {
+        "Abs", "Round", "Floor", "Ceil", "Sqrt", "Pow", "Exp", "Ln", "Log", "Log2", "Log10",
+        "Sign", "Mod", "Greatest", "Least", "Cbrt", "Trunc",
+    },
+    "system": {"Coalesce", "If", "Nullif", "Case", "IfNull", "Nvl2", "Cast", "TryCast"},
+    "string": {
+        "Lower", "Upper", "Length", "Substring", "Concat", "ConcatWs", "Trim", "Replace",
+        "StrPosition", "Left", "Right", "Pad", "Split", "RegexpLike", "RegexpExtract",
+        "RegexpReplace", "Reverse", "Initcap", "StartsWith", "EndsWith", "Contains", "Repeat",
+        "Format", "Lpad", "Rpad", "Ascii", "Chr", "Md5",
+    },
+    "datetime": {
+        "DateTrunc", "TimestampTrunc", "Extract", "Year", "Month", "Day", "Hour", "Minute",
+        "Second", "Quarter", "Week", "WeekOfYear", "DayOfWeek", "DayOfWeekIso", "DayOfMonth",
+        "DayOfYear", "DateAdd", "DateSub", "DateDiff", "TimestampAdd", "TimestampSub",
+        "TimestampDiff", "DatetimeAdd", "DatetimeSub", "DatetimeDiff", "TsOrDsAdd",
+        "TsOrDsDiff", "CurrentDate", "CurrentTimestamp", "StrToTime", "StrToDate", "TimeToStr",
+        "TsOrDsToDate", "TsOrDsToTimestamp", "Date", "TimeStrToTime", "UnixToTime",
+        "TimeToUnix", "DateFromParts", "TimestampFromParts", "LastDay", "ConvertTimezone",
+        "AtTimeZone", "MakeInterval", "GenerateDateArray",
+    },
+    "array": {
+        "Array", "ArraySize", "ArrayContains", "Struct", "StructExtract", "Bracket", "Explode",
+        "Unnest",
+    },
 }  # fmt: skip
+_ALLOWED_FUNCTION_CLASSES = set().union(*_FUNCTION_CLASS_GROUPS.values())
 
 # Functions sqlglot does not model (parsed as Anonymous) that are safe on both engines.
-_ALLOWED_ANONYMOUS = {
-    "date_part", "datepart", "strftime", "strptime", "make_timestamp", "to_timestamp",
-    "epoch", "epoch_ms", "hour", "minute", "second", "isodow", "dayofweek", "weekday",
-    "from_utc_timestamp", "to_utc_timestamp", "timezone", "date_format", "unix_timestamp",
-    "sum_if", "count_if", "try_divide", "nanvl", "isnan", "isinf", "power", "ceiling",
-    "pi", "radians", "degrees", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
-    "lcase", "ucase", "char_length", "character_length", "position", "instr", "btrim",
-    "ltrim", "rtrim", "split_part", "string_split", "list_value", "fsum", "kahan_sum",
+_ANONYMOUS_GROUPS = {
+    "datetime": {
+        "date_part", "datepart", "strftime", "strptime", "make_timestamp", "to_timestamp",
+        "epoch", "epoch_ms", "hour", "minute", "second", "isodow", "dayofweek", "weekday",
+        "from_utc_timestamp", "to_utc_timestamp", "timezone", "date_format", "unix_timestamp",
+    },
+    "aggregate": {"sum_if", "count_if", "fsum", "kahan_sum"},
+    "numeric": {
+        "try_divide", "nanvl", "isnan", "isinf", "power", "ceiling", "pi", "radians",
+        "degrees", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
+    },
+    "string": {
+        "lcase", "ucase", "char_length", "character_length", "position", "instr", "btrim",
+        "ltrim", "rtrim", "split_part", "string_split",
+    },
+    "array": {"list_value"},
 }  # fmt: skip
+_ALLOWED_ANONYMOUS = set().union(*_ANONYMOUS_GROUPS.values())
 
 ALLOWED_FUNCTIONS = {
     cls.__name__ for cls in exp.ALL_FUNCTIONS if cls.__name__ in _ALLOWED_FUNCTION_CLASSES
 }
 
 
-def _function_names() -> list[str]:
-    names = set(_ALLOWED_ANONYMOUS)
+def function_names(group: str | None = None) -> list[str]:
+    """Allowed function names (lower case), all of them or one group's."""
+    names = set(_ALLOWED_ANONYMOUS if group is None else _ANONYMOUS_GROUPS.get(group, ()))
+    classes = ALLOWED_FUNCTIONS if group is None else _FUNCTION_CLASS_GROUPS[group]
     for cls in exp.ALL_FUNCTIONS:
-        if cls.__name__ in ALLOWED_FUNCTIONS:
+        if cls.__name__ in classes and cls.__name__ in ALLOWED_FUNCTIONS:
             names.update(n.lower() for n in cls.sql_names())
     return sorted(names)
 
 
-KNOWN_FUNCTION_NAMES = _function_names()
+FUNCTION_GROUPS = tuple(_FUNCTION_CLASS_GROUPS)
+KNOWN_FUNCTION_NAMES = function_names()
 
 
 def check_statement_kind(statement: exp.Expression) -> None:

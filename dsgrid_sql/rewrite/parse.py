@@ -109,3 +109,20 @@ def _syntax_error(text: str, error: dict[str, Any]) -> SqlSyntaxError:
     position = position_at(text, start, start + len(near))
     where = f"line {position.line}, col {position.col}"
     return SqlSyntaxError(f"Syntax error at {where}: {reason}.", position=position)
+
+
+def parameter_count(text: str, dialect: str) -> int:
+    """How many values a query's placeholders take: one per ``?``, and ``$n`` counts up to
+    its highest ``n``; named placeholders count once per name."""
+    statement = parse_query(text, dialect)
+    positional, numbered, named = 0, 0, set()
+    for node in statement.walk():
+        if isinstance(node, exp.Placeholder | exp.Parameter):
+            name = node.name
+            if name in ("", "?"):
+                positional += 1
+            elif name.isdigit():
+                numbered = max(numbered, int(name))
+            else:
+                named.add(name)
+    return positional + numbered + len(named)

@@ -1,0 +1,565 @@
+"""The Arrow Flight SQL endpoint: Flight RPCs dispatched to the session, catalog and engine.
+
+Every query goes through :class:`dsgrid_sql.Session` like any other front end; this module
+decodes requests, keeps handles (state.py), streams results (streaming.py) and turns errors
+into gRPC statuses (status.py). Protocol facts: ../shared/docs/flight-sql.md.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from dsgrid_sql.engine import make_engine
+from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError
+from dsgrid_sql.session import Result
+
+from . import metadata, proto, schemas, tls
+from .auth import ANONYMOUS, Authenticator, AuthMiddlewareFactory, CallIdentity, load_users
+from .config import ServerConfig
+from .sqlinfo import sql_info_table
+from .state import ClientSession, Prepared, Running, ServerState, new_handle
+from .status import (
+    LimitError,
+    NotSupportedError,
+    ProtocolError,
+    QueryTimeoutError,
+    ServerBusyError,
+    hide_tracebacks,
+    restore_tracebacks,
+    to_flight_error,
+)
+from .streaming import Limits, batches_for_client, declared_schema
+
+log = logging.getLogger("dsgrid_sql.flight_server")
+
+SESSION_COOKIE = "arrow_flight_session_id"
+
+METADATA_COMMANDS = {
+    "CommandGetSqlInfo",
+    "CommandGetXdbcTypeInfo",
+    "CommandGetCatalogs",
+    "CommandGetDbSchemas",
+    "CommandGetTables",
+    "CommandGetTableTypes",
+    "CommandGetPrimaryKeys",
+    "CommandGetExportedKeys",
+    "CommandGetImportedKeys",
+    "CommandGetCrossReference",
+}
+
+# Flight SQL features a read-only gateway refuses, with the reason a user reads.
+REFUSED = {
+    "CommandStatementUpdate": "dsgrid-sql is read-only: updates are not supported",
+    "CommandPreparedStatementUpdate": "dsgrid-sql is read-only: updates are not supported",
+    "CommandStatementIngest": "dsgrid-sql is read-only: bulk ingestion is not supported",
+    "CommandStatementSubstraitPlan": "Substrait plans are not supported; send SQL",
+    "ActionCreatePreparedSubstraitPlanRequest": "Substrait plans are not supported; send SQL",
+    "ActionBeginTransactionRequest": "Transactions are not supported (the data is read-only)",
+    "ActionEndTransactionRequest": "Transactions are not supported (the data is read-only)",
+    "ActionBeginSavepointRequest": "Savepoints are not supported (the data is read-only)",
+    "ActionEndSavepointRequest": "Savepoints are not supported (the data is read-only)",
+}
+
+ACTIONS = [
+    ("CreatePreparedStatement", "Prepare a SQL statement; returns its handle and schemas."),
+    ("ClosePreparedStatement", "Release a prepared statement."),
+    ("CancelFlightInfo", "Cancel the query behind a FlightInfo."),
+    ("CancelQuery", "Cancel the query behind a FlightInfo (deprecated form)."),
+    ("SetSessionOptions", "Set session options: catalog, schema, dialect."),
+    ("GetSessionOptions", "Read the session options."),
+    ("CloseSession", "End the session and drop its settings."),
+]
+
+
+class _NoopAuthHandler(flight.ServerAuthHandler):
+    """pyarrow answers Handshake with UNIMPLEMENTED unless a handler exists; the real
+    check is the auth middleware, which sees Handshake headers too."""
+
+    def authenticate(self, outgoing: Any, incoming: Any) -> None:
+        pass
+
+    def is_valid(self, token: bytes) -> str:
+        return ""
+
+
+class FlightSqlServer(flight.FlightServerBase):
+    def __init__(self, config: ServerConfig) -> None:
+        users = load_users(config.users_file) if config.users_file else None
+        self.authenticator = Authenticator(
+            users, ttl_s=config.token_ttl_s, secret=config.token_secret
+        )
+        engine = make_engine(config.engine, **config.engine_options)
+        self.config = config
+        self.state = ServerState(config, engine)
+        self._engine = engine
+        location = config.location
+        super().__init__(
+            location,
+            auth_handler=_NoopAuthHandler(),
+            middleware={"auth": AuthMiddlewareFactory(self.authenticator)},
+            **tls.server_options(config),
+        )
+        self.config.port = self.port
+        hide_tracebacks()
+        self._closed = False
+
+    # -- lifecycle --------------------------------------------------------------------------
+
+    @property
+    def uri(self) -> str:
+        scheme = "grpc+tls" if self.config.tls else "grpc"
+        return f"{scheme}://{self.config.host}:{self.port}"
+
+    def close(self) -> None:
+        """Stop accepting calls, cancel running queries, release the engine."""
+        if self._closed:
+            return
+        self._closed = True
+        self.state.close()
+        self.shutdown()
+        self._engine.close()
+        restore_tracebacks()
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    @staticmethod
+    def _identity(context: flight.ServerCallContext) -> CallIdentity:
+        identity = context.get_middleware("auth")
+        return identity if identity is not None else CallIdentity(ANONYMOUS)
+
+    def _client(self, context: flight.ServerCallContext) -> ClientSession:
+        identity = self._identity(context)
+        key = _cookie(identity.cookie, SESSION_COOKIE) or f"{identity.user}@{context.peer()}"
+        return self.state.session(key, identity.user)
+
+    @contextlib.contextmanager
+    def _errors(self, call: str) -> Iterator[None]:
+        """Every error leaves as a gRPC status with our sentence; unexpected ones are logged
+        here with their traceback and reach the client as one line."""
+        try:
+            yield
+        except flight.FlightError:
+            raise
+        except DsgridSqlError as exc:
+            raise to_flight_error(exc) from None
+        except proto.ProtocolError as exc:
+            raise to_flight_error(ProtocolError(str(exc))) from None
+        except Exception:
+            log.error("%s failed", call, exc_info=True, stack_info=False)
+            raise to_flight_error(RuntimeError()) from None
+
+    def _command(self, descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
+        if descriptor.descriptor_type != flight.DescriptorType.CMD:
+            raise ProtocolError("Flight SQL requests are command descriptors; paths are not.")
+        name, message = proto.unpack(descriptor.command)
+        if name in REFUSED:
+            raise NotSupportedError(REFUSED[name])
+        if message is None:
+            raise NotSupportedError(f"The Flight SQL message {name} is not supported")
+        return name, message
+
+    # -- GetFlightInfo / GetSchema ----------------------------------------------------------
+
+    def get_flight_info(
+        self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
+    ) -> flight.FlightInfo:
+        with self._errors("GetFlightInfo"):
+            name, message = self._command(descriptor)
+            if name in METADATA_COMMANDS:
+                table = self._metadata(name, message, context)
+                return self._info(descriptor, table.schema, proto.pack(message), table.num_rows)
+            if name == "CommandStatementQuery":
+                client = self._client(context)
+                results = [self._plan(client, message.query, None)]
+                return self._query_info(descriptor, context, results, message.query)
+            if name == "CommandPreparedStatementQuery":
+                user = self._identity(context).user
+                prepared = self.state.prepared(message.prepared_statement_handle, user)
+                client = self._client(context)
+                rows = prepared.parameters or ([[]] if prepared.parameter_count == 0 else [])
+                if not rows:
+                    raise ProtocolError(
+                        f"The statement takes {prepared.parameter_count} parameter(s); "
+                        "bind them before executing."
+                    )
+                results = [self._plan(client, prepared.text, row or None) for row in rows]
+                return self._query_info(descriptor, context, results, prepared.text)
+            raise NotSupportedError(f"{name} cannot be used with GetFlightInfo")
+
+    def get_schema(
+        self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
+    ) -> flight.SchemaResult:
+        with self._errors("GetSchema"):
+            name, message = self._command(descriptor)
+            if name in METADATA_COMMANDS:
+                return flight.SchemaResult(self._metadata(name, message, context).schema)
+            if name == "CommandStatementQuery":
+                schema = self._client(context).session.result_schema(message.query)
+                return flight.SchemaResult(declared_schema(schema))
+            if name == "CommandPreparedStatementQuery":
+                user = self._identity(context).user
+                prepared = self.state.prepared(message.prepared_statement_handle, user)
+                return flight.SchemaResult(prepared.schema)
+            raise NotSupportedError(f"{name} cannot be used with GetSchema")
+
+    def _plan(self, client: ClientSession, text: str, params: list[Any] | None) -> Result:
+        return client.session.sql(text, params)
+
+    def _query_info(
+        self,
+        descriptor: flight.FlightDescriptor,
+        context: flight.ServerCallContext,
+        results: list[Result],
+        text: str,
+    ) -> flight.FlightInfo:
+        schema = declared_schema(results[0].plan_schema())
+        user = self._identity(context).user
+        handle = self.state.add_ticket(user, results, schema, text)
+        ticket = proto.pack(proto.sql("TicketStatementQuery")(statement_handle=handle))
+        return self._info(descriptor, schema, ticket, -1)
+
+    @staticmethod
+    def _info(
+        descriptor: flight.FlightDescriptor, schema: pa.Schema, ticket: bytes, rows: int
+    ) -> flight.FlightInfo:
+        # No location: the client redeems the ticket on this same connection.
+        endpoint = flight.FlightEndpoint(ticket, [])
+        return flight.FlightInfo(schema, descriptor, [endpoint], rows, -1)
+
+    # -- metadata -----------------------------------------------------------------------------
+
+    def _metadata(self, name: str, message: Any, context: flight.ServerCallContext) -> pa.Table:
+        catalog = self.state.catalogs.current()
+
+        def opt(field: str) -> str | None:
+            return getattr(message, field) if message.HasField(field) else None
+
+        if name == "CommandGetSqlInfo":
+            timeout_ms = int(self.config.query_timeout_s * 1000)
+            return sql_info_table(list(message.info), min(timeout_ms, 2**31 - 1))
+        if name == "CommandGetCatalogs":
+            return metadata.catalogs(catalog)
+        if name == "CommandGetDbSchemas":
+            return metadata.db_schemas(catalog, opt("catalog"), opt("db_schema_filter_pattern"))
+        if name == "CommandGetTables":
+            return metadata.tables(
+                catalog,
+                opt("catalog"),
+                opt("db_schema_filter_pattern"),
+                opt("table_name_filter_pattern"),
+                list(message.table_types),
+                message.include_schema,
+            )
+        if name == "CommandGetTableTypes":
+            return metadata.table_types(catalog)
+        if name == "CommandGetPrimaryKeys":
+            return schemas.empty(schemas.PRIMARY_KEYS)  # virtual tables have no keys
+        if name in (
+            "CommandGetExportedKeys",
+            "CommandGetImportedKeys",
+            "CommandGetCrossReference",
+        ):
+            return schemas.empty(schemas.FOREIGN_KEYS)
+        if name == "CommandGetXdbcTypeInfo":
+            return metadata.xdbc_type_info(opt("data_type"))
+        raise AssertionError(name)  # pragma: no cover
+
+    # -- DoGet --------------------------------------------------------------------------------
+
+    def do_get(
+        self, context: flight.ServerCallContext, ticket: flight.Ticket
+    ) -> flight.FlightDataStream:
+        with self._errors("DoGet"):
+            name, message = proto.unpack(ticket.ticket)
+            if name in METADATA_COMMANDS:
+                return flight.RecordBatchStream(self._metadata(name, message, context))
+            if name != "TicketStatementQuery":
+                raise ProtocolError("The ticket is not one this server issued.")
+            user = self._identity(context).user
+            pending = self.state.take_ticket(message.statement_handle, user)
+            self._check_capacity(user)
+            deadline = (
+                time.monotonic() + self.config.query_timeout_s
+                if self.config.query_timeout_s
+                else None
+            )
+            running = Running(
+                pending.handle, user, pending.results, context.is_cancelled, deadline
+            )
+            self.state.start(running)
+            stream = self._stream(running, pending.schema, pending.text)
+            return flight.GeneratorStream(pending.schema, stream)
+
+    def _check_capacity(self, user: str) -> None:
+        config = self.config
+        if config.max_concurrent_queries and (
+            self.state.running_count() >= config.max_concurrent_queries
+        ):
+            raise ServerBusyError(
+                f"The server is running its limit of {config.max_concurrent_queries} "
+                "queries; try again shortly."
+            )
+        if config.max_queries_per_user and (
+            self.state.running_count(user) >= config.max_queries_per_user
+        ):
+            raise ServerBusyError(
+                f"User '{user}' is running the limit of {config.max_queries_per_user} "
+                "queries at once; try again when one finishes."
+            )
+
+    def _stream(self, running: Running, schema: pa.Schema, text: str) -> Iterator[pa.RecordBatch]:
+        started = time.perf_counter()
+        limits = Limits(self.config.max_result_rows, self.config.max_result_bytes)
+        readers: list[pa.RecordBatchReader] = []
+        status = "ok"
+
+        def opened() -> Iterator[pa.RecordBatchReader]:
+            for result in running.results:
+                reader = result.to_reader()
+                readers.append(reader)
+                yield reader
+
+        try:
+            yield from batches_for_client(
+                opened(),
+                schema,
+                max_bytes=self.config.batch_bytes,
+                max_rows=self.config.batch_rows,
+                limits=limits,
+            )
+        except GeneratorExit:
+            status = "stopped"  # the client stopped reading
+            raise
+        except QueryCancelledError as exc:
+            if running.timed_out:
+                status = "timeout"
+                raise to_flight_error(
+                    QueryTimeoutError(
+                        f"The query ran longer than {self.config.query_timeout_s:g} s, "
+                        "the server's limit."
+                    )
+                ) from None
+            status = "cancelled"
+            raise to_flight_error(exc) from None
+        except LimitError as exc:
+            status = exc.code
+            raise to_flight_error(exc) from None
+        except DsgridSqlError as exc:
+            status = exc.code
+            raise to_flight_error(exc) from None
+        except Exception:
+            status = "internal_error"
+            log.error("DoGet failed", exc_info=True)
+            raise to_flight_error(RuntimeError()) from None
+        finally:
+            if status != "ok":
+                running.cancel()
+            for reader in readers:
+                reader.close()
+            self.state.finish(running.handle)
+            log.info(
+                "query user=%s status=%s rows=%d bytes=%d ms=%.1f",
+                running.user,
+                status,
+                limits.rows,
+                limits.bytes,
+                (time.perf_counter() - started) * 1000,
+            )
+
+    # -- DoPut --------------------------------------------------------------------------------
+
+    def do_put(
+        self,
+        context: flight.ServerCallContext,
+        descriptor: flight.FlightDescriptor,
+        reader: flight.MetadataRecordBatchReader,
+        writer: flight.FlightMetadataWriter,
+    ) -> None:
+        with self._errors("DoPut"):
+            name, message = self._command(descriptor)
+            if name != "CommandPreparedStatementQuery":
+                raise NotSupportedError(f"{name} cannot be used with DoPut")
+            user = self._identity(context).user
+            prepared = self.state.prepared(message.prepared_statement_handle, user)
+            table = reader.read_all()
+            rows = [list(row.values()) for row in table.to_pylist()]
+            if table.num_columns != prepared.parameter_count:
+                raise ProtocolError(
+                    f"The statement takes {prepared.parameter_count} parameter(s) but "
+                    f"{table.num_columns} were bound."
+                )
+            prepared.parameters = rows or None
+            result = proto.sql("DoPutPreparedStatementResult")(
+                prepared_statement_handle=prepared.handle
+            )
+            writer.write(pa.py_buffer(result.SerializeToString()))
+
+    # -- DoAction -------------------------------------------------------------------------------
+
+    def list_actions(self, context: flight.ServerCallContext) -> list[tuple[str, str]]:
+        return ACTIONS
+
+    def do_action(
+        self, context: flight.ServerCallContext, action: flight.Action
+    ) -> Iterator[flight.Result]:
+        with self._errors("DoAction"):
+            handler = self._action_handlers().get(action.type)
+            if handler is None:
+                refused = {
+                    "CreatePreparedSubstraitPlan": "ActionCreatePreparedSubstraitPlanRequest",
+                    "BeginTransaction": "ActionBeginTransactionRequest",
+                    "EndTransaction": "ActionEndTransactionRequest",
+                    "BeginSavepoint": "ActionBeginSavepointRequest",
+                    "EndSavepoint": "ActionEndSavepointRequest",
+                }.get(action.type)
+                if refused:
+                    raise NotSupportedError(REFUSED[refused])
+                raise NotSupportedError(f"Unknown action '{action.type}'")
+            body = action.body.to_pybytes() if action.body is not None else b""
+            answers = handler(context, body)
+        return iter([flight.Result(pa.py_buffer(a)) for a in answers])
+
+    def _action_handlers(self) -> dict[str, Callable[[Any, bytes], list[bytes]]]:
+        return {
+            "CreatePreparedStatement": self._create_prepared,
+            "ClosePreparedStatement": self._close_prepared,
+            "CancelFlightInfo": self._cancel_flight_info,
+            "CancelQuery": self._cancel_query,
+            "SetSessionOptions": self._set_session_options,
+            "GetSessionOptions": self._get_session_options,
+            "CloseSession": self._close_session,
+        }
+
+    def _any(self, body: bytes, expected: str) -> Any:
+        name, message = proto.unpack(body)
+        if name != expected or message is None:
+            raise ProtocolError(f"Expected {expected}, got {name}.")
+        return message
+
+    def _create_prepared(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = self._any(body, "ActionCreatePreparedStatementRequest")
+        if request.HasField("transaction_id") and request.transaction_id:
+            raise NotSupportedError(REFUSED["ActionBeginTransactionRequest"])
+        client = self._client(context)
+        text = request.query
+        count = client.session.parameter_count(text)
+        schema = declared_schema(client.session.result_schema(text))
+        prepared = Prepared(new_handle(), client.user, client.key, text, count, schema)
+        self.state.add_prepared(prepared)
+        result = proto.sql("ActionCreatePreparedStatementResult")(
+            prepared_statement_handle=prepared.handle,
+            dataset_schema=schema.serialize().to_pybytes(),
+            parameter_schema=(
+                schemas.parameter_schema(count).serialize().to_pybytes() if count else b""
+            ),
+            is_update=False,
+        )
+        return [proto.pack(result)]
+
+    def _close_prepared(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = self._any(body, "ActionClosePreparedStatementRequest")
+        self.state.close_prepared(request.prepared_statement_handle, self._identity(context).user)
+        return []
+
+    def _cancel_handle(self, context: flight.ServerCallContext, info_bytes: bytes) -> int:
+        """1 CANCELLED, 3 NOT_CANCELLABLE (finished, unknown or someone else's)."""
+        try:
+            info = flight.FlightInfo.deserialize(info_bytes)
+        except (pa.ArrowException, TypeError, ValueError):
+            raise ProtocolError("The FlightInfo to cancel could not be decoded.") from None
+        user = self._identity(context).user
+        for endpoint in info.endpoints:
+            try:
+                name, message = proto.unpack(endpoint.ticket.ticket)
+            except proto.ProtocolError:
+                continue
+            handle = message.statement_handle if name == "TicketStatementQuery" else None
+            if handle is not None and self.state.cancel(handle, user) == "cancelled":
+                return 1
+        return 3
+
+    def _cancel_flight_info(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = proto.parse(proto.flight("CancelFlightInfoRequest"), body)
+        status = self._cancel_handle(context, request.info)
+        return [proto.flight("CancelFlightInfoResult")(status=status).SerializeToString()]
+
+    def _cancel_query(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = self._any(body, "ActionCancelQueryRequest")
+        status = self._cancel_handle(context, request.info)
+        return [proto.pack(proto.sql("ActionCancelQueryResult")(result=status))]
+
+    def _set_session_options(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = proto.parse(proto.flight("SetSessionOptionsRequest"), body)
+        client = self._client(context)
+        result = proto.flight("SetSessionOptionsResult")()
+        invalid_name, invalid_value = 1, 2
+        for name, value in request.session_options.items():
+            kind = value.WhichOneof("option_value")
+            text = value.string_value if kind == "string_value" else None
+            key = name.lower()
+            if key not in ("catalog", "schema", "dialect"):
+                result.errors[name].value = invalid_name
+                continue
+            try:
+                if text is None:
+                    raise ValueError(name)
+                if key == "catalog":
+                    if text != client.session.catalog.name:
+                        raise ValueError(text)
+                elif key == "schema":
+                    client.session.use(text)
+                else:
+                    client.session.set("dialect", text)
+                client.options[key] = text
+            except (ValueError, DsgridSqlError):
+                result.errors[name].value = invalid_value
+        return [result.SerializeToString()]
+
+    def _get_session_options(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        proto.parse(proto.flight("GetSessionOptionsRequest"), body)
+        client = self._client(context)
+        result = proto.flight("GetSessionOptionsResult")()
+        values = {
+            "catalog": client.session.catalog.name,
+            "schema": client.session.current_schema,
+            "dialect": client.session.dialect,
+        }
+        for name, value in values.items():
+            if value is not None:
+                result.session_options[name].string_value = value
+        return [result.SerializeToString()]
+
+    def _close_session(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        proto.parse(proto.flight("CloseSessionRequest"), body)
+        identity = self._identity(context)
+        key = _cookie(identity.cookie, SESSION_COOKIE) or f"{identity.user}@{context.peer()}"
+        self.state.close_session(key)
+        return [proto.flight("CloseSessionResult")(status=1).SerializeToString()]
+
+
+def _cookie(header: str | None, name: str) -> str | None:
+    if not header:
+        return None
+    for part in header.split(";"):
+        key, _, value = part.strip().partition("=")
+        if key == name and value:
+            return value
+    return None
+
+
+def serve(config: ServerConfig, *, ready: Callable[[FlightSqlServer], None] | None = None) -> None:
+    """Run a server until SIGINT/SIGTERM (pyarrow's serve() handles both), then close it."""
+    server = FlightSqlServer(config)
+    try:
+        if ready is not None:
+            ready(server)
+        server.serve()
+    finally:
+        server.close()

@@ -1,0 +1,305 @@
+"""What the server remembers between calls: the registry's current catalog, client sessions,
+prepared statements, tickets and running queries.
+
+Every handle is a random 128-bit value bound to the user who made it; another user's handle
+is "unknown", exactly like a made-up one. Idle entries expire (config TTLs), so clients that
+vanish leave nothing behind.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+
+from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.catalog.registry import locate_registry_file
+from dsgrid_sql.engine import Engine
+from dsgrid_sql.session import Result, Session
+
+from .config import ServerConfig
+from .status import ProtocolError
+
+
+class CatalogHolder:
+    """The catalog of the registry as it is now.
+
+    dsgrid writes ``registry.db`` when it registers a dataset or a version; a changed file
+    (size, time, inode — the last catches a file replaced by rename) is opened afresh. Calls
+    already running keep the catalog they started with, so no query mixes two versions.
+    """
+
+    def __init__(self, config: ServerConfig) -> None:
+        self._config = config
+        self._path = locate_registry_file(config.registry)
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._stamp = self._file_stamp()
+        self._catalog = self._open()
+
+    def _open(self) -> Catalog:
+        return Catalog.open(self._path, data_path=self._config.data_path)
+
+    def _file_stamp(self) -> tuple[Any, ...]:
+        stamps = []
+        for suffix in ("", "-wal"):
+            try:
+                stat = os.stat(f"{self._path}{suffix}")
+            except FileNotFoundError:
+                stamps.append(None)
+                continue
+            stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return tuple(stamps)
+
+    def current(self) -> Catalog:
+        now = time.monotonic()
+        with self._lock:
+            if now - self._checked >= self._config.registry_poll_s:
+                self._checked = now
+                stamp = self._file_stamp()
+                if stamp != self._stamp:
+                    # Opening may fail while a writer holds the file; keep serving the
+                    # previous catalog and try again at the next poll.
+                    try:
+                        self._catalog = self._open()
+                        self._stamp = stamp
+                    except Exception:  # any failure means "not yet"
+                        pass
+            return self._catalog
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+
+@dataclass
+class ClientSession:
+    """One client's settings (current schema, dialect), as a dsgrid-sql Session."""
+
+    key: str
+    user: str
+    session: Session
+    last_used: float = field(default_factory=time.monotonic)
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Prepared:
+    handle: bytes
+    user: str
+    session_key: str
+    text: str
+    parameter_count: int
+    schema: pa.Schema
+    # Bound parameter rows (DoPut); None until bound.
+    parameters: list[list[Any]] | None = None
+    last_used: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Ticket:
+    """A query planned by GetFlightInfo and waiting for DoGet."""
+
+    handle: bytes
+    user: str
+    results: list[Result]
+    schema: pa.Schema
+    text: str
+    created: float = field(default_factory=time.monotonic)
+
+
+@dataclass
+class Running:
+    handle: bytes
+    user: str
+    results: list[Result]
+    is_cancelled: Callable[[], bool]
+    deadline: float | None
+    cancelled: bool = False
+    timed_out: bool = False
+
+    def cancel(self) -> None:
+        self.cancelled = True
+        for result in self.results:
+            result.cancel()
+
+
+class ServerState:
+    def __init__(self, config: ServerConfig, engine: Engine) -> None:
+        self.config = config
+        self.engine = engine
+        self.catalogs = CatalogHolder(config)
+        self._lock = threading.Lock()
+        self._sessions: dict[str, ClientSession] = {}
+        self._prepared: dict[bytes, Prepared] = {}
+        self._tickets: dict[bytes, Ticket] = {}
+        self._running: dict[bytes, Running] = {}
+        self._stop = threading.Event()
+        self._watchdog = threading.Thread(
+            target=self._watch, name="dsgrid-sql-watchdog", daemon=True
+        )
+        self._watchdog.start()
+
+    # -- sessions ---------------------------------------------------------------------------
+
+    def session(self, key: str, user: str) -> ClientSession:
+        catalog = self.catalogs.current()
+        with self._lock:
+            client = self._sessions.get(key)
+            if client is None or client.user != user:
+                session = Session(
+                    catalog,
+                    engine=self.engine,
+                    dialect=self.config.dialect,
+                    schema=self.config.project,
+                    export_dir=self.config.export_dir,
+                )
+                client = ClientSession(key, user, session)
+                self._sessions[key] = client
+            else:
+                client.session.catalog = catalog
+                client.last_used = time.monotonic()
+            return client
+
+    def close_session(self, key: str) -> bool:
+        with self._lock:
+            return self._sessions.pop(key, None) is not None
+
+    # -- prepared statements ----------------------------------------------------------------
+
+    def add_prepared(self, prepared: Prepared) -> None:
+        with self._lock:
+            owned = sum(1 for p in self._prepared.values() if p.user == prepared.user)
+            if owned >= self.config.max_prepared_per_user:
+                oldest = min(
+                    (p for p in self._prepared.values() if p.user == prepared.user),
+                    key=lambda p: p.last_used,
+                )
+                del self._prepared[oldest.handle]
+            self._prepared[prepared.handle] = prepared
+
+    def prepared(self, handle: bytes, user: str) -> Prepared:
+        with self._lock:
+            prepared = self._prepared.get(handle)
+            if prepared is None or prepared.user != user:
+                raise ProtocolError("Unknown or closed prepared statement handle.")
+            prepared.last_used = time.monotonic()
+            return prepared
+
+    def close_prepared(self, handle: bytes, user: str) -> None:
+        with self._lock:
+            prepared = self._prepared.get(handle)
+            if prepared is not None and prepared.user == user:
+                del self._prepared[handle]
+
+    # -- tickets and running queries --------------------------------------------------------
+
+    def add_ticket(self, user: str, results: list[Result], schema: pa.Schema, text: str) -> bytes:
+        handle = new_handle()
+        with self._lock:
+            self._tickets[handle] = Ticket(handle, user, results, schema, text)
+        return handle
+
+    def take_ticket(self, handle: bytes, user: str) -> Ticket:
+        """A ticket is redeemed once: its results stream once."""
+        with self._lock:
+            ticket = self._tickets.get(handle)
+            if ticket is None or ticket.user != user:
+                raise ProtocolError("Unknown or expired ticket; ask for the query again.")
+            del self._tickets[handle]
+            return ticket
+
+    def start(self, running: Running) -> None:
+        with self._lock:
+            self._running[running.handle] = running
+
+    def finish(self, handle: bytes) -> None:
+        with self._lock:
+            self._running.pop(handle, None)
+
+    def running_count(self, user: str | None = None) -> int:
+        with self._lock:
+            return sum(1 for r in self._running.values() if user is None or r.user == user)
+
+    def cancel(self, handle: bytes, user: str) -> str:
+        """'cancelled', 'not_cancellable' (already finished) or 'unknown'."""
+        with self._lock:
+            running = self._running.get(handle)
+            ticket = self._tickets.get(handle)
+            if running is not None and running.user == user:
+                running.cancel()
+                return "cancelled"
+            if ticket is not None and ticket.user == user:
+                del self._tickets[handle]
+                return "cancelled"
+        return "unknown"
+
+    def counts(self) -> dict[str, int]:
+        """Open handles by kind (tests check they return to zero)."""
+        with self._lock:
+            return {
+                "sessions": len(self._sessions),
+                "prepared": len(self._prepared),
+                "tickets": len(self._tickets),
+                "running": len(self._running),
+            }
+
+    # -- housekeeping -----------------------------------------------------------------------
+
+    def _watch(self) -> None:
+        """Cancel queries whose client went away or whose time ran out; drop idle handles."""
+        last_sweep = time.monotonic()
+        while not self._stop.wait(0.05):
+            now = time.monotonic()
+            with self._lock:
+                running = list(self._running.values())
+            for query in running:
+                if query.cancelled:
+                    continue
+                try:
+                    client_gone = query.is_cancelled()
+                except Exception:  # a finished call's context may be gone
+                    client_gone = True
+                if client_gone:
+                    query.cancel()
+                elif query.deadline is not None and now >= query.deadline:
+                    query.timed_out = True
+                    query.cancel()
+            if now - last_sweep >= 1.0:
+                last_sweep = now
+                self._sweep(now)
+
+    def _sweep(self, now: float) -> None:
+        config = self.config
+        with self._lock:
+            for handle in [
+                h for h, t in self._tickets.items() if now - t.created > config.ticket_ttl_s
+            ]:
+                del self._tickets[handle]
+            for handle in [
+                h for h, p in self._prepared.items() if now - p.last_used > config.prepared_ttl_s
+            ]:
+                del self._prepared[handle]
+            for key in [
+                k for k, s in self._sessions.items() if now - s.last_used > config.session_ttl_s
+            ]:
+                del self._sessions[key]
+
+    def close(self) -> None:
+        self._stop.set()
+        with self._lock:
+            running = list(self._running.values())
+        for query in running:
+            query.cancel()
+        self._watchdog.join(timeout=2)
+
+
+def new_handle() -> bytes:
+    return secrets.token_bytes(16)

@@ -1,0 +1,131 @@
+"""dsgrid-sql errors as gRPC statuses.
+
+pyarrow's Flight server turns a Python exception into a gRPC status in two ways:
+- pyarrow's Flight error classes carry their own code: CANCELLED, DEADLINE_EXCEEDED,
+  UNAUTHENTICATED, PERMISSION_DENIED, UNAVAILABLE, INTERNAL, UNKNOWN;
+- any other exception is mapped by type (ArrowInvalid → INVALID_ARGUMENT, ArrowKeyError →
+  NOT_FOUND, ArrowNotImplementedError → UNIMPLEMENTED) and its formatted traceback is
+  appended to the message. :func:`hide_tracebacks` keeps that text to the exception's one
+  line (no frames, no server paths).
+
+RESOURCE_EXHAUSTED cannot be produced through pyarrow's server, so a busy server answers
+UNAVAILABLE (the code clients retry) and a result over a limit INVALID_ARGUMENT (the query
+must change).
+"""
+
+from __future__ import annotations
+
+import sys
+
+import pyarrow as pa
+import pyarrow.flight as flight
+
+from dsgrid_sql.errors import (
+    DsgridSqlError,
+    QueryCancelledError,
+    QueryExecutionError,
+    UnknownProjectError,
+    UnknownSchemaError,
+    UnknownTableError,
+)
+
+
+# The class names below are what a client reads after "Detail: Python exception:"; module
+# "builtins" keeps the name bare.
+class InvalidArgument(pa.ArrowInvalid):
+    pass
+
+
+class NotFound(pa.ArrowKeyError):
+    pass
+
+
+class Unimplemented(pa.ArrowNotImplementedError):
+    pass
+
+
+for _cls in (InvalidArgument, NotFound, Unimplemented):
+    _cls.__module__ = "builtins"
+
+
+class LimitError(DsgridSqlError):
+    """A query went over a server limit (rows, bytes, concurrency)."""
+
+    code = "limit_exceeded"
+
+
+class ServerBusyError(LimitError):
+    code = "server_busy"
+
+
+class QueryTimeoutError(DsgridSqlError):
+    code = "timeout"
+
+
+class ProtocolError(DsgridSqlError):
+    """A request that is not valid Flight SQL (undecodable, wrong type, unknown handle)."""
+
+    code = "protocol_error"
+
+
+class NotSupportedError(DsgridSqlError):
+    """A Flight SQL feature this read-only gateway does not offer."""
+
+    code = "not_supported"
+
+
+def _sentence(error: DsgridSqlError) -> str:
+    text = error.message
+    if error.hint:
+        text = f"{text.rstrip('.')}. {error.hint}"
+    # pyarrow appends ". Detail: …"; no doubled period.
+    return text.rstrip(".")
+
+
+def to_flight_error(error: BaseException) -> BaseException:
+    """The exception that gives a client the right gRPC code and our one sentence."""
+    if isinstance(error, flight.FlightError):
+        return error
+    if not isinstance(error, DsgridSqlError):
+        return flight.FlightInternalError("The server failed to answer; see its log")
+    message = _sentence(error)
+    if isinstance(error, QueryCancelledError):
+        return flight.FlightCancelledError(message)
+    if isinstance(error, QueryTimeoutError):
+        return flight.FlightTimedOutError(message)
+    if isinstance(error, ServerBusyError):
+        return flight.FlightUnavailableError(message)
+    if isinstance(error, NotSupportedError):
+        return Unimplemented(message)
+    if isinstance(error, UnknownTableError | UnknownSchemaError | UnknownProjectError):
+        return NotFound(message)
+    if isinstance(error, QueryExecutionError):
+        return flight.FlightInternalError(message)
+    return InvalidArgument(message)
+
+
+_servers_running = 0
+_saved_limit: list[int | None] = []
+
+
+def hide_tracebacks() -> None:
+    """While a server runs, format Python exceptions without frames. This is process-wide:
+    pyarrow formats them in C++ with ``traceback.format_exception`` after our code returns,
+    and that function reads ``sys.tracebacklimit``."""
+    global _servers_running
+    if _servers_running == 0:
+        _saved_limit[:] = [getattr(sys, "tracebacklimit", None)]
+        sys.tracebacklimit = 0
+    _servers_running += 1
+
+
+def restore_tracebacks() -> None:
+    global _servers_running
+    _servers_running = max(0, _servers_running - 1)
+    if _servers_running == 0 and _saved_limit:
+        previous = _saved_limit.pop()
+        if previous is None:
+            if hasattr(sys, "tracebacklimit"):
+                del sys.tracebacklimit
+        else:
+            sys.tracebacklimit = previous
