@@ -16,7 +16,7 @@ from sqlglot.dialects.duckdb import DuckDB
 from dsgrid_sql.rewrite.allowlist import function_names
 from dsgrid_sql.version import __version__
 
-from .schemas import SQL_INFO, SQL_INFO_UNION
+from .schemas import SQL_INFO, SQL_INFO_UNION, SQL_INFO_UNION_FIELDS
 
 VENDOR_NAME = "dsgrid-sql"
 
@@ -133,7 +133,10 @@ def sql_info_table(ids: Iterable[int] = (), statement_timeout_ms: int = 0) -> pa
         type_ids.append(child)
         offsets.append(len(children[child]))
         children[child].append(list(value.items()) if child == INT_LIST_MAP else value)
-    arrays = [pa.array(items, type=field.type) for items, field in zip(children, SQL_INFO_UNION, strict=True)]
+    arrays = [
+        pa.array(items, type=field.type)
+        for items, field in zip(children, SQL_INFO_UNION_FIELDS, strict=True)
+    ]
     # from_buffers keeps the children NOT NULL as declared (UnionArray.from_dense would not).
     type_id_buffer = pa.array(type_ids, pa.int8()).buffers()[1]
     offset_buffer = pa.array(offsets, pa.int32()).buffers()[1]
