@@ -127,6 +127,7 @@ class Session:
         export_dir: str | Path | None = None,
         pushdown: bool = True,
         engine_options: dict[str, Any] | None = None,
+        allow_copy: bool = True,
     ) -> None:
         self.catalog = catalog
         # An Engine instance is shared with its owner (a server runs one engine for all its
@@ -145,6 +146,8 @@ class Session:
         if schema is not None:
             self.use(schema)
         self.export_dir = export_dir
+        # A server lets remote clients COPY only into its export directory.
+        self.allow_copy = allow_copy
         self.pushdown = pushdown
         self._engine_options = engine_options or {}
         self._engine_lock = threading.Lock()
@@ -369,6 +372,11 @@ class Session:
         return self.catalog.table_data(self.catalog.get_table(schema, name))
 
     def _copy(self, statement: st.Copy, text: str) -> Result:
+        if not self.allow_copy:
+            raise UnsupportedSqlError(
+                "COPY is not allowed here: no export directory is configured.",
+                hint="Start the server with --export-dir DIR to let clients write files there.",
+            )
         options = statement.options
         file_format = str(options.get("FORMAT", "parquet")).lower()
         partition = options.get("PARTITION_BY") or []

@@ -160,6 +160,7 @@ class ServerState:
                     dialect=self.config.dialect,
                     schema=self.config.project,
                     export_dir=self.config.export_dir,
+                    allow_copy=self.config.export_dir is not None,
                 )
                 client = ClientSession(key, user, session)
                 self._sessions[key] = client

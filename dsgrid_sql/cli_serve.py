@@ -1,0 +1,117 @@
+"""``dsgrid-sql serve`` and ``dsgrid-sql users``: the Flight SQL endpoint's commands.
+
+Kept apart from cli.py so that the server's options live beside each other; cli.py adds
+these commands to the main group.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+import click
+
+from dsgrid_sql.errors import DsgridSqlError
+
+
+def _int_env(name: str) -> dict[str, Any]:
+    return {"envvar": name, "show_default": True, "type": int}
+
+
+@click.command()
+@click.option(
+    "--registry",
+    envvar="DSGRID_SQL_REGISTRY",
+    metavar="PATH",
+    help="dsgrid registry (overrides the group option; env DSGRID_SQL_REGISTRY).",
+)
+@click.option("--host", default="127.0.0.1", show_default=True, envvar="DSGRID_SQL_HOST",
+              help="Address to listen on; loopback unless you mean to share it.")  # fmt: skip
+@click.option("--port", default=31337, **_int_env("DSGRID_SQL_PORT"), help="Port (0: any free).")
+@click.option("--engine", envvar="DSGRID_BACKEND_ENGINE", type=click.Choice(["duckdb", "spark"]),
+              help="Query engine (env DSGRID_BACKEND_ENGINE; default duckdb).")  # fmt: skip
+@click.option("--spark-master", envvar="DSGRID_SQL_SPARK_MASTER", metavar="URL")
+@click.option("--spark-remote", envvar="SPARK_REMOTE", metavar="URL")
+@click.option("--memory-limit", metavar="SIZE", help="DuckDB memory limit, e.g. 8GB.")
+@click.option("--dialect", default="duckdb", show_default=True, help="Default input dialect.")
+@click.option("--project", help="Default schema of every client session.")
+@click.option("--export-dir", type=click.Path(file_okay=False),
+              help="COPY ... TO writes only under this folder (refused when unset).")  # fmt: skip
+@click.option("--tls-cert", type=click.Path(dir_okay=False, exists=True), help="PEM certificate.")
+@click.option("--tls-key", type=click.Path(dir_okay=False, exists=True), help="PEM private key.")
+@click.option("--tls-client-ca", type=click.Path(dir_okay=False, exists=True),
+              help="Require client certificates signed by this CA (mutual TLS).")  # fmt: skip
+@click.option("--auth", "users_file", metavar="USERS_FILE", envvar="DSGRID_SQL_USERS",
+              type=click.Path(dir_okay=False),
+              help="Users file: turns authentication on (see `dsgrid-sql users add`).")  # fmt: skip
+@click.option("--token-ttl", default=8 * 3600, **_int_env("DSGRID_SQL_TOKEN_TTL"),
+              help="Seconds a Bearer token stays valid.")  # fmt: skip
+@click.option("--max-concurrent-queries", default=8, **_int_env("DSGRID_SQL_MAX_QUERIES"))
+@click.option("--max-queries-per-user", default=4, **_int_env("DSGRID_SQL_MAX_USER_QUERIES"))
+@click.option("--query-timeout", default=300.0, show_default=True, type=float,
+              envvar="DSGRID_SQL_QUERY_TIMEOUT", help="Seconds; 0 for none.")  # fmt: skip
+@click.option("--max-result-rows", default=0, **_int_env("DSGRID_SQL_MAX_ROWS"),
+              help="0 for no limit.")  # fmt: skip
+@click.option("--max-result-bytes", default=0, **_int_env("DSGRID_SQL_MAX_BYTES"),
+              help="0 for no limit.")  # fmt: skip
+@click.option("--log-level", default="INFO", show_default=True,
+              type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))  # fmt: skip
+@click.pass_context
+def serve(ctx: click.Context, registry: str | None, log_level: str, **options: Any) -> None:
+    """Serve the registry over Arrow Flight SQL until SIGINT/SIGTERM.
+
+    Clients: ADBC (grpc://HOST:PORT), JDBC (jdbc:arrow-flight-sql://HOST:PORT), pandas,
+    polars, DBeaver, Tableau, Superset. See the README's "Flight SQL" section.
+    """
+    from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
+
+    registry = registry or (ctx.obj or {}).get("registry")
+    if registry is None:
+        raise click.UsageError("No registry given: pass --registry PATH.", ctx)
+    logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    engine_options = {
+        "spark_master": options.pop("spark_master"),
+        "spark_remote": options.pop("spark_remote"),
+        "memory_limit": options.pop("memory_limit"),
+    }
+    config = ServerConfig(
+        registry=registry,
+        data_path=(ctx.obj or {}).get("data_path"),
+        engine_options=engine_options,
+        query_timeout_s=options.pop("query_timeout"),
+        token_ttl_s=options.pop("token_ttl"),
+        **options,
+    )
+    server = FlightSqlServer(config)
+    auth = "auth on" if server.authenticator.enabled else "no auth"
+    click.echo(f"dsgrid-sql Flight SQL on {server.uri} ({auth}); Ctrl-C stops it.", err=True)
+    try:
+        server.serve()  # returns on SIGINT/SIGTERM
+    finally:
+        server.close()
+        click.echo("dsgrid-sql server stopped.", err=True)
+
+
+@click.group()
+def users() -> None:
+    """Manage the users file of `serve --auth FILE` (scrypt password hashes)."""
+
+
+@users.command("add")
+@click.argument("file", type=click.Path(dir_okay=False))
+@click.argument("name")
+@click.option("--password", envvar="DSGRID_SQL_PASSWORD", help="Prompted for when not given.")
+def users_add(file: str, name: str, password: str | None) -> None:
+    """Add or replace user NAME in FILE."""
+    from dsgrid_sql.flight_server.auth import add_user
+
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise click.BadParameter("The password is empty.", param_hint="--password")
+    try:
+        add_user(file, name, password)
+    except DsgridSqlError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"User '{name}' written to {os.path.abspath(file)}.", err=True)
