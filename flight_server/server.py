@@ -333,6 +333,7 @@ class FlightSqlServer(flight.FlightServerBase):
                 max_bytes=self.config.batch_bytes,
                 max_rows=self.config.batch_rows,
                 limits=limits,
+                stopped=lambda: running.cancelled,
             )
         except GeneratorExit:
             status = "stopped"  # the client stopped reading

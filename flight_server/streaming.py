@@ -8,11 +8,12 @@ announced one). Batches are cut to stay well under the 16 MiB gRPC message limit
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
 from dsgrid_sql.engine.base import normalize_type
+from dsgrid_sql.errors import QueryCancelledError
 
 from .metadata import result_field_metadata
 from .status import LimitError
@@ -86,9 +87,14 @@ def batches_for_client(
     max_bytes: int,
     max_rows: int,
     limits: Limits,
+    stopped: Callable[[], bool],
 ) -> Iterator[pa.RecordBatch]:
+    """Client batches from the engine's readers; ``stopped`` is checked before every batch,
+    so a cancelled query stops within one batch even when the engine is between fetches."""
     for reader in readers:
         for batch in reader:
             for piece in split(batch, max_bytes, max_rows):
+                if stopped():
+                    raise QueryCancelledError("The query was cancelled.")
                 limits.add(piece)
                 yield conform(piece, schema)

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
+from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import Input
 
 BATCH_ROWS = 65_536
@@ -80,7 +80,9 @@ def guarded_reader(
         try:
             for batch in reader:
                 yield batch.cast(target) if cast else batch
-        except (pa.ArrowException, RuntimeError) as exc:
+        except DsgridSqlError:
+            raise
+        except Exception as exc:  # engines surface stream errors as several Arrow/OS types
             if cancelled():
                 raise QueryCancelledError("The query was cancelled.") from None
             raise QueryExecutionError(
