@@ -13,8 +13,8 @@ from dsgrid_sql.flight_server import proto
 from dsgrid_sql.flight_server.auth import Authenticator, hash_password, verify_password
 from dsgrid_sql.flight_server.metadata import like_regex, matches
 from dsgrid_sql.flight_server.sqlinfo import sql_info_table
-from dsgrid_sql.flight_server.streaming import Limits, conform, declared_schema, split
 from dsgrid_sql.flight_server.status import LimitError
+from dsgrid_sql.flight_server.streaming import Limits, conform, declared_schema, split
 
 
 def _varint(value: int) -> bytes:
