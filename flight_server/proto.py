@@ -92,6 +92,11 @@ SQL_MESSAGES: dict[str, list[Field]] = {
         _f("transaction_id", 2, BYTES, "optional"),
     ],
     "TicketStatementQuery": [_f("statement_handle", 1, BYTES)],
+    "CommandStatementUpdate": [
+        _f("query", 1, STRING),
+        _f("transaction_id", 2, BYTES, "optional"),
+    ],
+    "CommandPreparedStatementUpdate": [_f("prepared_statement_handle", 1, BYTES)],
     "CommandPreparedStatementQuery": [_f("prepared_statement_handle", 1, BYTES)],
     "DoPutUpdateResult": [_f("record_count", 1, INT64)],
     "DoPutPreparedStatementResult": [_f("prepared_statement_handle", 1, BYTES, "optional")],

@@ -56,8 +56,6 @@ METADATA_COMMANDS = {
 
 # Flight SQL features a read-only gateway refuses, with the reason a user reads.
 REFUSED = {
-    "CommandStatementUpdate": "dsgrid-sql is read-only: updates are not supported",
-    "CommandPreparedStatementUpdate": "dsgrid-sql is read-only: updates are not supported",
     "CommandStatementIngest": "dsgrid-sql is read-only: bulk ingestion is not supported",
     "CommandStatementSubstraitPlan": "Substrait plans are not supported; send SQL",
     "ActionCreatePreparedSubstraitPlanRequest": "Substrait plans are not supported; send SQL",
@@ -385,6 +383,11 @@ class FlightSqlServer(flight.FlightServerBase):
     ) -> None:
         with self._errors("DoPut"):
             name, message = self._command(descriptor)
+            if name in ("CommandStatementUpdate", "CommandPreparedStatementUpdate"):
+                count = self._execute_update(context, name, message, reader)
+                result = proto.sql("DoPutUpdateResult")(record_count=count)
+                writer.write(pa.py_buffer(result.SerializeToString()))
+                return
             if name != "CommandPreparedStatementQuery":
                 raise NotSupportedError(f"{name} cannot be used with DoPut")
             user = self._identity(context).user
@@ -401,6 +404,34 @@ class FlightSqlServer(flight.FlightServerBase):
                 prepared_statement_handle=prepared.handle
             )
             writer.write(pa.py_buffer(result.SerializeToString()))
+
+    def _execute_update(
+        self,
+        context: flight.ServerCallContext,
+        name: str,
+        message: Any,
+        reader: flight.MetadataRecordBatchReader,
+    ) -> int:
+        """ADBC's executemany (and JDBC's executeBatch) arrive as updates. Nothing here
+        writes: a read statement runs once per parameter row and the answer is how many rows
+        it produced; anything that would write is refused by the statement allowlist."""
+        client = self._client(context)
+        if name == "CommandStatementUpdate":
+            text, count = message.query, client.session.parameter_count(message.query)
+        else:
+            prepared = self.state.prepared(message.prepared_statement_handle, client.user)
+            text, count = prepared.text, prepared.parameter_count
+        table = reader.read_all()
+        rows = [list(r.values()) for r in table.to_pylist()] if table.num_columns else [[]]
+        if any(len(row) != count for row in rows):
+            raise ProtocolError(
+                f"The statement takes {count} parameter(s) but {table.num_columns} were bound."
+            )
+        self._check_capacity(client.user)
+        total = 0
+        for row in rows:
+            total += self._plan(client, text, row or None).to_arrow().num_rows
+        return total
 
     # -- DoAction -------------------------------------------------------------------------------
 
