@@ -203,7 +203,7 @@ def test_cancel_during_a_long_stream(conn: Any, server: Running) -> None:
     reader.read_next_batch()
     threading.Timer(0.3, cur.adbc_cancel).start()
     started = time.monotonic()
-    with pytest.raises(Exception, match="(?i)cancel"):
+    with pytest.raises(Exception, match=r"(?i)cancel"):
         while True:
             reader.read_next_batch()
     assert time.monotonic() - started < 20
