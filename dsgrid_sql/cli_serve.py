@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
+import threading
 from typing import Any
 
 import click
@@ -87,10 +89,20 @@ def serve(ctx: click.Context, registry: str | None, log_level: str, **options: A
     auth = "auth on" if server.authenticator.enabled else "no auth"
     click.echo(f"dsgrid-sql Flight SQL on {server.uri} ({auth}); Ctrl-C stops it.", err=True)
     try:
-        server.serve()  # returns on SIGINT/SIGTERM
+        wait_for_signal(signal.SIGINT, signal.SIGTERM)
     finally:
-        server.close()
+        server.close()  # cancels running queries, then stops
         click.echo("dsgrid-sql server stopped.", err=True)
+
+
+def wait_for_signal(*signals: signal.Signals) -> None:
+    """Block the main thread until one of ``signals`` arrives (the server's RPCs run on
+    gRPC threads meanwhile). pyarrow's own serve() does not stop on SIGTERM."""
+    stop = threading.Event()
+    for number in signals:
+        signal.signal(number, lambda *_: stop.set())
+    while not stop.wait(0.5):
+        pass
 
 
 @click.group()

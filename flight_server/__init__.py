@@ -12,12 +12,12 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FlightSqlServer", "ServerConfig", "serve"]
+__all__ = ["FlightSqlServer", "ServerConfig"]
 
 
 def __getattr__(name: str) -> Any:
     # Lazy: importing the package must not start pyarrow.flight for users who never serve.
-    if name in ("FlightSqlServer", "serve"):
+    if name == "FlightSqlServer":
         from . import server
 
         return getattr(server, name)

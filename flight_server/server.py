@@ -584,14 +584,3 @@ def _cookie(header: str | None, name: str) -> str | None:
         if key == name and value:
             return value
     return None
-
-
-def serve(config: ServerConfig, *, ready: Callable[[FlightSqlServer], None] | None = None) -> None:
-    """Run a server until SIGINT/SIGTERM (pyarrow's serve() handles both), then close it."""
-    server = FlightSqlServer(config)
-    try:
-        if ready is not None:
-            ready(server)
-        server.serve()
-    finally:
-        server.close()

@@ -1,0 +1,156 @@
+"""`dsgrid-sql serve` as users run it, registry changes while serving, limits, and the Spark
+engine behind the endpoint."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import adbc_driver_flightsql.dbapi as flight_sql
+import pytest
+
+import dsgrid_sql
+from dsgrid_sql.generator import GeneratorSpec, generate_registry
+
+from .conftest import PASSWORD, USER, Running
+
+
+def _start_cli(args: list[str], tmp_path: Path) -> tuple[subprocess.Popen[str], str]:
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dsgrid_sql", "serve", "--port", "0", *args],
+        stderr=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert process.stderr is not None
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        line = process.stderr.readline()
+        match = re.search(r"on (grpc\S*://[\d.]+:\d+)", line)
+        if match:
+            return process, match.group(1)
+        if not line and process.poll() is not None:
+            break
+    process.kill()
+    raise AssertionError(f"the server did not start: {process.stderr.read()}")
+
+
+def test_serve_logs_one_line_per_query_and_stops_on_sigterm(
+    efs_dir: Path, users_file: Path, tmp_path: Path
+) -> None:
+    process, uri = _start_cli(["--registry", str(efs_dir), "--auth", str(users_file)], tmp_path)
+    try:
+        kwargs = {"username": USER, "password": PASSWORD}
+        with flight_sql.connect(uri, db_kwargs=kwargs, autocommit=True) as conn:
+            cur = conn.cursor()
+            cur.execute("SELECT SUM(value) AS v FROM data WHERE geography = '06073'")
+            assert cur.fetchall()[0][0] > 0
+            with pytest.raises(flight_sql.Error):
+                cur.execute("SELECT * FROM data WHERE geography = 'secret-literal'")
+            cur.close()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 0
+    assert "server stopped" in stderr
+    query_lines = [line for line in stderr.splitlines() if " query user=" in line]
+    assert len(query_lines) == 1 and "user=analyst status=ok rows=1" in query_lines[0]
+    # Neither literals nor credentials reach the log.
+    for secret in ("06073", "secret-literal", "Bearer", PASSWORD, "Traceback"):
+        assert secret not in stderr
+
+
+def test_serve_refuses_bad_settings_in_one_line(efs_dir: Path, tmp_path: Path) -> None:
+    result = subprocess.run(
+        [sys.executable, "-m", "dsgrid_sql", "serve", "--registry", str(efs_dir),
+         "--port", "0", "--auth", str(tmp_path / "missing.toml")],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "users file" in result.stderr and "Traceback" not in result.stderr
+
+
+def _tables(server: Running) -> set[str]:
+    with flight_sql.connect(server.uri, autocommit=True) as conn:
+        objects = conn.adbc_get_objects(depth="tables", db_schema_filter="dsgrid_demo").read_all()
+    schemas = objects.to_pylist()[0]["catalog_db_schemas"]
+    return {t["table_name"] for s in schemas for t in s["db_schema_tables"]}
+
+
+def test_a_dataset_registered_while_serving_becomes_visible(
+    make_server: Any, tmp_path: Path
+) -> None:
+    spec = GeneratorSpec(counties=3, hours=24, datasets=1)
+    live = generate_registry(tmp_path / "live", spec).path.parent
+    bigger = generate_registry(tmp_path / "next", spec.model_copy(update={"datasets": 2}))
+    server = make_server(live, registry_poll_s=0.1)
+    before = _tables(server)
+    assert "data" in before
+
+    # What a registration does: new data files, then a new registry.db (replaced by rename).
+    for folder in (bigger.path.parent / "data" / "data").iterdir():
+        target = live / "data" / "data" / folder.name
+        if not target.exists():
+            shutil.copytree(folder, target)
+    shutil.copy(bigger.path, live / "registry.db.new")
+    os.replace(live / "registry.db.new", live / "registry.db")
+
+    deadline = time.monotonic() + 10
+    after = before
+    while after == before and time.monotonic() < deadline:
+        time.sleep(0.15)
+        after = _tables(server)
+    added = after - before
+    assert len(added) == 1, (before, after)
+    with flight_sql.connect(server.uri, autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT COUNT(DISTINCT dataset_id) FROM dsgrid_demo.data")
+        assert cur.fetchall() == [(2,)]
+        cur.close()
+
+
+def test_limits_are_clear_errors(make_server: Any, efs_dir: Path) -> None:
+    server = make_server(efs_dir, max_result_rows=100, query_timeout_s=1.0)
+    with flight_sql.connect(server.uri, autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute("SELECT geography FROM data LIMIT 100")
+        assert len(cur.fetchall()) == 100
+        cur.execute("SELECT geography FROM data LIMIT 101")
+        with pytest.raises(flight_sql.Error, match="more than 100 rows"):
+            cur.fetchall()
+        started = time.monotonic()
+        cur.execute("SELECT COUNT(*) FROM data a CROSS JOIN data b WHERE a.value > b.value")
+        with pytest.raises(flight_sql.Error, match="DEADLINE_EXCEEDED|longer than 1 s"):
+            cur.fetchall()
+        assert time.monotonic() - started < 15
+        cur.close()
+    deadline = time.monotonic() + 5
+    while server.server.state.counts()["running"] and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert server.server.state.counts()["running"] == 0
+
+
+def test_spark_engine_behind_the_endpoint(make_server: Any, efs_dir: Path) -> None:
+    server = make_server(efs_dir, engine="spark")
+    sql = "SELECT us_states, SUM(value) AS v FROM data GROUP BY ALL ORDER BY 1"
+    with dsgrid_sql.connect(efs_dir) as local:
+        expected = local.sql(sql).to_arrow().to_pylist()
+    with flight_sql.connect(server.uri, autocommit=True) as conn:
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = cur.fetchall()
+        cur.execute("SELECT geography, SUM(value) AS v FROM data WHERE geography = ? GROUP BY 1",
+                    ("08031",))  # fmt: skip
+        assert cur.fetchall()[0][0] == "08031"
+        assert cur.adbc_execute_schema(sql).names == ["us_states", "v"]
+        cur.close()
+    assert [r[0] for r in rows] == [e["us_states"] for e in expected]
+    assert [r[1] for r in rows] == pytest.approx([e["v"] for e in expected], rel=1e-9)
