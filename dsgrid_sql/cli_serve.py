@@ -46,7 +46,7 @@ def _int_env(name: str) -> dict[str, Any]:
               help="Require client certificates signed by this CA (mutual TLS).")  # fmt: skip
 @click.option("--auth", "users_file", metavar="USERS_FILE", envvar="DSGRID_SQL_USERS",
               type=click.Path(dir_okay=False),
-              help="Users file: turns authentication on (see `dsgrid-sql users add`).")  # fmt: skip
+              help="Users file; turns authentication on (`dsgrid-sql users add`).")  # fmt: skip
 @click.option("--token-ttl", default=8 * 3600, **_int_env("DSGRID_SQL_TOKEN_TTL"),
               help="Seconds a Bearer token stays valid.")  # fmt: skip
 @click.option("--max-concurrent-queries", default=8, **_int_env("DSGRID_SQL_MAX_QUERIES"))

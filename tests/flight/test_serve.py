@@ -128,7 +128,7 @@ def test_limits_are_clear_errors(make_server: Any, efs_dir: Path) -> None:
             cur.fetchall()
         started = time.monotonic()
         cur.execute("SELECT COUNT(*) FROM data a CROSS JOIN data b WHERE a.value > b.value")
-        with pytest.raises(flight_sql.Error, match="DEADLINE_EXCEEDED|longer than 1 s"):
+        with pytest.raises(flight_sql.Error, match=r"DEADLINE_EXCEEDED|longer than 1 s"):
             cur.fetchall()
         assert time.monotonic() - started < 15
         cur.close()
