@@ -154,3 +154,59 @@ def test_spark_engine_behind_the_endpoint(make_server: Any, efs_dir: Path) -> No
         cur.close()
     assert [r[0] for r in rows] == [e["us_states"] for e in expected]
     assert [r[1] for r in rows] == pytest.approx([e["v"] for e in expected], rel=1e-9)
+
+
+def test_many_clients_at_once(make_server: Any, efs_dir: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = make_server(efs_dir, max_concurrent_queries=32, max_queries_per_user=32)
+    queries = [
+        "SELECT us_states, SUM(value) AS v FROM data GROUP BY ALL ORDER BY 1",
+        "SELECT geography, COUNT(*) AS n FROM data GROUP BY ALL ORDER BY 1",
+        "SELECT metric, MAX(value) AS m FROM data GROUP BY ALL ORDER BY 1",
+    ]
+    with dsgrid_sql.connect(efs_dir) as local:
+        expected = {q: local.sql(q).to_arrow().to_pylist() for q in queries}
+
+    def client(index: int) -> int:
+        with flight_sql.connect(server.uri, autocommit=True) as conn:
+            cur = conn.cursor()
+            for round_ in range(6):
+                sql = queries[(index + round_) % len(queries)]
+                cur.execute(sql)
+                got = [tuple(r.values()) for r in cur.fetch_arrow_table().to_pylist()]
+                want = [tuple(r.values()) for r in expected[sql]]
+                assert [g[0] for g in got] == [w[0] for w in want]
+                assert [g[1] for g in got] == pytest.approx([w[1] for w in want], rel=1e-12)
+            cur.close()
+        return index
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        assert sorted(pool.map(client, range(12))) == list(range(12))
+    counts = server.server.state.counts()
+    assert counts["running"] == 0 and counts["tickets"] == 0
+
+
+def test_a_busy_server_answers_unavailable(make_server: Any, efs_dir: Path) -> None:
+    server = make_server(efs_dir, max_concurrent_queries=1)
+    slow = "SELECT a.value * b.value AS x FROM data a CROSS JOIN data b"
+    with (
+        flight_sql.connect(server.uri, autocommit=True) as first,
+        flight_sql.connect(server.uri, autocommit=True) as second,
+    ):
+        busy = first.cursor()
+        busy.execute(slow)
+        reader = busy.fetch_record_batch()
+        reader.read_next_batch()  # the slow query now holds the only slot
+        cur = second.cursor()
+        with pytest.raises(flight_sql.Error, match=r"try again shortly.*\(Unavailable;"):
+            cur.execute("SELECT 1 AS one")
+            cur.fetchall()
+        reader.close()
+        busy.close()
+        deadline = time.monotonic() + 10
+        while server.server.state.counts()["running"] and time.monotonic() < deadline:
+            time.sleep(0.05)
+        cur.execute("SELECT 1 AS one")  # the slot is free again
+        assert cur.fetchall() == [(1,)]
+        cur.close()
