@@ -63,9 +63,9 @@ def test_any_wrapping_round_trips_with_the_flight_sql_type_url() -> None:
 
 def test_unknown_and_refused_messages_are_named_not_decoded() -> None:
     wrapper = any_pb2.Any(
-        type_url="type.googleapis.com/arrow.flight.protocol.sql.CommandStatementUpdate", value=b""
+        type_url="type.googleapis.com/arrow.flight.protocol.sql.CommandStatementIngest", value=b""
     )
-    assert proto.unpack(wrapper.SerializeToString()) == ("CommandStatementUpdate", None)
+    assert proto.unpack(wrapper.SerializeToString()) == ("CommandStatementIngest", None)
     with pytest.raises(proto.ProtocolError):
         proto.unpack(b"\xff\xff\xff garbage")
     other = any_pb2.Any(type_url="type.googleapis.com/some.Other", value=b"")
