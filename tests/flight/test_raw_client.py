@@ -414,3 +414,18 @@ def test_tickets_belong_to_their_user(efs_server: Running) -> None:
         state.take_ticket(handle, "someone-else")
     assert fetch(client, info, flight.FlightCallOptions()).column("one").to_pylist() == [1]
     client.close()
+
+
+def test_updates_through_do_put_are_refused_or_read_only(client: Any) -> None:
+    flight_client, options = client
+    refused = descriptor("CommandStatementUpdate", query="DROP TABLE test_efs.data")
+    writer, _ = flight_client.do_put(refused, pa.schema([]), options)
+    with pytest.raises(pa.ArrowInvalid, match="not allowed"):
+        writer.close()
+    # A read statement sent as an update runs and reports its row count (ADBC executemany).
+    counted = descriptor("CommandStatementUpdate", query="SELECT DISTINCT geography FROM data")
+    writer, metadata = flight_client.do_put(counted, pa.schema([]), options)
+    writer.done_writing()
+    result = proto.sql("DoPutUpdateResult").FromString(metadata.read().to_pybytes())
+    writer.close()
+    assert result.record_count == 8
