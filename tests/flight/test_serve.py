@@ -210,3 +210,48 @@ def test_a_busy_server_answers_unavailable(make_server: Any, efs_dir: Path) -> N
         cur.execute("SELECT 1 AS one")  # the slot is free again
         assert cur.fetchall() == [(1,)]
         cur.close()
+
+
+def test_use_is_per_client_connection(efs_server: Running) -> None:
+    with (
+        flight_sql.connect(efs_server.uri, autocommit=True) as first,
+        flight_sql.connect(efs_server.uri, autocommit=True) as second,
+    ):
+        one, two = first.cursor(), second.cursor()
+        one.execute("USE test_efs_dimensions")
+        one.fetchall()
+        one.execute("SHOW TABLES")
+        assert {r[0] for r in one.fetchall()} == {"test_efs_dimensions"}
+        two.execute("SHOW TABLES")
+        assert {r[0] for r in two.fetchall()} == {"test_efs"}  # the other client is unmoved
+        one.close()
+        two.close()
+
+
+def test_mutual_tls_requires_a_client_certificate(
+    make_server: Any, efs_dir: Path, tls_files: tuple[Path, Path], tmp_path: Path
+) -> None:
+    import pyarrow.flight as flight
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+    ca_key, ca_cert = tmp_path / "ca.key", tmp_path / "ca.pem"
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(ca_key), "-out",
+        str(ca_cert), "-days", "2", "-subj", "/CN=test-ca")  # fmt: skip
+    key, csr, cert = tmp_path / "client.key", tmp_path / "client.csr", tmp_path / "client.pem"
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(csr),
+        "-subj", "/CN=client")  # fmt: skip
+    run("x509", "-req", "-in", str(csr), "-CA", str(ca_cert), "-CAkey", str(ca_key),
+        "-CAcreateserial", "-out", str(cert), "-days", "2")  # fmt: skip
+    server = make_server(efs_dir, tls=True, tls_client_ca=ca_cert)
+    roots = tls_files[0].read_text()
+    anonymous = flight.FlightClient(server.uri, tls_root_certs=roots)
+    with pytest.raises(flight.FlightError):
+        anonymous.list_actions()
+    anonymous.close()
+    trusted = flight.FlightClient(
+        server.uri, tls_root_certs=roots, cert_chain=cert.read_text(), private_key=key.read_text()
+    )
+    assert trusted.list_actions()
+    trusted.close()
