@@ -13,6 +13,7 @@ from typing import Any
 
 import click
 
+from dsgrid_sql import cli_serve
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.render import format_json, format_table
 from dsgrid_sql.version import __version__
@@ -434,6 +435,63 @@ def translate(ctx: click.Context, target: str | None, **params: Any) -> None:
         )
 
 
+# -- repl ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@_session_options
+@click.option(
+    "--registry",
+    "repl_registry",
+    metavar="PATH",
+    help="dsgrid registry (same as the top-level --registry).",
+)
+@click.option(
+    "-c",
+    "--command",
+    "commands",
+    multiple=True,
+    metavar="SQL",
+    help="Run SQL (or a \\command) and exit; repeatable.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "vertical", "csv", "json", "markdown"]),
+    help="How to print results (default: the REPL config's, table).",
+)
+@click.pass_context
+def repl(
+    ctx: click.Context, repl_registry: str | None, commands: tuple[str, ...], fmt: str | None,
+    **params: Any,
+) -> None:  # fmt: skip
+    """Interactive SQL with completion of tables, columns and dimension records.
+
+    With -c SQL, -f FILE, SQL as an argument, or SQL on stdin (not a terminal), runs the
+    statements (split on ';'; backslash commands one per line) and exits non-zero on the
+    first error. Type \\? in the REPL for its commands.
+    """
+    from dsgrid_sql.repl import run_repl
+
+    if repl_registry:
+        ctx.obj["registry"] = repl_registry
+    sql, sql_file = params.pop("sql"), params.pop("sql_file")
+    script: str | None = None
+    if commands:
+        # Each -c ends as a statement of its own (the ';' on its own line, after any trailing
+        # comment); a backslash command ends at its line's end.
+        script = "\n".join(
+            c.strip() if c.strip().startswith("\\") else c + "\n;" for c in commands
+        )
+    elif sql_file is not None or sql is not None:
+        script = _read_sql(sql, sql_file)
+    elif not sys.stdin.isatty():
+        script = sys.stdin.read()
+    with _connect(ctx, params) as session:
+        code = run_repl(session, script=script, fmt=fmt)
+    ctx.exit(code)
+
+
 # -- generate and demo ------------------------------------------------------------------------
 
 
@@ -512,6 +570,12 @@ def _spec(**params: Any) -> Any:
         err = exc.errors()[0]
         field = ".".join(str(p) for p in err["loc"]) or "parameters"
         raise click.BadParameter(err["msg"], param_hint=f"--{field.replace('_', '-')}") from None
+
+
+# -- serve (the Flight SQL endpoint's commands live in cli_serve.py) -----------------------
+
+main.add_command(cli_serve.serve)
+main.add_command(cli_serve.users)
 
 
 def run() -> None:

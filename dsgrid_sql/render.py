@@ -1,4 +1,5 @@
-"""Text renderings of tabular output for the CLI: aligned tables and JSON."""
+"""Text renderings of tabular output for the CLI and the REPL: aligned tables, one-column-
+per-line records, Markdown and JSON."""
 
 from __future__ import annotations
 
@@ -7,32 +8,54 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, thousands: bool = False, null: str = "") -> str:
     if value is None:
-        return ""
+        return null
+    if isinstance(value, bool):
+        return str(value)
     if isinstance(value, float):
-        return repr(value)
-    return str(value)
+        # format(x, ",") keeps repr's shortest round-trip digits and adds separators.
+        return format(value, ",") if thousands else repr(value)
+    if thousands and isinstance(value, int):
+        return f"{value:,}"
+    # A newline inside a cell would break the grid; show it as the escape it is.
+    return str(value).replace("\n", "\\n")
+
+
+def row_count(rows: int) -> str:
+    """The footer under a table: ``(1 row)``, ``(1,234 rows)``."""
+    return f"({rows:,} row{'s' if rows != 1 else ''})"
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def format_table(
-    headers: Sequence[str], rows: Sequence[Sequence[Any]], title: str | None = None
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    title: str | None = None,
+    *,
+    thousands: bool = False,
+    null: str = "",
+    footer: str | None = None,
+    max_width: int | None = None,
 ) -> str:
-    """An aligned plain-text table; numbers right-aligned, text left-aligned."""
-    cells = [[_cell(v) for v in row] for row in rows]
+    """An aligned plain-text table; numbers right-aligned, text left-aligned.
+
+    ``thousands`` groups digits (1,234,567.5); ``footer`` replaces the "(N rows)" line;
+    ``max_width`` cuts long text columns (with …) so that lines fit, when that is possible
+    without cutting any of them below :data:`MIN_CUT_WIDTH`.
+    """
+    cells = [[_cell(v, thousands, null) for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in cells:
         for i, text in enumerate(row):
             widths[i] = max(widths[i], len(text))
-    numeric = [
-        bool(rows)
-        and all(
-            isinstance(r[i], int | float) and not isinstance(r[i], bool)
-            for r in rows
-            if r[i] is not None
-        )
-        for i in range(len(headers))
-    ]
+    numeric = _numeric_columns(len(headers), rows)
+    if max_width is not None:
+        widths = _fit(widths, numeric, max_width)
+        cells = [[_cut(text, widths[i]) for i, text in enumerate(row)] for row in cells]
 
     def line(values: Sequence[str]) -> str:
         parts = [
@@ -43,11 +66,82 @@ def format_table(
     out = []
     if title:
         out.append(title)
-    out.append(line(list(headers)))
+    out.append(line([_cut(h, widths[i]) for i, h in enumerate(headers)]))
     out.append("  ".join("-" * w for w in widths))
     out += [line(row) for row in cells]
-    out.append(f"({len(rows)} row{'s' if len(rows) != 1 else ''})")
+    out.append(footer if footer is not None else row_count(len(rows)))
     return "\n".join(out)
+
+
+MIN_CUT_WIDTH = 16
+
+
+def _numeric_columns(count: int, rows: Sequence[Sequence[Any]]) -> list[bool]:
+    """Columns whose values are all numbers (nulls aside, and at least one number)."""
+    numeric = []
+    for i in range(count):
+        values = [r[i] for r in rows if r[i] is not None]
+        numeric.append(bool(values) and all(_is_number(v) for v in values))
+    return numeric
+
+
+def _fit(widths: list[int], numeric: list[bool], max_width: int) -> list[int]:
+    """Narrow the widest text columns until the table fits, or give up unchanged."""
+    total = sum(widths) + 2 * (len(widths) - 1)
+    excess = total - max_width
+    if excess <= 0:
+        return widths
+    narrowed = list(widths)
+    while excess > 0:
+        candidates = [i for i, w in enumerate(narrowed) if not numeric[i] and w > MIN_CUT_WIDTH]
+        if not candidates:
+            return widths
+        widest = max(candidates, key=lambda i: narrowed[i])
+        others = [narrowed[i] for i in candidates if i != widest]
+        target = max(MIN_CUT_WIDTH, max(others, default=0), narrowed[widest] - excess)
+        if target >= narrowed[widest]:
+            target = narrowed[widest] - 1
+        excess -= narrowed[widest] - target
+        narrowed[widest] = target
+    return narrowed
+
+
+def _cut(text: str, width: int) -> str:
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def format_vertical(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+    *,
+    thousands: bool = False,
+    null: str = "",
+    footer: str | None = None,
+) -> str:
+    """One block per row, one line per column (psql's expanded display), for wide results."""
+    width = max((len(h) for h in headers), default=0)
+    out = []
+    for number, row in enumerate(rows, 1):
+        out.append(f"-[ RECORD {number} ]".ljust(width + 3, "-"))
+        out += [
+            f"{h.ljust(width)} | {_cell(v, thousands, null)}".rstrip()
+            for h, v in zip(headers, row, strict=True)
+        ]
+    out.append(footer if footer is not None else row_count(len(rows)))
+    return "\n".join(out)
+
+
+def format_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
+    """A GitHub-flavoured Markdown table; numbers right-aligned."""
+
+    def escape(text: str) -> str:
+        return text.replace("|", "\\|")
+
+    numeric = _numeric_columns(len(headers), rows)
+    lines = ["| " + " | ".join(escape(h) for h in headers) + " |"]
+    lines.append("|" + "|".join("---:" if n else "---" for n in numeric) + "|")
+    lines += ["| " + " | ".join(escape(_cell(v)) for v in row) + " |" for row in rows]
+    return "\n".join(lines)
 
 
 def format_json(data: Any) -> str:
