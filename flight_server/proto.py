@@ -37,6 +37,13 @@ def _f(name: str, number: int, kind: int, flags: str = "", type_name: str = "") 
     return (name, number, kind, flags, type_name)
 
 
+# The key commands name one table the same way.
+_TABLE_REFERENCE = [
+    _f("catalog", 1, STRING, "optional"),
+    _f("db_schema", 2, STRING, "optional"),
+    _f("table", 3, STRING),
+]
+
 SQL_MESSAGES: dict[str, list[Field]] = {
     "CommandGetSqlInfo": [_f("info", 1, UINT32, "repeated")],
     "CommandGetXdbcTypeInfo": [_f("data_type", 1, INT32, "optional")],
@@ -53,21 +60,9 @@ SQL_MESSAGES: dict[str, list[Field]] = {
         _f("include_schema", 5, BOOL),
     ],
     "CommandGetTableTypes": [],
-    "CommandGetPrimaryKeys": [
-        _f("catalog", 1, STRING, "optional"),
-        _f("db_schema", 2, STRING, "optional"),
-        _f("table", 3, STRING),
-    ],
-    "CommandGetExportedKeys": [
-        _f("catalog", 1, STRING, "optional"),
-        _f("db_schema", 2, STRING, "optional"),
-        _f("table", 3, STRING),
-    ],
-    "CommandGetImportedKeys": [
-        _f("catalog", 1, STRING, "optional"),
-        _f("db_schema", 2, STRING, "optional"),
-        _f("table", 3, STRING),
-    ],
+    "CommandGetPrimaryKeys": _TABLE_REFERENCE,
+    "CommandGetExportedKeys": _TABLE_REFERENCE,
+    "CommandGetImportedKeys": _TABLE_REFERENCE,
     "CommandGetCrossReference": [
         _f("pk_catalog", 1, STRING, "optional"),
         _f("pk_db_schema", 2, STRING, "optional"),

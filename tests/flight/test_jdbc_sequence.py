@@ -11,7 +11,7 @@ import pyarrow.flight as flight
 from dsgrid_sql.flight_server import proto
 
 from .conftest import PASSWORD, USER, Running
-from .test_protocol import SQL_INFO_CHILDREN
+from .test_protocol import SQL_INFO_CHILDREN, union_children
 
 
 class _BearerHandshake(flight.ClientAuthHandler):
@@ -47,15 +47,7 @@ def test_jdbc_driver_sequence(secure_server: Running) -> None:
     client.authenticate(_BearerHandshake(), options=options)
 
     # 2. The first DatabaseMetaData getter: GetSqlInfo with no ids means all of them.
-    info = _get(client, options, "CommandGetSqlInfo")
-    values = info.column("value").combine_chunks()
-    union = values.type
-    child_of = {
-        i: union.field(union.type_codes.index(code)).name
-        for i, code in zip(
-            info.column("info_name").to_pylist(), values.type_codes.to_pylist(), strict=True
-        )
-    }
+    child_of = union_children(_get(client, options, "CommandGetSqlInfo"))
     for child, ids in SQL_INFO_CHILDREN.items():
         assert all(child_of.get(i) == child for i in ids), child
 

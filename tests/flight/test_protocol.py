@@ -106,16 +106,22 @@ SQL_INFO_CHILDREN = {
 }  # fmt: skip
 
 
-def test_sql_info_answers_every_jdbc_id_in_its_union_child() -> None:
-    table = sql_info_table()
+def union_children(table: pa.Table) -> dict[int, str]:
+    """SqlInfo id → the name of the union child its value is in."""
     values = table.column("value").combine_chunks()
     union_type = values.type
-    by_id = {
+    return {
         info_id: union_type.field(union_type.type_codes.index(code)).name
         for info_id, code in zip(
             table.column("info_name").to_pylist(), values.type_codes.to_pylist(), strict=True
         )
     }
+
+
+def test_sql_info_answers_every_jdbc_id_in_its_union_child() -> None:
+    table = sql_info_table()
+    values = table.column("value").combine_chunks()
+    by_id = union_children(table)
     for child, ids in SQL_INFO_CHILDREN.items():
         for info_id in ids:
             assert by_id.get(info_id) == child, info_id
