@@ -177,7 +177,10 @@ class AuthMiddlewareFactory(flight.ServerMiddlewareFactory):
             return CallIdentity(ANONYMOUS, cookie=cookie)
         if scheme == "basic":
             try:
-                user, _, password = base64.b64decode(credential).decode().partition(":")
+                # The Go ADBC driver sends base64 without its "=" padding.
+                raw = credential.strip()
+                decoded = base64.b64decode(raw + "=" * (-len(raw) % 4), validate=True)
+                user, _, password = decoded.decode().partition(":")
             except (ValueError, UnicodeDecodeError):
                 raise flight.FlightUnauthenticatedError("Malformed Basic credentials") from None
             if not self.auth.check_password(user, password):
