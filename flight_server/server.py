@@ -282,41 +282,35 @@ class FlightSqlServer(flight.FlightServerBase):
                 raise ProtocolError("The ticket is not one this server issued.")
             user = self._identity(context).user
             pending = self.state.take_ticket(message.statement_handle, user)
-            self._check_capacity(user)
-            deadline = (
-                time.monotonic() + self.config.query_timeout_s
-                if self.config.query_timeout_s
-                else None
-            )
-            running = Running(
-                pending.handle, user, pending.results, context.is_cancelled, deadline
-            )
-            self.state.start(running)
-            stream = self._stream(running, pending.schema, pending.text)
+            running = Running(pending.handle, user, pending.results, None)
+            stream = self._stream(running, pending.schema, context)
             return flight.GeneratorStream(pending.schema, stream)
 
-    def _check_capacity(self, user: str) -> None:
+    def _start(self, running: Running) -> None:
         config = self.config
-        if config.max_concurrent_queries and (
-            self.state.running_count() >= config.max_concurrent_queries
-        ):
-            raise ServerBusyError(
-                f"The server is running its limit of {config.max_concurrent_queries} "
-                "queries; try again shortly."
-            )
-        if config.max_queries_per_user and (
-            self.state.running_count(user) >= config.max_queries_per_user
-        ):
-            raise ServerBusyError(
-                f"User '{user}' is running the limit of {config.max_queries_per_user} "
-                "queries at once; try again when one finishes."
-            )
+        if config.query_timeout_s:
+            running.deadline = time.monotonic() + config.query_timeout_s
+        self.state.start(running, config.max_concurrent_queries, config.max_queries_per_user)
 
-    def _stream(self, running: Running, schema: pa.Schema, text: str) -> Iterator[pa.RecordBatch]:
+    def _stream(
+        self, running: Running, schema: pa.Schema, context: flight.ServerCallContext
+    ) -> Iterator[pa.RecordBatch]:
+        """Runs on the call's own thread while the call is alive: the only place the call's
+        context is consulted (client gone → cancel the engine work)."""
         started = time.perf_counter()
         limits = Limits(self.config.max_result_rows, self.config.max_result_bytes)
         readers: list[pa.RecordBatchReader] = []
         status = "ok"
+        try:
+            self._start(running)
+        except ServerBusyError as exc:
+            log.info("query user=%s status=%s rows=0 bytes=0 ms=0.0", running.user, exc.code)
+            raise to_flight_error(exc) from None
+
+        def stopped() -> bool:
+            if not running.cancelled and context.is_cancelled():
+                running.cancel()
+            return running.cancelled
 
         def opened() -> Iterator[pa.RecordBatchReader]:
             for result in running.results:
@@ -331,7 +325,7 @@ class FlightSqlServer(flight.FlightServerBase):
                 max_bytes=self.config.batch_bytes,
                 max_rows=self.config.batch_rows,
                 limits=limits,
-                stopped=lambda: running.cancelled,
+                stopped=stopped,
             )
         except GeneratorExit:
             status = "stopped"  # the client stopped reading
@@ -427,11 +421,13 @@ class FlightSqlServer(flight.FlightServerBase):
             raise ProtocolError(
                 f"The statement takes {count} parameter(s) but {table.num_columns} were bound."
             )
-        self._check_capacity(client.user)
-        total = 0
-        for row in rows:
-            total += self._plan(client, text, row or None).to_arrow().num_rows
-        return total
+        results = [self._plan(client, text, row or None) for row in rows]
+        running = Running(new_handle(), client.user, results, None)
+        self._start(running)
+        try:
+            return sum(result.to_arrow().num_rows for result in results)
+        finally:
+            self.state.finish(running.handle)
 
     # -- DoAction -------------------------------------------------------------------------------
 

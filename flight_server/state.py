@@ -12,7 +12,6 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,7 +24,7 @@ from dsgrid_sql.engine import Engine
 from dsgrid_sql.session import Result, Session
 
 from .config import ServerConfig
-from .status import ProtocolError
+from .status import ProtocolError, ServerBusyError
 
 
 class CatalogHolder:
@@ -117,10 +116,13 @@ class Ticket:
 
 @dataclass
 class Running:
+    """A query whose results are streaming. Registered only while its stream runs (the
+    gRPC call is alive then); nothing here touches the call's context from another thread,
+    which would outlive the call and crash."""
+
     handle: bytes
     user: str
     results: list[Result]
-    is_cancelled: Callable[[], bool]
     deadline: float | None
     cancelled: bool = False
     timed_out: bool = False
@@ -217,17 +219,25 @@ class ServerState:
             del self._tickets[handle]
             return ticket
 
-    def start(self, running: Running) -> None:
+    def start(self, running: Running, max_total: int = 0, max_per_user: int = 0) -> None:
+        """Register a query, or refuse it when the server or its user is at the limit."""
         with self._lock:
+            total = len(self._running)
+            mine = sum(1 for r in self._running.values() if r.user == running.user)
+            if max_total and total >= max_total:
+                raise ServerBusyError(
+                    f"The server is running its limit of {max_total} queries; try again shortly."
+                )
+            if max_per_user and mine >= max_per_user:
+                raise ServerBusyError(
+                    f"User '{running.user}' is running the limit of {max_per_user} queries "
+                    "at once; try again when one finishes."
+                )
             self._running[running.handle] = running
 
     def finish(self, handle: bytes) -> None:
         with self._lock:
             self._running.pop(handle, None)
-
-    def running_count(self, user: str | None = None) -> int:
-        with self._lock:
-            return sum(1 for r in self._running.values() if user is None or r.user == user)
 
     def cancel(self, handle: bytes, user: str) -> str:
         """'cancelled', 'not_cancellable' (already finished) or 'unknown'."""
@@ -255,7 +265,8 @@ class ServerState:
     # -- housekeeping -----------------------------------------------------------------------
 
     def _watch(self) -> None:
-        """Cancel queries whose client went away or whose time ran out; drop idle handles."""
+        """Cancel queries whose time ran out; drop idle handles. (A client that goes away is
+        noticed by its own stream, between batches.)"""
         last_sweep = time.monotonic()
         while not self._stop.wait(0.05):
             now = time.monotonic()
@@ -264,13 +275,7 @@ class ServerState:
             for query in running:
                 if query.cancelled:
                     continue
-                try:
-                    client_gone = query.is_cancelled()
-                except Exception:  # a finished call's context may be gone
-                    client_gone = True
-                if client_gone:
-                    query.cancel()
-                elif query.deadline is not None and now >= query.deadline:
+                if query.deadline is not None and now >= query.deadline:
                     query.timed_out = True
                     query.cancel()
             if now - last_sweep >= 1.0:
