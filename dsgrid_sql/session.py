@@ -232,7 +232,7 @@ class Session:
             # Unbound placeholders become NULL: the result's columns do not depend on them.
             params = [None] * parameter_count(text, self.dialect)
             translation = self.translate(text, params=params or None)
-            return self.engine.schema(translation.sql, translation.inputs)
+            return Result(self, text, translation=translation).plan_schema()
         fixed = _STATEMENT_SCHEMAS.get(type(statement))
         if fixed is not None:
             return fixed

@@ -18,6 +18,8 @@ from typing import Any
 from google.protobuf import any_pb2, descriptor_pb2, descriptor_pool, message_factory
 from google.protobuf.message import DecodeError, Message
 
+from .status import ProtocolError
+
 SQL_PACKAGE = "arrow.flight.protocol.sql"
 FLIGHT_PACKAGE = "arrow.flight.protocol"
 TYPE_URL_PREFIX = "type.googleapis.com/"
@@ -256,10 +258,6 @@ def sql(name: str) -> type[Message]:
 def flight(name: str) -> type[Message]:
     """A Flight-level action message class, e.g. ``flight("CancelFlightInfoRequest")``."""
     return message_class(f"{FLIGHT_PACKAGE}.{name}")
-
-
-class ProtocolError(ValueError):
-    """Bytes that are not the Flight SQL message the call needs."""
 
 
 def pack(message: Message) -> bytes:

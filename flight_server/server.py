@@ -26,7 +26,6 @@ from .config import ServerConfig
 from .sqlinfo import sql_info_table
 from .state import ClientSession, Prepared, Running, ServerState, new_handle
 from .status import (
-    LimitError,
     NotSupportedError,
     ProtocolError,
     QueryTimeoutError,
@@ -58,11 +57,12 @@ METADATA_COMMANDS = {
 REFUSED = {
     "CommandStatementIngest": "dsgrid-sql is read-only: bulk ingestion is not supported",
     "CommandStatementSubstraitPlan": "Substrait plans are not supported; send SQL",
-    "ActionCreatePreparedSubstraitPlanRequest": "Substrait plans are not supported; send SQL",
-    "ActionBeginTransactionRequest": "Transactions are not supported (the data is read-only)",
-    "ActionEndTransactionRequest": "Transactions are not supported (the data is read-only)",
-    "ActionBeginSavepointRequest": "Savepoints are not supported (the data is read-only)",
-    "ActionEndSavepointRequest": "Savepoints are not supported (the data is read-only)",
+    # actions, by their DoAction type
+    "CreatePreparedSubstraitPlan": "Substrait plans are not supported; send SQL",
+    "BeginTransaction": "Transactions are not supported (the data is read-only)",
+    "EndTransaction": "Transactions are not supported (the data is read-only)",
+    "BeginSavepoint": "Savepoints are not supported (the data is read-only)",
+    "EndSavepoint": "Savepoints are not supported (the data is read-only)",
 }
 
 ACTIONS = [
@@ -132,10 +132,14 @@ class FlightSqlServer(flight.FlightServerBase):
         identity = context.get_middleware("auth")
         return identity if identity is not None else CallIdentity(ANONYMOUS)
 
-    def _client(self, context: flight.ServerCallContext) -> ClientSession:
+    def _session_key(self, context: flight.ServerCallContext) -> str:
+        """The session cookie when the client sends one, else the user on this connection
+        (ADBC and JDBC open one gRPC connection per client connection)."""
         identity = self._identity(context)
-        key = _cookie(identity.cookie, SESSION_COOKIE) or f"{identity.user}@{context.peer()}"
-        return self.state.session(key, identity.user)
+        return _cookie(identity.cookie, SESSION_COOKIE) or f"{identity.user}@{context.peer()}"
+
+    def _client(self, context: flight.ServerCallContext) -> ClientSession:
+        return self.state.session(self._session_key(context), self._identity(context).user)
 
     @contextlib.contextmanager
     def _errors(self, call: str) -> Iterator[None]:
@@ -147,11 +151,9 @@ class FlightSqlServer(flight.FlightServerBase):
             raise
         except DsgridSqlError as exc:
             raise to_flight_error(exc) from None
-        except proto.ProtocolError as exc:
-            raise to_flight_error(ProtocolError(str(exc))) from None
-        except Exception:
-            log.error("%s failed", call, exc_info=True, stack_info=False)
-            raise to_flight_error(RuntimeError()) from None
+        except Exception as exc:
+            log.error("%s failed", call, exc_info=True)
+            raise to_flight_error(exc) from None
 
     def _command(self, descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
@@ -175,8 +177,8 @@ class FlightSqlServer(flight.FlightServerBase):
                 return self._info(descriptor, table.schema, proto.pack(message), table.num_rows)
             if name == "CommandStatementQuery":
                 client = self._client(context)
-                results = [self._plan(client, message.query, None)]
-                return self._query_info(descriptor, context, results, message.query)
+                results = [client.session.sql(message.query)]
+                return self._query_info(descriptor, context, results)
             if name == "CommandPreparedStatementQuery":
                 user = self._identity(context).user
                 prepared = self.state.prepared(message.prepared_statement_handle, user)
@@ -187,8 +189,12 @@ class FlightSqlServer(flight.FlightServerBase):
                         f"The statement takes {prepared.parameter_count} parameter(s); "
                         "bind them before executing."
                     )
-                results = [self._plan(client, prepared.text, row or None) for row in rows]
-                return self._query_info(descriptor, context, results, prepared.text)
+                results = [client.session.sql(prepared.text, row or None) for row in rows]
+                # Without parameters the result has the schema found at prepare time, as
+                # long as the registry has not changed since.
+                known = prepared.schema if prepared.catalog is client.session.catalog else None
+                known = known if prepared.parameter_count == 0 else None
+                return self._query_info(descriptor, context, results, known)
             raise NotSupportedError(f"{name} cannot be used with GetFlightInfo")
 
     def get_schema(
@@ -207,19 +213,16 @@ class FlightSqlServer(flight.FlightServerBase):
                 return flight.SchemaResult(prepared.schema)
             raise NotSupportedError(f"{name} cannot be used with GetSchema")
 
-    def _plan(self, client: ClientSession, text: str, params: list[Any] | None) -> Result:
-        return client.session.sql(text, params)
-
     def _query_info(
         self,
         descriptor: flight.FlightDescriptor,
         context: flight.ServerCallContext,
         results: list[Result],
-        text: str,
+        schema: pa.Schema | None = None,
     ) -> flight.FlightInfo:
-        schema = declared_schema(results[0].plan_schema())
+        schema = schema or declared_schema(results[0].plan_schema())
         user = self._identity(context).user
-        handle = self.state.add_ticket(user, results, schema, text)
+        handle = self.state.add_ticket(user, results, schema)
         ticket = proto.pack(proto.sql("TicketStatementQuery")(statement_handle=handle))
         return self._info(descriptor, schema, ticket, -1)
 
@@ -341,16 +344,13 @@ class FlightSqlServer(flight.FlightServerBase):
                 ) from None
             status = "cancelled"
             raise to_flight_error(exc) from None
-        except LimitError as exc:
+        except DsgridSqlError as exc:  # limits, engine errors
             status = exc.code
             raise to_flight_error(exc) from None
-        except DsgridSqlError as exc:
-            status = exc.code
-            raise to_flight_error(exc) from None
-        except Exception:
+        except Exception as exc:
             status = "internal_error"
             log.error("DoGet failed", exc_info=True)
-            raise to_flight_error(RuntimeError()) from None
+            raise to_flight_error(exc) from None
         finally:
             if status != "ok":
                 running.cancel()
@@ -386,14 +386,7 @@ class FlightSqlServer(flight.FlightServerBase):
                 raise NotSupportedError(f"{name} cannot be used with DoPut")
             user = self._identity(context).user
             prepared = self.state.prepared(message.prepared_statement_handle, user)
-            table = reader.read_all()
-            rows = [list(row.values()) for row in table.to_pylist()]
-            if table.num_columns != prepared.parameter_count:
-                raise ProtocolError(
-                    f"The statement takes {prepared.parameter_count} parameter(s) but "
-                    f"{table.num_columns} were bound."
-                )
-            prepared.parameters = rows or None
+            prepared.parameters = _parameter_rows(reader, prepared.parameter_count) or None
             result = proto.sql("DoPutPreparedStatementResult")(
                 prepared_statement_handle=prepared.handle
             )
@@ -415,13 +408,8 @@ class FlightSqlServer(flight.FlightServerBase):
         else:
             prepared = self.state.prepared(message.prepared_statement_handle, client.user)
             text, count = prepared.text, prepared.parameter_count
-        table = reader.read_all()
-        rows = [list(r.values()) for r in table.to_pylist()] if table.num_columns else [[]]
-        if any(len(row) != count for row in rows):
-            raise ProtocolError(
-                f"The statement takes {count} parameter(s) but {table.num_columns} were bound."
-            )
-        results = [self._plan(client, text, row or None) for row in rows]
+        rows = _parameter_rows(reader, count) if count else [[]]
+        results = [client.session.sql(text, row or None) for row in rows]
         running = Running(new_handle(), client.user, results, None)
         self._start(running)
         try:
@@ -440,16 +428,8 @@ class FlightSqlServer(flight.FlightServerBase):
         with self._errors("DoAction"):
             handler = self._action_handlers().get(action.type)
             if handler is None:
-                refused = {
-                    "CreatePreparedSubstraitPlan": "ActionCreatePreparedSubstraitPlanRequest",
-                    "BeginTransaction": "ActionBeginTransactionRequest",
-                    "EndTransaction": "ActionEndTransactionRequest",
-                    "BeginSavepoint": "ActionBeginSavepointRequest",
-                    "EndSavepoint": "ActionEndSavepointRequest",
-                }.get(action.type)
-                if refused:
-                    raise NotSupportedError(REFUSED[refused])
-                raise NotSupportedError(f"Unknown action '{action.type}'")
+                reason = REFUSED.get(action.type, f"Unknown action '{action.type}'")
+                raise NotSupportedError(reason)
             body = action.body.to_pybytes() if action.body is not None else b""
             answers = handler(context, body)
         return iter([flight.Result(pa.py_buffer(a)) for a in answers])
@@ -474,12 +454,13 @@ class FlightSqlServer(flight.FlightServerBase):
     def _create_prepared(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
         request = self._any(body, "ActionCreatePreparedStatementRequest")
         if request.HasField("transaction_id") and request.transaction_id:
-            raise NotSupportedError(REFUSED["ActionBeginTransactionRequest"])
+            raise NotSupportedError(REFUSED["BeginTransaction"])
         client = self._client(context)
         text = request.query
         count = client.session.parameter_count(text)
         schema = declared_schema(client.session.result_schema(text))
-        prepared = Prepared(new_handle(), client.user, client.key, text, count, schema)
+        catalog = client.session.catalog
+        prepared = Prepared(new_handle(), client.user, text, count, schema, catalog)
         self.state.add_prepared(prepared)
         result = proto.sql("ActionCreatePreparedStatementResult")(
             prepared_statement_handle=prepared.handle,
@@ -506,7 +487,7 @@ class FlightSqlServer(flight.FlightServerBase):
         for endpoint in info.endpoints:
             try:
                 name, message = proto.unpack(endpoint.ticket.ticket)
-            except proto.ProtocolError:
+            except ProtocolError:
                 continue
             handle = message.statement_handle if name == "TicketStatementQuery" else None
             if handle is not None and self.state.cancel(handle, user) == "cancelled":
@@ -545,7 +526,6 @@ class FlightSqlServer(flight.FlightServerBase):
                     client.session.use(text)
                 else:
                     client.session.set("dialect", text)
-                client.options[key] = text
             except (ValueError, DsgridSqlError):
                 result.errors[name].value = invalid_value
         return [result.SerializeToString()]
@@ -566,10 +546,18 @@ class FlightSqlServer(flight.FlightServerBase):
 
     def _close_session(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
         proto.parse(proto.flight("CloseSessionRequest"), body)
-        identity = self._identity(context)
-        key = _cookie(identity.cookie, SESSION_COOKIE) or f"{identity.user}@{context.peer()}"
-        self.state.close_session(key)
+        self.state.close_session(self._session_key(context))
         return [proto.flight("CloseSessionResult")(status=1).SerializeToString()]
+
+
+def _parameter_rows(reader: flight.MetadataRecordBatchReader, count: int) -> list[list[Any]]:
+    """Bound parameter sets, one per row of the client's Arrow stream."""
+    table = reader.read_all()
+    if table.num_columns != count:
+        raise ProtocolError(
+            f"The statement takes {count} parameter(s) but {table.num_columns} were bound."
+        )
+    return [list(row.values()) for row in table.to_pylist()]
 
 
 def _cookie(header: str | None, name: str) -> str | None:

@@ -36,6 +36,7 @@ def _keywords() -> list[str]:
     return sorted({k.upper() for k in DuckDB.Tokenizer.KEYWORDS if k.replace("_", "").isalpha()})
 
 
+@cache
 def info_values(statement_timeout_ms: int = 0) -> dict[int, tuple[int, object]]:
     """id → (union child, value) for every id the server answers."""
     no_limit = 0  # "no limit or unknown" for every SQL_MAX_* id
@@ -115,15 +116,10 @@ def info_values(statement_timeout_ms: int = 0) -> dict[int, tuple[int, object]]:
     return dict(sorted(values.items()))
 
 
-@cache
-def _all_values(statement_timeout_ms: int) -> dict[int, tuple[int, object]]:
-    return info_values(statement_timeout_ms)
-
-
 def sql_info_table(ids: Iterable[int] = (), statement_timeout_ms: int = 0) -> pa.Table:
     """The GetSqlInfo answer for ``ids`` (all ids when empty); unknown ids are left out, as
     the specification asks."""
-    values = _all_values(statement_timeout_ms)
+    values = info_values(statement_timeout_ms)
     wanted = [i for i in ids if i in values] if ids else list(values)
     children: list[list[object]] = [[] for _ in range(6)]
     type_ids: list[int] = []

@@ -86,17 +86,17 @@ class ClientSession:
     user: str
     session: Session
     last_used: float = field(default_factory=time.monotonic)
-    options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
 class Prepared:
     handle: bytes
     user: str
-    session_key: str
     text: str
     parameter_count: int
     schema: pa.Schema
+    # The catalog the schema was found in (a registry change may change it).
+    catalog: Catalog
     # Bound parameter rows (DoPut); None until bound.
     parameters: list[list[Any]] | None = None
     last_used: float = field(default_factory=time.monotonic)
@@ -110,7 +110,6 @@ class Ticket:
     user: str
     results: list[Result]
     schema: pa.Schema
-    text: str
     created: float = field(default_factory=time.monotonic)
 
 
@@ -204,10 +203,10 @@ class ServerState:
 
     # -- tickets and running queries --------------------------------------------------------
 
-    def add_ticket(self, user: str, results: list[Result], schema: pa.Schema, text: str) -> bytes:
+    def add_ticket(self, user: str, results: list[Result], schema: pa.Schema) -> bytes:
         handle = new_handle()
         with self._lock:
-            self._tickets[handle] = Ticket(handle, user, results, schema, text)
+            self._tickets[handle] = Ticket(handle, user, results, schema)
         return handle
 
     def take_ticket(self, handle: bytes, user: str) -> Ticket:

@@ -86,7 +86,7 @@ def to_flight_error(error: BaseException) -> BaseException:
     """The exception that gives a client the right gRPC code and our one sentence."""
     if isinstance(error, flight.FlightError):
         return error
-    if not isinstance(error, DsgridSqlError):
+    if not isinstance(error, DsgridSqlError):  # a bug: the log has it, the client a line
         return flight.FlightInternalError("The server failed to answer; see its log")
     message = _sentence(error)
     if isinstance(error, QueryCancelledError):
