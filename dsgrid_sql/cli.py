@@ -15,7 +15,7 @@ import click
 
 from dsgrid_sql import cli_serve
 from dsgrid_sql.errors import DsgridSqlError
-from dsgrid_sql.render import format_json, format_table
+from dsgrid_sql.render import format_json, format_rows, format_table
 from dsgrid_sql.version import __version__
 
 DEMO_DIR = "demo"
@@ -378,30 +378,7 @@ def query(
         if result.message and result.translation is None and fmt == "table":
             click.echo(result.message)
             return
-        click.echo(render_result(result.to_arrow(), fmt))
-
-
-def render_result(table: Any, fmt: str) -> str:
-    import io
-
-    import pyarrow.csv as pacsv
-
-    if fmt == "csv":
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        return buffer.getvalue().decode().rstrip("\n")
-    rows = table.to_pylist()
-    if fmt == "json":
-        return format_json(rows)
-    headers = table.column_names
-    if fmt == "markdown":
-        lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
-        lines += [
-            "| " + " | ".join("" if r[h] is None else str(r[h]) for h in headers) + " |"
-            for r in rows
-        ]
-        return "\n".join(lines)
-    return format_table(headers, [[r[h] for h in headers] for r in rows])
+        click.echo(format_rows(result.to_arrow(), fmt))
 
 
 @main.command()
@@ -554,7 +531,7 @@ def demo(ctx: click.Context, output: Path) -> None:
     with dsgrid_sql.connect(registry) as session:
         for title, sql in DEMO_QUERIES:
             click.echo(f"\n-- {title}\n{sql};")
-            click.echo(render_result(session.sql(sql).to_arrow(), "table"))
+            click.echo(format_rows(session.sql(sql).to_arrow(), "table"))
 
 
 def _spec(**params: Any) -> Any:

@@ -146,3 +146,24 @@ def format_markdown(headers: Sequence[str], rows: Sequence[Sequence[Any]]) -> st
 
 def format_json(data: Any) -> str:
     return json.dumps(data, indent=2, default=str)
+
+
+def format_rows(table: Any, fmt: str, **table_options: Any) -> str:
+    """An Arrow table as csv, json, markdown or an aligned table (``table_options`` go to
+    :func:`format_table`). The one place the CLI and the REPL turn results into text."""
+    if fmt == "csv":
+        import io
+
+        import pyarrow.csv as pacsv
+
+        buffer = io.BytesIO()
+        pacsv.write_csv(table, buffer)
+        return buffer.getvalue().decode().rstrip("\n")
+    records = table.to_pylist()
+    if fmt == "json":
+        return format_json(records)
+    headers = table.column_names
+    rows = [[r[h] for h in headers] for r in records]
+    if fmt == "markdown":
+        return format_markdown(headers, rows)
+    return format_table(headers, rows, **table_options)

@@ -7,13 +7,10 @@ one-column-per-line records when a table is wider than the terminal.
 
 from __future__ import annotations
 
-import io
-
 import pyarrow as pa
-import pyarrow.csv as pacsv
 
 from dsgrid_sql.errors import DsgridSqlError
-from dsgrid_sql.render import format_json, format_markdown, format_table, format_vertical
+from dsgrid_sql.render import format_rows, format_vertical
 
 FORMATS = ("table", "vertical", "csv", "json", "markdown")
 
@@ -51,24 +48,17 @@ def render_table(
 ) -> str:
     """A result in one of :data:`FORMATS`. ``width`` is the terminal's; a table wider than
     it prints as vertical records when ``auto_vertical``."""
-    if fmt == "csv":
-        buffer = io.BytesIO()
-        pacsv.write_csv(table, buffer)
-        return buffer.getvalue().decode().rstrip("\n")
-    rows_as_dicts = table.to_pylist()
-    headers = table.column_names
-    if fmt == "json":
-        return format_json(rows_as_dicts)
-    rows = [[r[h] for h in headers] for r in rows_as_dicts]
-    if fmt == "markdown":
-        return format_markdown(headers, rows)
+    if fmt in ("csv", "json", "markdown"):
+        return format_rows(table, fmt)
     note = footer(table.num_rows, elapsed_s, truncated=truncated)
     if fmt == "table":
-        text = format_table(
-            headers, rows, title, thousands=True, null=null, footer=note, max_width=width
+        text = format_rows(
+            table, fmt, title=title, thousands=True, null=null, footer=note, max_width=width
         )
         if not auto_vertical or width is None or _widest_line(text) <= width:
             return text
+    headers = table.column_names
+    rows = [[r[h] for h in headers] for r in table.to_pylist()]
     vertical = format_vertical(headers, rows, thousands=True, null=null, footer=note)
     return f"{title}\n{vertical}" if title else vertical
 
