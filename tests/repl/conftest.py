@@ -80,16 +80,10 @@ def repl_factory():  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def small_repl(small_registry: Path) -> CapturedRepl:
-    repl = make_repl(small_registry)
-    yield repl
-    repl.printer.close()
-    repl.session.close()
+def small_repl(repl_factory, small_registry: Path) -> CapturedRepl:  # type: ignore[no-untyped-def]
+    return repl_factory(small_registry)
 
 
 @pytest.fixture
-def efs_repl(efs_dir: Path) -> CapturedRepl:
-    repl = make_repl(efs_dir)
-    yield repl
-    repl.printer.close()
-    repl.session.close()
+def efs_repl(repl_factory, efs_dir: Path) -> CapturedRepl:  # type: ignore[no-untyped-def]
+    return repl_factory(efs_dir)
