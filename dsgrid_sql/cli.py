@@ -359,20 +359,11 @@ def query(
     ctx: click.Context, output: str | None, overwrite: bool, fmt: str, **params: Any
 ) -> None:
     """Run SQL against the registry and print (or --output) the result."""
-    from dsgrid_sql.export import write_result
-
     text = _read_sql(params.pop("sql"), params.pop("sql_file"))
     with _connect(ctx, params) as session:
         result = session.sql(text)
         if output:
-            file_format = "csv" if output.lower().endswith(".csv") else "parquet"
-            target, rows = write_result(
-                result.to_reader(),
-                output,
-                file_format=file_format,
-                metadata=session.lineage(result),
-                overwrite=overwrite,
-            )
+            target, rows = result.write(output, overwrite=overwrite)
             click.echo(f"Wrote {rows} rows to {target}.", err=True)
             return
         if result.message and result.translation is None and fmt == "table":

@@ -98,15 +98,32 @@ class Result:
         partition_by: Sequence[str] | None = None,
         overwrite: bool = False,
     ) -> Path:
-        target, _ = write_result(
+        target, _ = self.write(
+            path, file_format="parquet", partition_by=partition_by, overwrite=overwrite
+        )
+        return target
+
+    def write(
+        self,
+        path: str | Path,
+        *,
+        file_format: str | None = None,
+        partition_by: Sequence[str] | None = None,
+        overwrite: bool = False,
+    ) -> tuple[Path, int]:
+        """Write the rows to Parquet or CSV (from the suffix unless given), atomically, with
+        lineage metadata and inside the session's export directory; returns (path, rows)."""
+        if file_format is None:
+            file_format = "csv" if str(path).lower().endswith(".csv") else "parquet"
+        return write_result(
             self.to_reader(),
             path,
+            file_format=file_format,
             partition_by=partition_by,
             metadata=self._session.lineage(self),
             overwrite=overwrite,
             export_dir=self._session.export_dir,
         )
-        return target
 
     def explain(self) -> str:
         if self.translation is None:
@@ -389,14 +406,8 @@ class Session:
                 hint="COPY options: FORMAT parquet|csv, PARTITION_BY (columns), OVERWRITE true.",
             )
         result = Result(self, statement.query, translation=self.translate(statement.query))
-        target, rows = write_result(
-            result.to_reader(),
-            statement.path,
-            file_format=file_format,
-            partition_by=partition_by,
-            metadata=self.lineage(result),
-            overwrite=overwrite,
-            export_dir=self.export_dir,
+        target, rows = result.write(
+            statement.path, file_format=file_format, partition_by=partition_by, overwrite=overwrite
         )
         message = f"Wrote {rows} rows to {target}."
         return Result(

@@ -11,10 +11,12 @@ import os
 from typing import Any
 
 from dsgrid_sql.errors import DsgridSqlError
+from dsgrid_sql.rewrite.translate import TARGETS
 
 from .base import Engine
 
-ENGINES = ("duckdb", "spark")
+# One engine per SQL target the rewrite generates.
+ENGINES = TARGETS
 
 
 def default_engine_name() -> str:

@@ -9,13 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
-import pyarrow.parquet as pq
 
+from dsgrid_sql.engine import ENGINES
 from dsgrid_sql.errors import DsgridSqlError, ExportError
-from dsgrid_sql.export import write_result
 from dsgrid_sql.repl.render import FORMATS
 from dsgrid_sql.rewrite.parse import DIALECTS
-from dsgrid_sql.rewrite.translate import TARGETS as ENGINES
 
 from .registry import ArgKind, Output, ScriptFailed, command, help_rows
 
@@ -129,24 +127,13 @@ def export(repl: Repl, arg: str) -> list[Output]:
             "GROUP BY ALL",
         )
     session = repl.session
-    file_format = "csv" if path.lower().endswith(".csv") else "parquet"
 
     def work(stop: object) -> tuple[Path, int]:
         result = session.sql(query)
         if result.translation is None:
             raise ExportError("\\export takes a query (SELECT, WITH or VALUES).")
-        if file_format == "parquet":
-            target = result.to_parquet(path, overwrite=overwrite)
-            return target, pq.ParquetFile(target).metadata.num_rows
-        # CSV as `query --output file.csv` writes it: same atomic writer, same lineage.
-        return write_result(
-            result.to_reader(),
-            path,
-            file_format="csv",
-            metadata=session.lineage(result),
-            overwrite=overwrite,
-            export_dir=session.export_dir,
-        )
+        # Parquet or CSV by the suffix, as `query --output` writes it.
+        return result.write(path, overwrite=overwrite)
 
     start = time.perf_counter()
     target, rows = repl.run_cancellable(work)
