@@ -17,7 +17,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 
 from dsgrid_sql.errors import ExportError
@@ -82,6 +81,8 @@ def write_result(
                 raise ExportError("Partitioned exports are written as Parquet only.")
             out = staging / "out"
             batches = _counting(reader)
+            import pyarrow.dataset as pads  # loads pandas: only when partitioning
+
             pads.write_dataset(
                 pa.RecordBatchReader.from_batches(schema, batches),
                 out,
