@@ -91,7 +91,7 @@ def table_schema(table: Table) -> pa.Schema:
     return pa.schema([column_field(table, c) for c in table.columns])
 
 
-def result_field_metadata(name: str, arrow_type: pa.DataType) -> dict[str, str]:
+def result_field_metadata(arrow_type: pa.DataType) -> dict[str, str]:
     """Column metadata for a query result column (its SQL type name)."""
     return {f"{META}TYPE_NAME": sql_type_name(arrow_type), f"{META}IS_READ_ONLY": "1"}
 

@@ -28,7 +28,7 @@ def declared_schema(schema: pa.Schema) -> pa.Schema:
                 field.name,
                 arrow_type,
                 nullable=True,
-                metadata=result_field_metadata(field.name, arrow_type),
+                metadata=result_field_metadata(arrow_type),
             )
         )
     return pa.schema(fields)
