@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pyarrow as pa
 from sqlglot import exp
@@ -40,6 +40,9 @@ MAPPING_SCHEMA = pa.schema(
 )
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
 def ident(name: str) -> exp.Identifier:
     return exp.to_identifier(name, quoted=True)
 
@@ -55,21 +58,6 @@ def string(value: str) -> exp.Literal:
 def timestamp_literal(instant: object) -> exp.Expression:
     text = instant.strftime("%Y-%m-%d %H:%M:%S+00:00")  # type: ignore[attr-defined]
     return exp.cast(string(text), exp.DataType.build("TIMESTAMPTZ"))
-
-
-def interval(delta: timedelta) -> exp.Interval:
-    seconds = int(delta.total_seconds())
-    if seconds % 3600 == 0:
-        return exp.Interval(this=string(str(abs(seconds) // 3600)), unit=exp.var("HOUR"))
-    return exp.Interval(this=string(str(abs(seconds))), unit=exp.var("SECOND"))
-
-
-def shift(expression: exp.Expression, delta: timedelta) -> exp.Expression:
-    if not delta:
-        return expression
-    if delta > timedelta(0):
-        return exp.Add(this=expression, expression=interval(delta))
-    return exp.Sub(this=expression, expression=interval(delta))
 
 
 @dataclass(frozen=True)
@@ -117,6 +105,7 @@ def build_dataset_plan(
     allowed: dict[DimensionType, frozenset[str]],
     time_column: str | None,
     project_time_input: ArrowInput | None,
+    dialect: str,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction)."""
@@ -320,15 +309,24 @@ def build_dataset_plan(
     time_mapping = plan.time
     if isinstance(time_mapping, DatetimeShift):
         raw = col(time_columns[0], "s")
-        time_expr = _wrap(shift(raw, time_mapping.shift), time_mapping)
         project_range = time_mapping.project
-        stage2 = stage2.where(
-            exp.Between(
-                this=time_expr.copy(),
+        if time_mapping.shift:
+            micros = _shifted_micros(raw, time_mapping)
+            time_expr = _instant_from_micros(micros, dialect)
+            in_range = exp.Between(
+                this=micros.copy(),
+                low=_instant_micros(project_range.start),
+                high=_instant_micros(project_range.end),
+            )
+        else:
+            time_expr = raw
+            in_range = exp.Between(
+                this=raw.copy(),
                 low=timestamp_literal(project_range.start),
                 high=timestamp_literal(project_range.end),
             )
-        )
+        if not time_mapping.always_in_range:
+            stage2 = stage2.where(in_range)
     elif isinstance(time_mapping, AnnualSpread):
         assert project_time_input is not None and time_column is not None
         plan.inputs.append(project_time_input)
@@ -355,26 +353,54 @@ def build_dataset_plan(
     return plan
 
 
-def _wrap(expression: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
-    """Wrap instants outside the project range by ± its length (dsgrid rolls shifted
-    timestamps into the destination range)."""
-    if not mapping.shift:
-        return expression
-    start = timestamp_literal(mapping.project.start)
-    end = timestamp_literal(mapping.project.end)
+def _micros(delta: timedelta) -> exp.Literal:
+    return exp.Literal.number(delta // timedelta(microseconds=1))
+
+
+def _instant_micros(instant: datetime) -> exp.Literal:
+    return _micros(instant - _EPOCH)
+
+
+def _shifted_micros(expression: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
+    """The shifted, wrapped instant as microseconds since the epoch.
+
+    Integer arithmetic, not ``timestamptz ± INTERVAL``: DuckDB adds an interval to a
+    TIMESTAMPTZ through ICU's calendar in the session zone, which made this one expression
+    most of a state-totals query (1.97 s of 2.3 s at 10 M rows); on integers it is ~10× cheaper
+    and means the same, because every shift here is a fixed number of microseconds.
+    """
+    micros: exp.Expression = exp.UnixMicros(this=expression)
+    if mapping.shift > timedelta(0):
+        micros = exp.Add(this=micros, expression=_micros(mapping.shift))
+    elif mapping.shift:
+        micros = exp.Sub(this=micros, expression=_micros(-mapping.shift))
+    start = _instant_micros(mapping.project.start)
+    end = _instant_micros(mapping.project.end)
+    # dsgrid rolls shifted timestamps that leave the destination range back into it.
     return exp.Case(
         ifs=[
             exp.If(
-                this=exp.GT(this=expression.copy(), expression=end),
-                true=shift(expression.copy(), -mapping.wrap),
+                this=exp.GT(this=micros.copy(), expression=end),
+                true=exp.Sub(this=micros.copy(), expression=_micros(mapping.wrap)),
             ),
             exp.If(
-                this=exp.LT(this=expression.copy(), expression=start),
-                true=shift(expression.copy(), mapping.wrap),
+                this=exp.LT(this=micros.copy(), expression=start.copy()),
+                true=exp.Add(this=micros.copy(), expression=_micros(mapping.wrap)),
             ),
         ],
-        default=expression.copy(),
+        default=micros.copy(),
     )
+
+
+def _instant_from_micros(micros: exp.Expression, dialect: str) -> exp.Expression:
+    """A UTC instant from microseconds since the epoch, typed as the engine's instant type.
+
+    DuckDB's MAKE_TIMESTAMP gives a naive TIMESTAMP whose cast to TIMESTAMPTZ goes through
+    ICU again, so DuckDB gets MAKE_TIMESTAMPTZ(micros); Spark's TIMESTAMP is an instant.
+    """
+    if dialect == "duckdb":
+        return exp.Anonymous(this="MAKE_TIMESTAMPTZ", expressions=[micros])
+    return exp.UnixToTime(this=micros, scale=exp.UnixToTime.MICROS)
 
 
 def _unit_factors(

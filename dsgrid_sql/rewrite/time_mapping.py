@@ -99,6 +99,10 @@ class DatetimeShift:
     shift: timedelta
     wrap: timedelta
     project: InstantRange
+    # The dataset's configured range, shifted and wrapped once, lands on project instants
+    # (dsgrid checks registered data against that range), so the range filter keeps every
+    # row and the plan leaves it out; a query that never reads time then skips time work.
+    always_in_range: bool = False
 
 
 @dataclass(frozen=True)
@@ -163,4 +167,16 @@ def plan_time_mapping(
     shift = timedelta(0)
     if data.interval_type != project.interval_type:
         shift = -data.step if data.interval_type == "period_ending" else data.step
-    return DatetimeShift(shift, project.length, project)
+    return DatetimeShift(shift, project.length, project, _always_in_range(data, shift, project))
+
+
+def _always_in_range(data: InstantRange, shift: timedelta, project: InstantRange) -> bool:
+    """Whether every configured dataset instant, shifted (and, with a shift, wrapped once by
+    the project length), is a project instant."""
+    first, last = data.start + shift, data.end + shift
+    if (first - project.start) % project.step:
+        return False
+    if not shift:  # no wrap: the instants must already lie in the project range
+        return project.start <= first and last <= project.end
+    # One wrap by the length moves [start - length, end + length] onto [start, end].
+    return project.start - project.length <= first and last <= project.end + project.length

@@ -15,13 +15,15 @@ FROM (
       `s`.`model_year` AS `model_year`,
       `s`.`weather_year` AS `weather_year`,
       `s`.`scenario` AS `scenario`,
-      CASE
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR - INTERVAL '168' HOUR
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR + INTERVAL '168' HOUR
-        ELSE `s`.`timestamp` - INTERVAL '1' HOUR
-      END AS `timestamp`,
+      TIMESTAMP_MICROS(
+        CASE
+          WHEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 > 1325995200000000
+          THEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 - 604800000000
+          WHEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 < 1325394000000000
+          THEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 + 604800000000
+          ELSE UNIX_MICROS(`s`.`timestamp`) - 3600000000
+        END
+      ) AS `timestamp`,
       `s`.`value` AS `value`,
       'test_efs_comstock' AS `dataset_id`
     FROM (
@@ -45,14 +47,6 @@ FROM (
       INNER JOIN `__dsgrid_map_5` AS `m_model_year`
         ON '2012' = `m_model_year`.`from_id`
     ) AS `s`
-    WHERE
-      CASE
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR - INTERVAL '168' HOUR
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR + INTERVAL '168' HOUR
-        ELSE `s`.`timestamp` - INTERVAL '1' HOUR
-      END BETWEEN CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP) AND CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
     UNION ALL
     SELECT
       `s`.`geography` AS `geography`,
@@ -62,13 +56,15 @@ FROM (
       `s`.`model_year` AS `model_year`,
       `s`.`weather_year` AS `weather_year`,
       `s`.`scenario` AS `scenario`,
-      CASE
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR - INTERVAL '168' HOUR
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR + INTERVAL '168' HOUR
-        ELSE `s`.`timestamp` - INTERVAL '1' HOUR
-      END AS `timestamp`,
+      TIMESTAMP_MICROS(
+        CASE
+          WHEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 > 1325995200000000
+          THEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 - 604800000000
+          WHEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 < 1325394000000000
+          THEN UNIX_MICROS(`s`.`timestamp`) - 3600000000 + 604800000000
+          ELSE UNIX_MICROS(`s`.`timestamp`) - 3600000000
+        END
+      ) AS `timestamp`,
       `s`.`value` AS `value`,
       'test_efs_comstock_unpivoted' AS `dataset_id`
     FROM (
@@ -90,14 +86,6 @@ FROM (
       INNER JOIN `__dsgrid_map_5` AS `m_model_year`
         ON '2012' = `m_model_year`.`from_id`
     ) AS `s`
-    WHERE
-      CASE
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR > CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR - INTERVAL '168' HOUR
-        WHEN `s`.`timestamp` - INTERVAL '1' HOUR < CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP)
-        THEN `s`.`timestamp` - INTERVAL '1' HOUR + INTERVAL '168' HOUR
-        ELSE `s`.`timestamp` - INTERVAL '1' HOUR
-      END BETWEEN CAST('2012-01-01 05:00:00+00:00' AS TIMESTAMP) AND CAST('2012-01-08 04:00:00+00:00' AS TIMESTAMP)
   ) AS `u`
   INNER JOIN `__dsgrid_map_7` AS `s0`
     ON `u`.`geography` = `s0`.`from_id`
