@@ -61,6 +61,8 @@ class TablePlan:
     supplementals: list[tuple[str, str, str]]  # (column, mapping id, version)
     inputs: list[Input]
     select: exp.Select
+    # Engine SQL of ``select`` per dialect, generated once (see plan_cache).
+    rendered: dict[str, str] = field(default_factory=dict)
 
 
 def plan_virtual_table(
@@ -89,7 +91,7 @@ def plan_virtual_table(
     skipped: list[tuple[str, str]] = []
     for dataset in datasets:
         plan = build_dataset_plan(
-            project, dataset, restrictions.base, time_column, project_time_input
+            project, dataset, restrictions.base, time_column, project_time_input, dialect
         )
         if plan.empty_reason:
             skipped.append((dataset.dataset_id, plan.empty_reason))

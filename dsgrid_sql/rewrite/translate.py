@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import functools
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,7 +18,8 @@ from .allowlist import check_functions, check_statement_kind
 from .dataset_plan import ident
 from .inputs import ArrowInput, Input
 from .parse import parse_query
-from .table_plan import TablePlan, plan_virtual_table
+from .plan_cache import cached_plan, plan_sql
+from .table_plan import TablePlan
 
 TARGETS = ("duckdb", "spark")
 
@@ -29,9 +32,22 @@ class Translation:
     sql: str
     target: str
     inputs: list[Input]
-    ast: exp.Expression
+    # The user's statement with a placeholder table per planned virtual table.
+    statement: exp.Expression
     plans: list[TablePlan] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
+    placeholders: dict[str, TablePlan] = field(default_factory=dict)
+
+    @functools.cached_property
+    def ast(self) -> exp.Expression:
+        """The whole engine query as one tree (for EXPLAIN and `translate`): built only
+        when asked, because copying the plans' trees is most of a translation's cost."""
+        tree = self.statement.copy()
+        for node in list(tree.find_all(exp.Table)):
+            plan = self.placeholders.get(node.name)
+            if plan is not None:
+                node.replace(exp.Subquery(this=plan.select.copy(), alias=node.args.get("alias")))
+        return tree
 
 
 def translate(
@@ -79,14 +95,19 @@ def translate_statement(
 
     inputs: list[Input] = []
     plans: list[TablePlan] = []
+    placeholders: dict[str, TablePlan] = {}
     for binding in ctx.bindings:
         table = binding.table
         if table.kind in (TableKind.DATA, TableKind.DATASET):
-            plan = plan_virtual_table(catalog, table, binding.used, binding.restrictions, target)
+            plan = cached_plan(catalog, table, binding.used, binding.restrictions, target)
             plans.append(plan)
             inputs += plan.inputs
-            replacement: exp.Expression = exp.Subquery(
-                this=plan.select, alias=exp.TableAlias(this=exp.to_identifier(binding.alias))
+            # A placeholder now, the plan's SQL spliced into the text below: the plan's
+            # tree is shared between queries and never copied or generated again.
+            name = f"__dsgrid_plan_{uuid.uuid4().hex}"
+            placeholders[name] = plan
+            replacement: exp.Expression = exp.Table(
+                this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(binding.alias))
             )
         else:
             data = catalog.table_data(table)
@@ -98,11 +119,20 @@ def translate_statement(
             )
         binding.node.replace(replacement)
     sql = statement.sql(dialect=target, identify=True)
+    for name, plan in placeholders.items():
+        quoted = exp.to_identifier(name, quoted=True).sql(dialect=target)
+        sql = sql.replace(quoted, f"({plan_sql(plan, target)})", 1)
     seen: dict[str, Input] = {}
     for item in inputs:
         seen.setdefault(item.name, item)
     return Translation(
-        sql, target, list(seen.values()), statement, plans, [b.table for b in ctx.bindings]
+        sql,
+        target,
+        list(seen.values()),
+        statement,
+        plans,
+        [b.table for b in ctx.bindings],
+        placeholders,
     )
 
 
