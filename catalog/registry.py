@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
-from dsgrid_sql.errors import CatalogError, NotARegistryError, RegistryNotFoundError
+from dsgrid_sql.errors import (
+    CatalogError,
+    NotARegistryError,
+    RegistryLockedError,
+    RegistryNotFoundError,
+)
 
 REGISTRY_FILE_NAME = "registry.db"
 _SQLITE_URL_PREFIX = "sqlite:///"
@@ -76,69 +81,123 @@ def locate_registry_file(location: str | Path) -> Path:
 
 
 class RegistryDatabase:
-    """Read-only access to the five tables of a dsgrid registry database."""
+    """A consistent snapshot of the five tables of a dsgrid registry database.
 
-    def __init__(self, path: Path) -> None:
+    Everything the catalog needs is read at open, inside one read transaction, and
+    nothing is read later: a writer that commits while the registry is being read cannot
+    give the catalog half a registration, and a registry replaced or locked later does not
+    disturb a catalog that is already open (dsgrid-format.md §1).
+    """
+
+    # Seconds to wait for a writer's lock before reporting the registry as locked.
+    LOCK_TIMEOUT_S = 2.0
+
+    def __init__(self, path: Path, *, lock_timeout_s: float | None = None) -> None:
         self.path = path
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
+        timeout = self.LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
         try:
-            self._conn = sqlite3.connect(uri, uri=True, check_same_thread=False)
+            self._conn = sqlite3.connect(
+                uri, uri=True, check_same_thread=False, timeout=timeout, isolation_level=None
+            )
+        except sqlite3.DatabaseError as exc:
+            raise self._open_error(exc) from None
+        try:
+            self._load()
+        except BaseException:
+            self._conn.close()
+            raise
+
+    def _load(self) -> None:
+        try:
+            # One read transaction: every SELECT below sees the same committed state.
+            self._conn.execute("BEGIN")
             tables = {
                 row[0]
                 for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
             }
         except sqlite3.DatabaseError as exc:
-            raise NotARegistryError(
-                f"'{path}' is not a readable SQLite database ({_sqlite_reason(exc)}).",
-                hint="Check that the file is a dsgrid registry.db and is not damaged.",
-            ) from None
+            raise self._open_error(exc) from None
         missing = [t for t in REQUIRED_TABLES if t not in tables]
         if missing:
-            self._conn.close()
             raise NotARegistryError(
-                f"'{path}' is not a dsgrid registry: it lacks the table(s) {', '.join(missing)}.",
+                f"'{self.path}' is not a dsgrid registry: it lacks the table(s) "
+                f"{', '.join(missing)}.",
                 hint="dsgrid registries hold key_value, registrations, models, "
                 "current_versions and contains.",
             )
+        self._key_values = dict(self._query('SELECT "key", value FROM key_value'))
+        self._registrations = [
+            Registration(*row)
+            for row in self._query(
+                "SELECT id, timestamp, submitter, update_type, log_message FROM registrations "
+                "ORDER BY id"
+            )
+        ]
+        self._models = [
+            self._row(row)
+            for row in self._query(
+                "SELECT id, registration_id, model_type, model_id, version, model FROM models "
+                "ORDER BY id"
+            )
+        ]
+        self._current = {
+            (t, i): current
+            for t, i, current in self._query(
+                "SELECT model_type, model_id, current_id FROM current_versions"
+            )
+        }
+        # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
+        self._contains = [
+            tuple(row)
+            for row in self._query(
+                "SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2"
+            )
+        ]
+        self._query("COMMIT")
+
+    def _open_error(self, exc: sqlite3.DatabaseError) -> CatalogError:
+        if _is_locked(exc):
+            return RegistryLockedError(
+                f"The registry '{self.path}' is locked by a writer ({_sqlite_reason(exc)}).",
+                hint="A registration may be in progress; try again when it finishes.",
+            )
+        return NotARegistryError(
+            f"'{self.path}' is not a readable SQLite database ({_sqlite_reason(exc)}).",
+            hint="Check that the file is a dsgrid registry.db and is not damaged.",
+        )
 
     def close(self) -> None:
+        # Idle after the snapshot (no transaction, so no lock held); read-only (mode=ro).
         self._conn.close()
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:
             return self._conn.execute(sql, params).fetchall()
         except sqlite3.DatabaseError as exc:
+            if _is_locked(exc):
+                raise self._open_error(exc) from None
             raise CatalogError(
                 f"Reading the registry '{self.path}' failed ({_sqlite_reason(exc)}).",
-                hint="The registry may be damaged or locked by a writer; try again.",
+                hint="The registry may be damaged; check it with dsgrid.",
             ) from None
 
     def key_values(self) -> dict[str, str]:
-        return dict(self._query('SELECT "key", value FROM key_value'))
+        return dict(self._key_values)
 
     def registrations(self) -> list[Registration]:
-        rows = self._query(
-            "SELECT id, timestamp, submitter, update_type, log_message FROM registrations "
-            "ORDER BY id"
-        )
-        return [Registration(*row) for row in rows]
+        return list(self._registrations)
 
     def all_models(self) -> list[ModelRow]:
         """Every version of every model, in registration order."""
-        rows = self._query(
-            "SELECT id, registration_id, model_type, model_id, version, model FROM models "
-            "ORDER BY id"
-        )
-        return [self._row(row) for row in rows]
+        return list(self._models)
 
     def current_model_row_ids(self) -> dict[tuple[str, str], int]:
         """(model_type, model_id) → ``models.id`` of the current version."""
-        rows = self._query("SELECT model_type, model_id, current_id FROM current_versions")
-        return {(t, i): current for t, i, current in rows}
+        return dict(self._current)
 
     def contains_edges(self) -> list[tuple[int, int]]:
-        # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
-        return self._query("SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2")
+        return list(self._contains)
 
     def _row(self, row: tuple[Any, ...]) -> ModelRow:
         row_id, registration_id, model_type, model_id, version, text = row
@@ -151,6 +210,10 @@ class RegistryDatabase:
                 hint="The registry is damaged; re-create it with dsgrid.",
             ) from None
         return ModelRow(row_id, registration_id, model_type, model_id, version, model)
+
+
+def _is_locked(exc: sqlite3.DatabaseError) -> bool:
+    return isinstance(exc, sqlite3.OperationalError) and "locked" in str(exc).lower()
 
 
 def _sqlite_reason(exc: sqlite3.DatabaseError) -> str:

@@ -70,6 +70,12 @@ class NotARegistryError(CatalogError):
     code = "not_a_registry"
 
 
+class RegistryLockedError(CatalogError):
+    """A writer holds the registry database's lock longer than the reader waits."""
+
+    code = "registry_locked"
+
+
 class DataFileError(CatalogError):
     """A dataset's Parquet file is missing or unreadable."""
 
@@ -114,6 +120,20 @@ class GeneratorError(DsgridSqlError):
 
 class SqlSyntaxError(DsgridSqlError):
     code = "syntax_error"
+
+
+class SqlLimitError(DsgridSqlError):
+    """The SQL text is over a size limit of the session (length, nesting depth)."""
+
+    code = "sql_limit"
+
+
+class SqlTooLongError(SqlLimitError):
+    code = "sql_too_long"
+
+
+class SqlTooDeepError(SqlLimitError):
+    code = "sql_too_deep"
 
 
 class UnsupportedSqlError(DsgridSqlError):

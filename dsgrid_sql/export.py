@@ -1,12 +1,19 @@
 """Writing results to Parquet (and CSV) atomically, with lineage metadata.
 
-Everything is written to a temporary sibling path and renamed into place at the end, so a
-failure or Ctrl-C leaves nothing behind and a reader never sees half a file. When an export
-directory is configured, paths must lie inside it.
+Everything is written to a temporary sibling directory and renamed into place at the end, so
+a failure or Ctrl-C leaves nothing behind and a reader never sees half a file. The staging
+directory is hidden and named for its target and its process,
+``.<target name>.partial-<pid>-<random>/``: Parquet readers (DuckDB, Spark, pyarrow) skip
+names that start with ``.``, and one left by a process killed mid-write (SIGKILL runs no
+cleanup) is removed by the next export to the same target once that process is gone. An
+existing target is replaced only when asked (``overwrite``); without it the final rename
+refuses to replace a file that appeared during the write. When an export directory is
+configured, paths must lie inside it.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -22,6 +29,7 @@ import pyarrow.parquet as pq
 from dsgrid_sql.errors import ExportError
 
 METADATA_KEY = b"dsgrid_sql"
+PARTIAL_MARK = ".partial-"
 
 
 def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Path:
@@ -73,28 +81,32 @@ def write_result(
         schema = schema.with_metadata(
             {**(schema.metadata or {}), METADATA_KEY: json.dumps(metadata).encode()}
         )
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_abandoned_staging(target)
+    try:
+        prefix = f".{target.name}{PARTIAL_MARK}{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    except OSError as exc:
+        raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
     rows = 0
     try:
-        if partition_by:
-            if file_format != "parquet":
-                raise ExportError("Partitioned exports are written as Parquet only.")
-            out = staging / "out"
-            batches = _counting(reader)
-            import pyarrow.dataset as pads  # loads pandas: only when partitioning
+        out = staging / "out"
+        try:
+            if partition_by:
+                if file_format != "parquet":
+                    raise ExportError("Partitioned exports are written as Parquet only.")
+                batches = _counting(reader)
+                import pyarrow.dataset as pads  # loads pandas: only when partitioning
 
-            pads.write_dataset(
-                pa.RecordBatchReader.from_batches(schema, batches),
-                out,
-                format="parquet",
-                partitioning=partition_by,
-                partitioning_flavor="hive",
-                existing_data_behavior="error",
-            )
-            rows = batches.count  # type: ignore[attr-defined]
-        else:
-            out = staging / "out"
-            if file_format == "parquet":
+                pads.write_dataset(
+                    pa.RecordBatchReader.from_batches(schema, batches),
+                    out,
+                    format="parquet",
+                    partitioning=partition_by,
+                    partitioning_flavor="hive",
+                    existing_data_behavior="error",
+                )
+                rows = batches.count  # type: ignore[attr-defined]
+            elif file_format == "parquet":
                 with pq.ParquetWriter(out, schema) as writer:
                     for batch in reader:
                         writer.write_batch(batch)
@@ -104,12 +116,72 @@ def write_result(
                     for batch in reader:
                         writer.write_batch(batch)
                         rows += batch.num_rows
-        if target.exists():
-            shutil.rmtree(target) if target.is_dir() else target.unlink()
-        os.replace(out, target)
+        except (OSError, pa.ArrowException) as exc:
+            # Disk full, permissions, a failing stream not already a dsgrid-sql error.
+            raise ExportError(
+                f"Writing '{target}' failed ({_os_reason(exc)}); nothing was written."
+            ) from None
+        _move_into_place(out, target, overwrite=overwrite)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     return target, rows
+
+
+def _move_into_place(out: Path, target: Path, *, overwrite: bool) -> None:
+    """Rename the finished output onto ``target``; an existing target is replaced only with
+    ``overwrite`` (checked again here: a file may have appeared while the query ran)."""
+    try:
+        if overwrite:
+            if target.is_dir() and not target.is_symlink():
+                shutil.rmtree(target)
+            elif target.exists() and out.is_dir():
+                target.unlink()
+            os.replace(out, target)
+        elif out.is_dir():
+            if target.exists() or target.is_symlink():
+                raise FileExistsError(errno.EEXIST, "exists", str(target))
+            os.rename(out, target)  # never replaces a non-empty directory or a file
+        else:
+            os.link(out, target)  # atomic, and fails when the target exists
+    except FileExistsError:
+        raise ExportError(
+            f"'{target}' appeared while the result was written; nothing was written.",
+            hint="Choose another path, or allow overwriting (OVERWRITE true / --overwrite).",
+        ) from None
+    except OSError as exc:
+        raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
+
+
+def _remove_abandoned_staging(target: Path) -> None:
+    """Staging directories of ``target`` left by processes that no longer run."""
+    prefix = f".{target.name}{PARTIAL_MARK}"
+    try:
+        candidates = [p for p in target.parent.iterdir() if p.name.startswith(prefix)]
+    except OSError:
+        return
+    for path in candidates:
+        pid_text = path.name[len(prefix) :].split("-", 1)[0]
+        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+            shutil.rmtree(path, ignore_errors=True)
+
+
+def _process_alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # someone else's process: alive
+    return True
+
+
+def _os_reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror.lower()
+    text = str(exc).strip()
+    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
 
 
 class _counting:

@@ -8,6 +8,7 @@ vanish leave nothing behind.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import threading
@@ -26,6 +27,8 @@ from dsgrid_sql.session import Result, Session
 from .config import ServerConfig
 from .status import ProtocolError, ServerBusyError
 
+log = logging.getLogger("dsgrid_sql.flight_server")
+
 
 class CatalogHolder:
     """The catalog of the registry as it is now.
@@ -40,6 +43,9 @@ class CatalogHolder:
         self._path = locate_registry_file(config.registry)
         self._lock = threading.Lock()
         self._checked = 0.0
+        self._reloading = False
+        # How many times a changed registry was re-read (tests and logs read it).
+        self.reloads = 0
         self._stamp = self._file_stamp()
         self._catalog = self._open()
 
@@ -58,20 +64,32 @@ class CatalogHolder:
         return tuple(stamps)
 
     def current(self) -> Catalog:
+        """The newest catalog that opened cleanly. At most one caller re-reads a changed
+        registry, outside the lock: the others keep the previous catalog meanwhile, so a
+        writer holding the registry's lock never stalls the server's calls."""
         now = time.monotonic()
         with self._lock:
-            if now - self._checked >= self._config.registry_poll_s:
-                self._checked = now
-                stamp = self._file_stamp()
-                if stamp != self._stamp:
-                    # Opening may fail while a writer holds the file; keep serving the
-                    # previous catalog and try again at the next poll.
-                    try:
-                        self._catalog = self._open()
-                        self._stamp = stamp
-                    except Exception:  # any failure means "not yet"
-                        pass
-            return self._catalog
+            if self._reloading or now - self._checked < self._config.registry_poll_s:
+                return self._catalog
+            self._checked = now
+            stamp = self._file_stamp()
+            if stamp == self._stamp:
+                return self._catalog
+            self._reloading = True
+        try:
+            catalog = self._open()
+        except Exception as exc:  # locked, half-written, replaced again: "not yet"
+            log.warning("The registry changed but could not be read yet: %s", _one_line(exc))
+            with self._lock:
+                self._reloading = False
+                return self._catalog
+        with self._lock:
+            self._catalog = catalog
+            self._stamp = stamp
+            self._reloading = False
+            self.reloads += 1
+            log.info("Registry re-read: %s", self._path)
+            return catalog
 
     @property
     def path(self) -> Path:
@@ -162,6 +180,8 @@ class ServerState:
                     schema=self.config.project,
                     export_dir=self.config.export_dir,
                     allow_copy=self.config.export_dir is not None,
+                    max_sql_length=self.config.max_sql_length,
+                    max_nesting_depth=self.config.max_nesting_depth,
                 )
                 client = ClientSession(key, user, session)
                 self._sessions[key] = client
@@ -304,6 +324,11 @@ class ServerState:
         for query in running:
             query.cancel()
         self._watchdog.join(timeout=2)
+
+
+def _one_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return message.splitlines()[0]
 
 
 def new_handle() -> bytes:

@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterable, Iterator
 import pyarrow as pa
 
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
-from dsgrid_sql.rewrite.inputs import Input
+from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
 BATCH_ROWS = 65_536
 
@@ -41,6 +41,10 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def running_count(self) -> int:
+        """Queries whose results are still open (0 once every reader is done or closed)."""
+        return 0
+
 
 def normalize_type(arrow_type: pa.DataType) -> pa.DataType:
     """The types results carry on every engine: strings as ``string``, timestamps in
@@ -66,35 +70,101 @@ def guarded_reader(
     engine_name: str,
     cancelled: Callable[[], bool],
     on_close: Callable[[], None],
+    inputs: Iterable[Input] = (),
 ) -> pa.RecordBatchReader:
     """Batches cast to the normalized schema as they stream (no copy when already right).
 
     Engines report errors that happen while results stream (a failed cast, a cancelled
     query) as Arrow errors from the reader; they become dsgrid-sql errors here, and the
-    engine's per-query state is released however the stream ends.
+    engine's per-query state is released however the stream ends — exhausted, failed,
+    closed midway, or dropped before its first batch.
     """
     target = normalize_schema(reader.schema)
-    cast = not target.equals(reader.schema)
+    batches = _GuardedBatches(reader, target, engine_name, cancelled, on_close, tuple(inputs))
+    return pa.RecordBatchReader.from_batches(target, batches)
 
-    def batches() -> Iterator[pa.RecordBatch]:
+
+class _GuardedBatches:
+    """The iterator behind :func:`guarded_reader`. Not a generator: a generator dropped
+    before its first ``next`` never runs its ``finally``, and the engine's query would
+    stay registered (and its cursor open) for ever."""
+
+    def __init__(
+        self,
+        reader: pa.RecordBatchReader,
+        target: pa.Schema,
+        engine_name: str,
+        cancelled: Callable[[], bool],
+        on_close: Callable[[], None],
+        inputs: tuple[Input, ...],
+    ) -> None:
+        self._reader = reader
+        self._target = target
+        self._cast = not target.equals(reader.schema)
+        self._engine_name = engine_name
+        self._cancelled = cancelled
+        self._on_close: Callable[[], None] | None = on_close
+        self._inputs = inputs
+
+    def __iter__(self) -> Iterator[pa.RecordBatch]:
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        if self._on_close is None:
+            raise StopIteration
         try:
-            for batch in reader:
-                yield batch.cast(target) if cast else batch
+            batch = self._reader.read_next_batch()
+        except StopIteration:
+            self.close()
+            raise
         except DsgridSqlError:
+            self.close()
             raise
         except Exception as exc:  # engines surface stream errors as several Arrow/OS types
-            if cancelled():
+            self.close()
+            if self._cancelled():
                 raise QueryCancelledError("The query was cancelled.") from None
             raise QueryExecutionError(
-                f"{engine_name} could not finish the query: {first_line(exc)}."
+                f"{self._engine_name} could not finish the query: {first_line(exc)}"
+                f"{reading_files(exc, self._inputs)}."
             ) from None
-        finally:
-            on_close()
+        except BaseException:
+            self.close()
+            raise
+        return batch.cast(self._target) if self._cast else batch
 
-    return pa.RecordBatchReader.from_batches(target, batches())
+    def close(self) -> None:
+        on_close, self._on_close = self._on_close, None
+        if on_close is not None:
+            try:
+                self._reader.close()
+            finally:
+                on_close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+# Engine messages that point at the data files rather than at the query.
+_FILE_PROBLEMS = ("io error", "invalid error", "invalid input error", "parquet", "file", "corrupt")
+
+
+def reading_files(exc: BaseException, inputs: Iterable[Input]) -> str:
+    """`` while reading <files>`` when an engine error is about data files: the engines'
+    own texts rarely say which file, and a file's path names its dataset and version
+    (``data/<dataset_id>/<version>/table.parquet``)."""
+    text = str(exc).lower()
+    if not any(problem in text for problem in _FILE_PROBLEMS):
+        return ""
+    paths = sorted({str(i.path) for i in inputs if isinstance(i, ParquetInput)})
+    if not paths:
+        return ""
+    shown = ", ".join(f"'{p}'" for p in paths[:3])
+    more = f" and {len(paths) - 3} more" if len(paths) > 3 else ""
+    return f" while reading {shown}{more}"
 
 
 def first_line(exc: BaseException) -> str:
     """The first line of an engine's error text, without its final period."""
     text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".") if text else type(exc).__name__
+    return text.splitlines()[0].rstrip(".: ") if text else type(exc).__name__

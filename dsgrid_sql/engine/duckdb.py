@@ -13,7 +13,14 @@ import pyarrow as pa
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
-from .base import BATCH_ROWS, Engine, first_line, guarded_reader, normalize_schema
+from .base import (
+    BATCH_ROWS,
+    Engine,
+    first_line,
+    guarded_reader,
+    normalize_schema,
+    reading_files,
+)
 
 
 class DuckDBEngine(Engine):
@@ -55,6 +62,7 @@ class DuckDBEngine(Engine):
     def execute(
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
     ) -> pa.RecordBatchReader:
+        inputs = list(inputs)
         self.register(inputs)
         tag = tag or uuid.uuid4().hex
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
@@ -77,10 +85,14 @@ class DuckDBEngine(Engine):
         except duckdb.Error as exc:
             release()
             raise QueryExecutionError(
-                f"DuckDB could not run the query: {first_line(exc)}."
+                f"DuckDB could not run the query: {first_line(exc)}{reading_files(exc, inputs)}."
             ) from None
         return guarded_reader(
-            reader, engine_name="DuckDB", cancelled=lambda: state["cancelled"], on_close=release
+            reader,
+            engine_name="DuckDB",
+            cancelled=lambda: state["cancelled"],
+            on_close=release,
+            inputs=inputs,
         )
 
     def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
@@ -103,6 +115,10 @@ class DuckDBEngine(Engine):
         for cursor, state in running:
             state["cancelled"] = True
             cursor.interrupt()
+
+    def running_count(self) -> int:
+        with self._lock:
+            return len(self._running)
 
     def close(self) -> None:
         self._conn.close()

@@ -1,0 +1,475 @@
+"""Load: N concurrent Flight SQL clients × M mixed queries against one server.
+
+    python -m bench.load [--clients 16] [--queries 200] [--seed 0]
+
+The server runs in its own process (``python -m bench.load --serve REGISTRY``: a
+FlightSqlServer on 127.0.0.1 port 0 that stops by itself after ``--lifetime`` seconds) so its
+memory is measured alone, from /proc. It answers one line commands on stdin — ``stats``
+prints its open handles (ServerState.counts() plus the engine's open query streams) and
+RSS as JSON — a test-only hook that needs nothing in the server itself.
+
+Each client is a thread with its own pyarrow.flight connection. Queries mix: metadata
+commands (GetTables, GetCatalogs, GetDbSchemas, GetSqlInfo), small aggregates, a large
+result (every row of a dataset, many batches), failing queries (an unknown column, a refused
+statement), and cancelled ones (CancelFlightInfo mid-stream, or a client abandoning its
+stream midway). Every answer is compared with a reference computed once in-process, or must
+be the clean error of the expected kind. A markdown summary follows.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.flight as flight
+
+KINDS = ("metadata", "small", "large", "failing", "cancelled")
+WEIGHTS = (0.25, 0.35, 0.1, 0.15, 0.15)
+SMALL = (
+    "SELECT geography, SUM(value) AS v FROM data GROUP BY geography ORDER BY geography",
+    "SELECT metric, model_year, SUM(value) AS v FROM data GROUP BY ALL ORDER BY ALL",
+    "SELECT COUNT(*) AS n FROM dsgrid_demo_commercial",
+)
+LARGE = "SELECT geography, metric, timestamp, value FROM dsgrid_demo_residential"
+FAILING = (
+    # (statement, text the error must contain, the client's error class)
+    ("SELECT no_such_column FROM data", "no_such_column", pa.ArrowInvalid),
+    ("DROP TABLE data", "not allowed", pa.ArrowInvalid),
+)
+# RSS after the load may exceed the warm baseline by this much: DuckDB's buffer manager and
+# glibc's per-thread malloc arenas keep freed pages for reuse rather than returning them.
+# 16 gRPC threads × a few MiB of arena each, plus DuckDB's buffers, come to tens of MiB at
+# this data size (+60–70 MiB measured at 16 × 200); 128 MiB leaves room for that and would
+# still catch a per-query leak of large results (322 large results × 1.9 MiB ≈ 600 MiB).
+RSS_TOLERANCE = 128 * 1024 * 1024
+
+
+# -- the server process ----------------------------------------------------------------------
+
+
+def serve(registry: str, lifetime: float, batch_rows: int) -> None:
+    from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
+
+    server = FlightSqlServer(
+        ServerConfig(
+            registry=registry,
+            port=0,
+            batch_rows=batch_rows,
+            max_concurrent_queries=64,
+            max_queries_per_user=64,
+            query_timeout_s=120,
+        )
+    )
+    threading.Timer(lifetime, lambda: os._exit(3)).start()  # never outlives its caller
+    print(f"READY {server.port}", flush=True)
+    for line in sys.stdin:
+        command = line.strip()
+        if command == "stats":
+            stats = dict(server.state.counts())
+            stats["engine_running"] = server.state.engine.running_count()
+            stats.update(memory())
+            print(json.dumps(stats), flush=True)
+        elif command == "quit":
+            break
+    server.close()
+    os._exit(0)
+
+
+def memory(pid: int | str = "self") -> dict[str, int]:
+    values = {}
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        key, _, rest = line.partition(":")
+        if key in ("VmRSS", "VmHWM"):
+            values[key.lower()] = int(rest.split()[0]) * 1024
+    return values
+
+
+class ServerProcess:
+    def __init__(self, registry: Path, *, lifetime: float = 1800, batch_rows: int = 4096):
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "bench.load", "--serve", str(registry),
+             "--lifetime", str(lifetime), "--batch-rows", str(batch_rows)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            cwd=Path(__file__).resolve().parents[1],
+        )  # fmt: skip
+        assert self.proc.stdout is not None
+        line = self.proc.stdout.readline()
+        if not line.startswith("READY "):
+            self.stop()
+            raise RuntimeError(f"the server did not start: {line!r}")
+        self.port = int(line.split()[1])
+        self.uri = f"grpc://127.0.0.1:{self.port}"
+
+    def stats(self) -> dict[str, int]:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write("stats\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            try:
+                assert self.proc.stdin is not None
+                self.proc.stdin.write("quit\n")
+                self.proc.stdin.close()
+                self.proc.wait(timeout=30)
+            except (OSError, subprocess.TimeoutExpired):
+                self.proc.kill()
+                self.proc.wait()
+        if self.proc.stdout is not None:
+            self.proc.stdout.close()
+
+
+# -- the reference ---------------------------------------------------------------------------
+
+
+def reference(registry: Path) -> dict[str, Any]:
+    """Every query's answer, computed once in-process."""
+    import dsgrid_sql
+
+    with dsgrid_sql.connect(registry) as session:
+        small = {sql: session.sql(sql).to_arrow() for sql in SMALL}
+        large = session.sql(LARGE).to_arrow()
+    return {
+        "small": small,
+        "large_rows": large.num_rows,
+        "large_sum": pc.sum(large.column("value")).as_py(),
+    }
+
+
+# -- clients -------------------------------------------------------------------------------------
+
+
+def same(actual: pa.Table, expected: pa.Table, rel: float = 1e-9) -> bool:
+    """Equal rows, floating-point columns within ``rel`` (DESIGN §4): parallel aggregates
+    sum in a different order from run to run."""
+    if actual.schema.names != expected.schema.names or actual.num_rows != expected.num_rows:
+        return False
+    for name in expected.schema.names:
+        a, b = actual.column(name), expected.column(name)
+        if pa.types.is_floating(b.type):
+            scale = pc.max(pc.abs(b)).as_py() or 1.0
+            diff = pc.max(pc.abs(pc.subtract(a, b))).as_py() or 0.0
+            if diff > rel * scale:
+                return False
+        elif not a.equals(b):
+            return False
+    return True
+
+
+def _command(name: str, **fields: Any) -> flight.FlightDescriptor:
+    from dsgrid_sql.flight_server import proto
+
+    return flight.FlightDescriptor.for_command(proto.pack(proto.sql(name)(**fields)))
+
+
+METADATA = (
+    ("GetTables", lambda: _command("CommandGetTables", include_schema=True), "table_name"),
+    ("GetCatalogs", lambda: _command("CommandGetCatalogs"), "catalog_name"),
+    ("GetDbSchemas", lambda: _command("CommandGetDbSchemas"), "db_schema_name"),
+    ("GetSqlInfo", lambda: _command("CommandGetSqlInfo"), "info_name"),
+)
+
+
+@dataclass
+class Outcome:
+    kind: str
+    seconds: float
+    ok: bool
+    detail: str = ""
+
+
+@dataclass
+class Report:
+    outcomes: list[Outcome] = field(default_factory=list)
+    wall_s: float = 0.0
+    rss: dict[str, int] = field(default_factory=dict)
+    counts_after: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def failures(self) -> list[Outcome]:
+        return [o for o in self.outcomes if not o.ok]
+
+
+class Client:
+    def __init__(self, uri: str, ref: dict[str, Any], rng: random.Random) -> None:
+        self.conn = flight.FlightClient(uri)
+        self.ref = ref
+        self.rng = rng
+        self.options = flight.FlightCallOptions(timeout=120)
+
+    def info(self, sql: str) -> flight.FlightInfo:
+        return self.conn.get_flight_info(
+            _command("CommandStatementQuery", query=sql), self.options
+        )
+
+    def stream(self, info: flight.FlightInfo) -> flight.FlightStreamReader:
+        return self.conn.do_get(info.endpoints[0].ticket, self.options)
+
+    def run(self, kind: str) -> str:
+        """One query of ``kind``; returns what happened ('' when the answer was right)."""
+        if kind == "metadata":
+            name, make, column = self.rng.choice(METADATA)
+            info = self.conn.get_flight_info(make(), self.options)
+            table = self.stream(info).read_all()
+            return "" if table.num_rows > 0 and column in table.schema.names else name
+        if kind == "small":
+            sql = self.rng.choice(SMALL)
+            table = self.stream(self.info(sql)).read_all()
+            return "" if same(table, self.ref["small"][sql]) else f"wrong answer: {sql}"
+        if kind == "large":
+            table = self.stream(self.info(LARGE)).read_all()
+            total = pc.sum(table.column("value")).as_py()
+            right = table.num_rows == self.ref["large_rows"] and abs(
+                total - self.ref["large_sum"]
+            ) <= 1e-9 * abs(self.ref["large_sum"])
+            return "" if right else "wrong answer: large"
+        if kind == "failing":
+            sql, expected, error_type = self.rng.choice(FAILING)
+            try:
+                self.stream(self.info(sql)).read_all()
+            except error_type as exc:
+                text = str(exc)
+                clean = "Traceback" not in text and 'File "' not in text
+                return "" if clean and expected in text else f"unclean error: {text[:200]}"
+            return f"no error: {sql}"
+        if kind == "cancelled":
+            return self._cancelled()
+        raise AssertionError(kind)
+
+    def _cancelled(self) -> str:
+        info = self.info(LARGE)
+        reader = self.stream(info)
+        reader.read_chunk()  # the query is running and streaming
+        if self.rng.random() < 0.5:
+            # CancelFlightInfo, then read on: the stream ends with CANCELLED (or, when the
+            # server had already sent everything, ends normally).
+            request = _cancel_request(info)
+            results = list(self.conn.do_action(request, self.options))
+            status = _cancel_status(results[0].body.to_pybytes())
+            try:
+                for _ in reader:
+                    pass
+            except flight.FlightCancelledError:
+                return ""
+            return "" if status in (1, 3) else f"cancel status {status}"
+        reader.cancel()  # the client abandons the stream midway
+        return ""
+
+    def close(self) -> None:
+        try:
+            list(self.conn.do_action(_close_session_request(), self.options))
+        finally:
+            self.conn.close()
+
+
+def _cancel_request(info: flight.FlightInfo) -> flight.Action:
+    from dsgrid_sql.flight_server import proto
+
+    body = proto.flight("CancelFlightInfoRequest")(info=info.serialize()).SerializeToString()
+    return flight.Action("CancelFlightInfo", body)
+
+
+def _cancel_status(body: bytes) -> int:
+    from dsgrid_sql.flight_server import proto
+
+    return proto.flight("CancelFlightInfoResult").FromString(body).status
+
+
+def _close_session_request() -> flight.Action:
+    from dsgrid_sql.flight_server import proto
+
+    return flight.Action("CloseSession", proto.flight("CloseSessionRequest")().SerializeToString())
+
+
+def client_loop(uri: str, ref: dict[str, Any], queries: int, seed: int, out: list[Outcome]):
+    rng = random.Random(seed)
+    client = Client(uri, ref, rng)
+    try:
+        for _ in range(queries):
+            kind = rng.choices(KINDS, WEIGHTS)[0]
+            started = time.perf_counter()
+            try:
+                detail = client.run(kind)
+            except Exception as exc:  # anything unexpected is a failure, with its text
+                detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            out.append(Outcome(kind, time.perf_counter() - started, detail == "", detail))
+    finally:
+        client.close()
+
+
+def run_load(
+    server: ServerProcess, ref: dict[str, Any], *, clients: int, queries: int, seed: int = 0
+) -> Report:
+    report = Report()
+    # Warm-up: one of each kind, so the baseline includes imports, DuckDB's start and the
+    # first read of every Parquet footer (paid once per server, not per query).
+    warm: list[Outcome] = []
+    warm_client = Client(server.uri, ref, random.Random(seed))
+    for kind in KINDS:
+        warm_client.run(kind)
+    warm_client.close()
+    wait_idle(server)
+    report.rss["baseline"] = server.stats()["vmrss"]
+    del warm
+
+    outcomes: list[list[Outcome]] = [[] for _ in range(clients)]
+    peak = [report.rss["baseline"]]
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.2):
+            peak[0] = max(peak[0], memory(server.proc.pid)["vmrss"])
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    threads = [
+        threading.Thread(
+            target=client_loop, args=(server.uri, ref, queries, seed + 1 + i, outcomes[i])
+        )
+        for i in range(clients)
+    ]
+    started = time.perf_counter()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    report.wall_s = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    report.outcomes = [o for per_client in outcomes for o in per_client]
+    report.counts_after = wait_idle(server)
+    report.rss["peak"] = peak[0]
+    report.rss["after"] = report.counts_after["vmrss"]
+    return report
+
+
+def wait_idle(server: ServerProcess, timeout: float = 60) -> dict[str, int]:
+    """Stats once every handle is released (abandoned streams end a moment after their
+    client goes; the deadline is a safety net)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        stats = server.stats()
+        if not any(stats[k] for k in HANDLES) or time.monotonic() > deadline:
+            return stats
+        time.sleep(0.1)
+
+
+HANDLES = ("sessions", "prepared", "tickets", "running", "engine_running")
+
+
+def _pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    if len(values) == 1:
+        return values[0]
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def markdown(report: Report, clients: int, queries: int) -> str:
+    total = len(report.outcomes)
+    lines = [
+        f"## Load: {clients} clients × {queries} queries",
+        "",
+        f"{total} queries in {report.wall_s:.1f} s: **{total / report.wall_s:.1f} q/s**; "
+        f"{len(report.failures)} wrong or unclean answers.",
+        "",
+        "| kind | queries | p50 ms | p95 ms | failures |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    by_kind: dict[str, list[Outcome]] = defaultdict(list)
+    for outcome in report.outcomes:
+        by_kind[outcome.kind].append(outcome)
+    for kind in KINDS:
+        items = by_kind.get(kind, [])
+        times = [o.seconds * 1000 for o in items]
+        bad = sum(1 for o in items if not o.ok)
+        lines.append(
+            f"| {kind} | {len(items)} | {_pct(times, 50):.1f} | {_pct(times, 95):.1f} | {bad} |"
+        )
+    failures = Counter(o.detail for o in report.failures)
+    if failures:
+        lines += ["", "| failure | count |", "|---|---:|"]
+        lines += [f"| {detail} | {n} |" for detail, n in failures.most_common(20)]
+    mib = 1024 * 1024
+    rss = report.rss
+    grown = rss["after"] - rss["baseline"]
+    lines += [
+        "",
+        "| server RSS | MiB |",
+        "|---|---:|",
+        f"| baseline (warm) | {rss['baseline'] / mib:.1f} |",
+        f"| peak | {rss['peak'] / mib:.1f} |",
+        f"| after | {rss['after'] / mib:.1f} |",
+        f"| after − baseline (tolerance {RSS_TOLERANCE / mib:.0f}) | {grown / mib:+.1f} |",
+        "",
+        "Open handles after: " + ", ".join(f"{k}={report.counts_after.get(k)}" for k in HANDLES),
+    ]
+    return "\n".join(lines)
+
+
+def check(report: Report) -> list[str]:
+    problems = [f"{o.kind}: {o.detail}" for o in report.failures]
+    problems += [f"{k} left open: {report.counts_after[k]}" for k in HANDLES
+                 if report.counts_after.get(k)]  # fmt: skip
+    if report.rss["after"] - report.rss["baseline"] > RSS_TOLERANCE:
+        problems.append("server memory did not return to baseline")
+    return problems
+
+
+def make_registry(folder: Path, hours: int = 168) -> Path:
+    from dsgrid_sql.generator import GeneratorSpec, generate_registry
+
+    spec = GeneratorSpec(counties=6, hours=hours, datasets=3)
+    target = folder / f"load-6x{hours}"
+    if (target / "registry.db").is_file():
+        return target / "registry.db"
+    return generate_registry(target, spec).path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--queries", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--registry", help="registry to use (default: generate one)")
+    parser.add_argument("--serve", metavar="REGISTRY", help=argparse.SUPPRESS)
+    parser.add_argument("--lifetime", type=float, default=1800, help=argparse.SUPPRESS)
+    parser.add_argument("--batch-rows", type=int, default=4096, help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args.serve, args.lifetime, args.batch_rows)
+        return 0
+    with tempfile.TemporaryDirectory(prefix="dsgrid-sql-load-") as scratch:
+        registry = Path(args.registry) if args.registry else make_registry(Path(scratch))
+        ref = reference(registry)
+        server = ServerProcess(registry)
+        try:
+            report = run_load(
+                server, ref, clients=args.clients, queries=args.queries, seed=args.seed
+            )
+        finally:
+            server.stop()
+    print(markdown(report, args.clients, args.queries))
+    problems = check(report)
+    for problem in problems[:20]:
+        print(f"- PROBLEM: {problem}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
