@@ -57,6 +57,11 @@ def _int_env(name: str) -> dict[str, Any]:
               help="0 for no limit.")  # fmt: skip
 @click.option("--max-result-bytes", default=0, **_int_env("DSGRID_SQL_MAX_BYTES"),
               help="0 for no limit.")  # fmt: skip
+@click.option("--max-sql-length", default=1_048_576, **_int_env("DSGRID_SQL_MAX_SQL_LENGTH"),
+              help="Characters of SQL text a client may send; 0 for no limit.")  # fmt: skip
+@click.option("--max-nesting-depth", default=64, **_int_env("DSGRID_SQL_MAX_NESTING_DEPTH"),
+              help="Levels of parentheses, subqueries and CASE in one query; 0 for no "
+              "limit.")  # fmt: skip
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))  # fmt: skip
 @click.pass_context

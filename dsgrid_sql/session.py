@@ -24,8 +24,16 @@ from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
 from dsgrid_sql.explain import explain_text
-from dsgrid_sql.export import write_result
-from dsgrid_sql.rewrite.parse import check_dialect, parameter_count
+from dsgrid_sql.export import resolve_export_path, write_result
+from dsgrid_sql.rewrite.parse import (
+    DEFAULT_LIMITS,
+    SqlLimits,
+    check_dialect,
+    check_limits,
+    parameter_count,
+    sql_limits,
+    too_deep,
+)
 from dsgrid_sql.rewrite.translate import Translation, translate
 from dsgrid_sql.suggest import did_you_mean
 from dsgrid_sql.version import __version__
@@ -145,8 +153,12 @@ class Session:
         pushdown: bool = True,
         engine_options: dict[str, Any] | None = None,
         allow_copy: bool = True,
+        max_sql_length: int = DEFAULT_LIMITS.max_length,
+        max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
     ) -> None:
         self.catalog = catalog
+        # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting; 0 = none.
+        self.limits = SqlLimits(max_sql_length, max_nesting_depth)
         # An Engine instance is shared with its owner (a server runs one engine for all its
         # clients); the session neither replaces nor closes it.
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
@@ -214,17 +226,24 @@ class Session:
     def translate(
         self, text: str, *, target: str | None = None, params: Any = None
     ) -> Translation:
-        return translate(
-            text,
-            self.catalog,
-            dialect=self.dialect,
-            target=target or self.engine_name,
-            default_schema=self.current_schema,
-            params=params,
-            pushdown=self.pushdown,
-        )
+        try:
+            with sql_limits(self.limits):
+                return translate(
+                    text,
+                    self.catalog,
+                    dialect=self.dialect,
+                    target=target or self.engine_name,
+                    default_schema=self.current_schema,
+                    params=params,
+                    pushdown=self.pushdown,
+                )
+        except RecursionError:
+            # A shape the nesting limit does not count can still be too deep to rewrite.
+            raise too_deep(self.limits) from None
 
     def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
+        with sql_limits(self.limits):
+            check_limits(text, self.dialect)
         statement = st.classify(text)
         if isinstance(statement, st.Query):
             return Result(self, text, translation=self.translate(text, params=params))
@@ -239,7 +258,8 @@ class Session:
         """How many ``?`` / ``$n`` placeholders a statement has (0 for non-queries)."""
         if not isinstance(st.classify(text), st.Query):
             return 0
-        return parameter_count(text, self.dialect)
+        with sql_limits(self.limits):
+            return parameter_count(text, self.dialect)
 
     def result_schema(self, text: str) -> pa.Schema:
         """The schema ``sql(text)`` will produce, without running the query or any side
@@ -247,7 +267,7 @@ class Session:
         statement = st.classify(text)
         if isinstance(statement, st.Query):
             # Unbound placeholders become NULL: the result's columns do not depend on them.
-            params = [None] * parameter_count(text, self.dialect)
+            params = [None] * self.parameter_count(text)
             translation = self.translate(text, params=params or None)
             return Result(self, text, translation=translation).plan_schema()
         fixed = _STATEMENT_SCHEMAS.get(type(statement))
@@ -405,6 +425,8 @@ class Session:
                 f"Unknown COPY option {', '.join(sorted(unknown))}.",
                 hint="COPY options: FORMAT parquet|csv, PARTITION_BY (columns), OVERWRITE true.",
             )
+        # Refuse a path outside the export directory before the engine runs anything.
+        resolve_export_path(statement.path, self.export_dir)
         result = Result(self, statement.query, translation=self.translate(statement.query))
         target, rows = result.write(
             statement.path, file_format=file_format, partition_by=partition_by, overwrite=overwrite
@@ -440,6 +462,8 @@ def connect(
     spark_remote: str | None = None,
     spark_conf: dict[str, str] | None = None,
     memory_limit: str | None = None,
+    max_sql_length: int = DEFAULT_LIMITS.max_length,
+    max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
 ) -> Session:
     """Open a registry for SQL.
 
@@ -463,6 +487,8 @@ def connect(
                 "spark_conf": spark_conf,
                 "memory_limit": memory_limit,
             },
+            max_sql_length=max_sql_length,
+            max_nesting_depth=max_nesting_depth,
         )
     except BaseException:
         catalog.close()

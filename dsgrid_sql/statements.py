@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from dsgrid_sql.errors import SqlSyntaxError
+from dsgrid_sql.errors import SqlSyntaxError, UnsupportedSqlError
 
 
 @dataclass(frozen=True)
@@ -97,7 +97,7 @@ def classify(text: str) -> Statement:
             raise SqlSyntaxError("USE needs a project (schema) name.")
         return Use(_unquote(rest).strip('"'))
     if word == "SET":
-        match = re.fullmatch(r"SET\s+(\w+)\s*(?:=|\s+TO\s+|\s)\s*(.+)", stripped, re.I | re.S)
+        match = re.fullmatch(r"SET\s+([\w.]+)\s*(?:=|\s+TO\s+|\s)\s*(.+)", stripped, re.I | re.S)
         if not match:
             raise SqlSyntaxError("SET takes a name and a value: SET dialect = 'spark'.")
         return SetOption(match.group(1).lower(), match.group(2).strip().strip("'\""))
@@ -133,6 +133,8 @@ def _show(text: str) -> Statement:
 def _copy(text: str) -> Copy:
     """COPY (query) TO 'path' [(FORMAT parquet, PARTITION_BY (a, b), OVERWRITE true)]."""
     rest = text[4:].lstrip()
+    if re.match(r"[^()\s]+(?:\s*\([^)]*\))?\s+FROM\b", rest, re.I):
+        raise UnsupportedSqlError("COPY ... FROM is not allowed: dsgrid-sql never loads data.")
     if not rest.startswith("("):
         raise SqlSyntaxError(
             "COPY takes a query in parentheses: COPY (SELECT ...) TO 'file.parquet'."

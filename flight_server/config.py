@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dsgrid_sql.rewrite.parse import DEFAULT_LIMITS
+
 DEFAULT_PORT = 31337
 
 
@@ -35,6 +37,10 @@ class ServerConfig:
     query_timeout_s: float = 300.0
     max_result_rows: int = 0
     max_result_bytes: int = 0
+    # SQL text a client may send: characters, and levels of nesting (parentheses,
+    # subqueries, CASE, prefix operators); over either is a clear error before parsing.
+    max_sql_length: int = DEFAULT_LIMITS.max_length
+    max_nesting_depth: int = DEFAULT_LIMITS.max_depth
     # Batches sent to clients: Go clients refuse gRPC messages over 16 MiB.
     batch_bytes: int = 4 * 1024 * 1024
     batch_rows: int = 262_144

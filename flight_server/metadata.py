@@ -7,7 +7,6 @@ JDBC ``getColumns`` and ADBC ``GetObjects`` read) when asked.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from functools import lru_cache
 
@@ -24,31 +23,55 @@ LIKE_ESCAPE = "\\"
 META = "ARROW:FLIGHT:SQL:"
 
 
+_ANY_ONE, _ANY_MANY = object(), object()
+
+
 @lru_cache(maxsize=256)
-def like_regex(pattern: str) -> re.Pattern[str]:
-    """A SQL LIKE pattern (``%``, ``_``, backslash escape) as an anchored regex; every other
-    character is literal (pandas sends whole SQL statements as patterns)."""
-    out: list[str] = []
+def _like_tokens(pattern: str) -> tuple[object, ...]:
+    tokens: list[object] = []
     escaped = False
     for char in pattern:
         if escaped:
-            out.append(re.escape(char))
+            tokens.append(char)
             escaped = False
         elif char == LIKE_ESCAPE:
             escaped = True
         elif char == "%":
-            out.append(".*")
+            if not tokens or tokens[-1] is not _ANY_MANY:  # %% is %
+                tokens.append(_ANY_MANY)
         elif char == "_":
-            out.append(".")
+            tokens.append(_ANY_ONE)
         else:
-            out.append(re.escape(char))
+            tokens.append(char)
     if escaped:
-        out.append(re.escape(LIKE_ESCAPE))
-    return re.compile("".join(out), re.DOTALL)
+        tokens.append(LIKE_ESCAPE)
+    return tuple(tokens)
 
 
 def matches(pattern: str | None, value: str) -> bool:
-    return pattern is None or like_regex(pattern).fullmatch(value) is not None
+    """SQL LIKE, in time proportional to pattern × value: a backtracking regex takes
+    exponential time on patterns such as '%_%_%_…x', which any client may send."""
+    if pattern is None:
+        return True
+    tokens = _like_tokens(pattern)
+    p = v = 0
+    star, mark = -1, 0
+    while v < len(value):
+        token = tokens[p] if p < len(tokens) else None
+        if token is _ANY_MANY:
+            star, mark = p, v
+            p += 1
+        elif token is not None and (token is _ANY_ONE or token == value[v]):
+            p += 1
+            v += 1
+        elif star >= 0:
+            p, mark = star + 1, mark + 1
+            v = mark
+        else:
+            return False
+    while p < len(tokens) and tokens[p] is _ANY_MANY:
+        p += 1
+    return p == len(tokens)
 
 
 def column_field(table: Table, column: Column) -> pa.Field:

@@ -92,15 +92,62 @@ FUNCTION_GROUPS = tuple(_FUNCTION_CLASS_GROUPS)
 KNOWN_FUNCTION_NAMES = function_names()
 
 
+# The parts a query may be built of besides functions and operators (which have their own
+# allowlist and are checked by check_functions). A node of any other kind — SELECT ... INTO,
+# a DML statement inside a CTE, Spark's TRANSFORM ... USING 'script', FOR UPDATE, an engine
+# hint — is refused, whatever an engine would make of it.
+_QUERY_PARTS = {
+    # statements and their clauses
+    "Select", "Union", "Intersect", "Except", "Values", "Subquery", "With", "CTE", "From",
+    "Join", "Where", "Group", "Having", "Qualify", "Order", "Ordered", "Limit", "Offset",
+    "Fetch", "Distinct", "Window", "WindowSpec", "Lateral", "Pivot", "PivotAlias", "Cube",
+    "Rollup", "GroupingSets", "TableSample", "Semicolon",
+    # names and values
+    "Table", "TableAlias", "Alias", "Aliases", "Column", "Identifier", "Literal", "Star",
+    "Null", "Boolean", "Paren", "Tuple", "DataType", "DataTypeParam", "Interval",
+    "IntervalSpan", "Var", "Placeholder", "Parameter", "Bracket", "Slice", "Escape",
+    "Kwarg", "PropertyEQ", "Lambda", "IgnoreNulls", "RespectNulls", "WithinGroup", "Filter",
+    "HavingMax", "ColumnPosition",
+}  # fmt: skip
+# Operators are Func subclasses in sqlglot too (AND, comparisons, LIKE, arithmetic).
+_OPERATORS = (exp.Binary, exp.Connector, exp.Unary, exp.Predicate)
+
+
 def check_statement_kind(statement: exp.Expression) -> None:
-    if isinstance(statement, exp.Query | exp.Values):
-        return
-    kind = statement.key.upper()
-    raise UnsupportedSqlError(
-        f"{kind} statements are not allowed: dsgrid-sql runs read-only queries.",
-        hint="Use SELECT (or WITH ... SELECT); SHOW, DESCRIBE, EXPLAIN, USE, SET and "
-        "COPY (query) TO are also available.",
-    )
+    if not isinstance(statement, exp.Query | exp.Values):
+        kind = statement.key.upper()
+        raise UnsupportedSqlError(
+            f"{kind} statements are not allowed: dsgrid-sql runs read-only queries.",
+            hint="Use SELECT (or WITH ... SELECT); SHOW, DESCRIBE, EXPLAIN, USE, SET and "
+            "COPY (query) TO are also available.",
+        )
+    check_query_parts(statement)
+
+
+def check_query_parts(statement: exp.Expression) -> None:
+    """Refuse any part of the query that is not on the allowlist of query parts."""
+    for node in statement.walk():
+        if isinstance(node, (exp.Func, exp.Command, *_OPERATORS)):
+            continue  # check_functions decides on these
+        if type(node).__name__ in _QUERY_PARTS:
+            continue
+        if isinstance(node, exp.DDL | exp.DML):
+            what = f"{node.key.upper()} statements are"
+        elif isinstance(node, exp.Into):
+            what = "SELECT ... INTO is"
+        else:
+            what = f"{_describe(node)} is"
+        raise UnsupportedSqlError(
+            f"{what} not allowed: dsgrid-sql runs read-only queries over catalog tables.",
+            hint="Queries may use SELECT, WITH, VALUES, joins, subqueries, set operations, "
+            "window functions and the allowed functions.",
+        )
+
+
+def _describe(node: exp.Expression) -> str:
+    words = {"QueryTransform": "TRANSFORM ... USING", "Lock": "FOR UPDATE / FOR SHARE"}
+    name = type(node).__name__
+    return words.get(name, f"'{node.key.upper()}'")
 
 
 def check_functions(statement: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]

@@ -3,7 +3,11 @@ one positioned sentence (never sqlglot's own text alone)."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+from collections.abc import Iterator
+from contextvars import ContextVar
+from dataclasses import dataclass
 from typing import Any
 
 import sqlglot
@@ -11,7 +15,13 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Tokenizer
 
-from dsgrid_sql.errors import Position, SqlSyntaxError, UnsupportedSqlError
+from dsgrid_sql.errors import (
+    Position,
+    SqlSyntaxError,
+    SqlTooDeepError,
+    SqlTooLongError,
+    UnsupportedSqlError,
+)
 from dsgrid_sql.suggest import did_you_mean
 
 DIALECTS = ("duckdb", "spark", "postgres", "trino", "ansi", "bigquery", "snowflake", "mysql")
@@ -53,20 +63,120 @@ def node_position(text: str, node: exp.Expression | None) -> Position | None:
 STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE")
 # A first word that is no SQL keyword at all is a typo worth naming (SELEC, SLECT, ...).
 _SQL_KEYWORDS = {k.split()[0] for k in Tokenizer.KEYWORDS} | set(STATEMENT_WORDS)
+# Statements of the engines that sqlglot does not know as keywords; named in the refusal.
+_ENGINE_STATEMENT_WORDS = {
+    "ATTACH", "DETACH", "INSTALL", "LOAD", "CALL", "RESET", "EXPORT", "IMPORT", "ADD", "LIST",
+    "MSCK", "REFRESH", "SUMMARIZE", "CHECKPOINT", "VACUUM", "FORCE", "PIVOT", "UNPIVOT",
+}  # fmt: skip
+_FIRST_WORD = re.compile(
+    r"[\s;\ufeff]*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)[\s;]*)*(\(|[^\W\d]\w*)?", re.S
+)
+
+
+# -- limits ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SqlLimits:
+    """How large a SQL text may be: characters, and how deeply parentheses, brackets,
+    CASE ... END, subqueries and prefix operators (NOT, -) may nest. 0 means no limit."""
+
+    max_length: int = 1_048_576
+    max_depth: int = 64
+
+
+DEFAULT_LIMITS = SqlLimits()
+# The limits of the session that is translating (set by Session around its calls), so that
+# every parse on its behalf applies them without threading them through each function.
+_ACTIVE_LIMITS: ContextVar[SqlLimits] = ContextVar("dsgrid_sql_limits", default=DEFAULT_LIMITS)
+
+
+@contextlib.contextmanager
+def sql_limits(limits: SqlLimits) -> Iterator[None]:
+    token = _ACTIVE_LIMITS.set(limits)
+    try:
+        yield
+    finally:
+        _ACTIVE_LIMITS.reset(token)
+
+
+def active_limits() -> SqlLimits:
+    return _ACTIVE_LIMITS.get()
+
+
+# Strings, quoted names and comments are skipped; what is left nests. Dialects that escape
+# quotes with a backslash (Spark, MySQL, BigQuery) need it in their string pattern.
+_STRING = r"'(?:[^']|'')*'"
+_STRING_BACKSLASH = r"'(?:[^'\\]|\\.|'')*'"
+_NESTING = r"""
+    (?P<skip>{string}|"(?:[^"]|"")*"|`(?:[^`]|``)*`|--[^\n]*|/\*.*?(?:\*/|$))
+  | (?P<open>[(\[{{]|\bCASE\b)
+  | (?P<close>[)\]}}]|\bEND\b)
+  | (?P<prefix>(?:(?:\bNOT\b|[-+~!](?!-))\s*){{2,}})
+"""
+_NESTING_PATTERNS = {
+    escape: re.compile(
+        _NESTING.format(string=_STRING_BACKSLASH if escape else _STRING), re.S | re.I | re.X
+    )
+    for escape in (False, True)
+}
+_BACKSLASH_DIALECTS = {"spark", "spark2", "databricks", "hive", "mysql", "bigquery"}
+
+
+def nesting_depth(text: str, dialect: str = "duckdb") -> int:
+    """How deeply the SQL text nests, found without parsing it (a parser recurses per level,
+    which is the very thing this guards)."""
+    pattern = _NESTING_PATTERNS[dialect in _BACKSLASH_DIALECTS]
+    depth = deepest = 0
+    for match in pattern.finditer(text):
+        kind = match.lastgroup
+        if kind == "open":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif kind == "close":
+            depth = max(0, depth - 1)
+        elif kind == "prefix":
+            # A run of prefix operators nests one level per operator, for its operand only.
+            run = len(re.findall(r"\bNOT\b|[-+~!]", match.group(0), re.I))
+            deepest = max(deepest, depth + run)
+    return deepest
+
+
+def check_limits(text: str, dialect: str = "duckdb", limits: SqlLimits | None = None) -> None:
+    """Refuse SQL over the length or nesting limit, before any parser sees it."""
+    limits = limits or active_limits()
+    if limits.max_length and len(text) > limits.max_length:
+        raise SqlTooLongError(
+            f"The SQL text is {len(text):,} characters long, over the limit of "
+            f"{limits.max_length:,}.",
+            hint="Send a shorter query (the limit is the max_sql_length setting, "
+            "--max-sql-length for serve).",
+        )
+    if limits.max_depth:
+        depth = nesting_depth(text, dialect)
+        if depth > limits.max_depth:
+            raise too_deep(limits, depth)
+
+
+def too_deep(limits: SqlLimits, depth: int | None = None) -> SqlTooDeepError:
+    found = f" ({depth} levels)" if depth is not None else ""
+    limit = (
+        f"the limit is {limits.max_depth} levels"
+        if limits.max_depth
+        else "the parser cannot follow it"
+    )
+    return SqlTooDeepError(
+        f"The SQL nests parentheses, subqueries or expressions too deeply{found}; {limit}.",
+        hint="Flatten the query, e.g. with WITH clauses (the limit is the max_nesting_depth "
+        "setting, --max-nesting-depth for serve).",
+    )
 
 
 def parse_query(text: str, dialect: str) -> exp.Expression:
     read = check_dialect(dialect)
-    first = re.match(r"\s*(?:--[^\n]*\n\s*|/\*.*?\*/\s*)*([A-Za-z_]+)", text, re.S)
-    if first and first.group(1).upper() not in _SQL_KEYWORDS:
-        word = first.group(1)
-        close = did_you_mean(word.upper(), list(STATEMENT_WORDS))
-        if close is not None:
-            raise SqlSyntaxError(
-                f"Syntax error at line 1, col {first.start(1) + 1}: unknown statement '{word}'.",
-                suggestion=close,
-                position=position_at(text, first.start(1), first.end(1)),
-            )
+    limits = active_limits()
+    check_limits(text, dialect, limits)
+    _check_first_word(text)
     try:
         statements = [s for s in sqlglot.parse(text, read=read) if s is not None]
     except ParseError as exc:
@@ -75,6 +185,9 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
         raise SqlSyntaxError(
             "Syntax error: the SQL has an unterminated string, quoted name or comment."
         ) from None
+    except RecursionError:
+        # Nesting the text scan does not count (rare) can still be too deep for the parser.
+        raise too_deep(limits) from None
     if not statements:
         raise SqlSyntaxError("The SQL text holds no statement.")
     if len(statements) > 1:
@@ -88,6 +201,37 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
             position=position_at(text, 0, len(statement.name)),
         )
     return statement
+
+
+def _check_first_word(text: str) -> None:
+    """An allowlist of how a query may begin: SELECT, WITH, VALUES, FROM, TABLE or '('.
+    Every other statement (DDL, DML, ATTACH, PRAGMA, CALL, ...) is refused by name here,
+    before any parser sees it."""
+    first = _FIRST_WORD.match(text)
+    word = first.group(1) if first else None
+    if word is None:
+        if not text.strip(" \t\r\n;"):
+            raise SqlSyntaxError("The SQL text holds no statement.")
+        # Only comments, or something that is no word: let the parser say what is wrong.
+        return
+    upper = word.upper()
+    if word == "(" or upper in STATEMENT_WORDS:
+        return
+    assert first is not None
+    position = position_at(text, first.start(1), first.end(1))
+    if upper in _SQL_KEYWORDS or upper in _ENGINE_STATEMENT_WORDS:
+        raise UnsupportedSqlError(
+            f"{upper} statements are not allowed: dsgrid-sql runs read-only queries.",
+            hint="Use SELECT (or WITH ... SELECT); SHOW, DESCRIBE, EXPLAIN, USE, SET and "
+            "COPY (query) TO are also available.",
+            position=position,
+        )
+    close = did_you_mean(upper, list(STATEMENT_WORDS))
+    raise SqlSyntaxError(
+        f"Syntax error at line {position.line}, col {position.col}: unknown statement '{word}'.",
+        suggestion=close,
+        position=position,
+    )
 
 
 def _syntax_error(text: str, error: dict[str, Any]) -> SqlSyntaxError:

@@ -86,8 +86,8 @@ from dsgrid_sql.session import Session
         ),
         (
             "SELECT * FROM '/etc/passwd'",
-            errors.UnknownTableError,
-            "Unknown table '/etc/passwd'.",
+            errors.UnsupportedSqlError,
+            "Reading the file '/etc/passwd' is not allowed: queries may read only catalog tables.",
             None,
         ),
         (

@@ -1,0 +1,123 @@
+"""The parser's guards: max SQL length and max nesting depth (DESIGN.md §8, issue 7).
+
+Both are settings of ``connect()``/``Session`` and of ``serve`` with safe defaults; over either
+is one clear ``DsgridSqlError`` raised before any parser or engine sees the text, and nesting
+too deep for the parser is the same clear error even with the limit turned off.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+import dsgrid_sql
+from dsgrid_sql.cli import main
+from dsgrid_sql.errors import SqlLimitError, SqlTooDeepError, SqlTooLongError
+from dsgrid_sql.flight_server import ServerConfig
+from dsgrid_sql.rewrite.parse import DEFAULT_LIMITS, nesting_depth
+from dsgrid_sql.session import Session
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def session(efs_dir: Path) -> Iterator[Session]:
+    with dsgrid_sql.connect(efs_dir, engine="duckdb") as session:
+        yield session
+
+
+def nested_parens(depth: int) -> str:
+    return "SELECT " + "(" * depth + "1" + ")" * depth + " AS x"
+
+
+def nested_subqueries(depth: int, table: str = "data") -> str:
+    return "SELECT COUNT(*) AS n FROM " + "(SELECT * FROM " * depth + table + ")" * depth
+
+
+def test_defaults_are_one_mebibyte_and_64_levels() -> None:
+    assert (DEFAULT_LIMITS.max_length, DEFAULT_LIMITS.max_depth) == (1_048_576, 64)
+    config = ServerConfig(registry="x")
+    assert (config.max_sql_length, config.max_nesting_depth) == (1_048_576, 64)
+
+
+def test_depth_counts_nesting_outside_strings_and_comments() -> None:
+    assert nesting_depth("SELECT 1") == 0
+    assert nesting_depth("SELECT ((1)) + (2)") == 2
+    assert nesting_depth("SELECT CASE WHEN a THEN CASE WHEN b THEN 1 END END") == 2
+    assert nesting_depth("SELECT NOT NOT NOT TRUE") == 3
+    assert nesting_depth("SELECT '((((' AS \"((\" -- ((((\n /* (((( */ FROM t") == 0
+    assert nesting_depth("SELECT '\\'((((' AS a", "spark") == 0
+    assert nesting_depth("SELECT [[1]], {'a': (1)}") == 2
+
+
+def test_the_default_depth_is_enough_for_real_queries(session: Session) -> None:
+    assert session.sql(nested_parens(64)).to_arrow().column("x").to_pylist() == [1]
+    rows = session.sql(nested_subqueries(30)).to_arrow()
+    assert (
+        rows.column("n").to_pylist()
+        == session.sql(nested_subqueries(0)).to_arrow()["n"].to_pylist()
+    )
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        nested_parens(5_000),
+        nested_subqueries(2_000),
+        "SELECT " + "NOT " * 3_000 + "TRUE",
+        "SELECT " + "CASE WHEN TRUE THEN " * 500 + "1" + " END" * 500,
+        "SELECT " + "[" * 1_000 + "1" + "]" * 1_000,
+        "EXPLAIN " + nested_parens(100),
+        "COPY (" + nested_parens(100) + ") TO 'x.parquet'",
+    ],
+    ids=["parens", "subqueries", "not", "case", "brackets", "explain", "copy"],
+)
+def test_too_deep_is_a_clear_error(session: Session, text: str) -> None:
+    with pytest.raises(SqlTooDeepError) as caught:
+        session.sql(text).to_arrow()
+    assert caught.value.code == "sql_too_deep"
+    assert caught.value.message.startswith("The SQL nests")
+    assert "limit is 64 levels" in caught.value.message
+
+
+def test_too_long_is_a_clear_error(session: Session) -> None:
+    text = "SELECT 1 AS x" + " " * DEFAULT_LIMITS.max_length
+    with pytest.raises(SqlTooLongError, match="over the limit of 1,048,576") as caught:
+        session.sql(text)
+    assert caught.value.code == "sql_too_long"
+    assert isinstance(caught.value, SqlLimitError)
+
+
+def test_limits_are_settings_of_connect(efs_dir: Path) -> None:
+    with dsgrid_sql.connect(efs_dir, max_sql_length=40, max_nesting_depth=3) as session:
+        assert session.sql("SELECT (((1))) AS x").to_arrow().num_rows == 1
+        with pytest.raises(SqlTooDeepError, match="limit is 3 levels"):
+            session.sql("SELECT ((((1)))) AS x")
+        with pytest.raises(SqlTooLongError):
+            session.sql("SELECT 1 AS x, 2 AS y, 3 AS z, 4 AS w, 5 AS v")
+        with pytest.raises(SqlTooDeepError):
+            session.parameter_count("SELECT ((((?))))")
+        with pytest.raises(SqlTooDeepError):
+            session.result_schema("SELECT ((((1))))")
+    # 0 turns a limit off; nesting the parser cannot follow is still the clear error.
+    with dsgrid_sql.connect(efs_dir, max_sql_length=0, max_nesting_depth=0) as session:
+        assert session.sql("SELECT 1 AS x" + " " * 1_100_000).to_arrow().num_rows == 1
+        assert session.sql(nested_parens(100)).to_arrow().num_rows == 1
+        with pytest.raises(SqlTooDeepError, match="the parser cannot follow it"):
+            session.sql(nested_parens(5_000))
+
+
+def test_serve_has_the_options() -> None:
+    result = CliRunner().invoke(main, ["serve", "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--max-sql-length" in result.output and "--max-nesting-depth" in result.output
+    assert "1048576" in result.output
+
+
+def test_readme_documents_the_limits() -> None:
+    readme = (REPO / "README.md").read_text()
+    for text in ("--max-sql-length", "--max-nesting-depth", "max_sql_length", "1,048,576"):
+        assert text in readme
