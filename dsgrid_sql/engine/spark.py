@@ -1,7 +1,22 @@
 """Spark: local mode, a cluster master URL, or Spark Connect.
 
 One SparkSession per process (starting one takes seconds): every SparkEngine shares it.
-Small-machine settings by default, session time zone UTC, results through ``toArrow()``.
+Small-machine settings by default, session time zone UTC.
+
+Results stream as Arrow batches; the driver never holds a whole result:
+
+- classic (local mode, a cluster master): the plan's Arrow batch RDD is served to Python one
+  partition at a time, in order (``Dataset.toArrowBatchRdd`` and
+  ``PythonRDD.toLocalIteratorAndServe``, the JVM side of pyspark's own ``toLocalIterator``,
+  which yields pickled rows instead, 5–25× slower). The next partition is computed while
+  one is read. Those JVM methods are ``private[sql]``/internal; if a pyspark release lacks
+  them the engine falls back to ``toArrow()`` (the whole result at once).
+- Spark Connect: the server already streams Arrow batches in order; the client's
+  ``to_table_as_iterator`` (what the public ``toLocalIterator`` reads) yields them one by one,
+  where ``toArrow()`` would gather them into one table first.
+
+Every path fetches the first batch before ``execute`` returns, so planning and execution errors
+surface there, as they did when results were collected.
 """
 
 from __future__ import annotations
@@ -9,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pyarrow as pa
@@ -17,7 +32,7 @@ import pyarrow as pa
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
-from .base import BATCH_ROWS, Engine, first_line, normalize_schema
+from .base import BATCH_ROWS, Engine, first_line, guarded_reader, normalize_schema
 
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -27,12 +42,20 @@ DEFAULT_CONF = {
     "spark.default.parallelism": "2",
     "spark.sql.adaptive.enabled": "true",
     "spark.sql.execution.arrow.pyspark.enabled": "true",
+    # Rows per Arrow batch sent to Python (Spark's default is 10,000): the batch size every
+    # engine streams.
+    "spark.sql.execution.arrow.maxRecordsPerBatch": str(BATCH_ROWS),
     "spark.sql.ansi.enabled": "false",
     "spark.driver.memory": "2g",
+    # Spark replaces ${env:X}, ${system:X} and ${spark.*} anywhere in SQL text, string
+    # literals included: a read of the server's environment. Off (DESIGN.md §8).
+    "spark.sql.variable.substitute": "false",
 }
 
 _session_lock = threading.Lock()
 _session: Any = None
+# False once this pyspark turned out not to have the JVM methods the classic stream uses.
+_arrow_iterator = True
 
 
 def spark_session(
@@ -57,6 +80,8 @@ def spark_session(
             for name, value in {**DEFAULT_CONF, **(conf or {})}.items():
                 builder = builder.config(name, value)
         _session = builder.getOrCreate()
+        # Also when the session existed before (getOrCreate) or is remote.
+        _session.conf.set("spark.sql.variable.substitute", "false")
         if remote:
             _session.conf.set("spark.sql.session.timeZone", "UTC")
         else:
@@ -103,23 +128,92 @@ class SparkEngine(Engine):
         group = tag or uuid.uuid4().hex
         with self._lock:
             self._groups.add(group)
+
+        def release() -> None:
+            with self._lock:
+                self._groups.discard(group)
+                self._cancelled.discard(group)
+
         try:
             self._tag(group)
-            table = self._spark.sql(sql).toArrow()
+            frame = self._spark.sql(sql)
+            batches = self._remote_batches(frame) if self._remote else self._batches(frame)
+            # Run the query up to its first batch here: errors surface from execute().
+            first = next(batches, None)
         except Exception as exc:  # pyspark raises many exception classes
+            release()
             if self._was_cancelled(group):
                 raise QueryCancelledError("The query was cancelled.") from None
             raise QueryExecutionError(
                 f"Spark could not run the query: {first_line(exc)}."
             ) from None
         finally:
+            # Connect tags belong to the thread that ran the query; the running operation
+            # keeps its tag (and stays cancellable) after this.
             self._untag(group)
-            with self._lock:
-                self._groups.discard(group)
-                self._cancelled.discard(group)
-        # toArrow() collects the whole result on the driver; re-batch it for streaming.
-        table = table.cast(normalize_schema(table.schema))
-        return pa.RecordBatchReader.from_batches(table.schema, table.to_batches(BATCH_ROWS))
+        if first is None:  # no rows: the schema from the plan
+            schema = self._arrow_schema(frame)
+            reader = pa.RecordBatchReader.from_batches(schema, iter(()))
+        else:
+            reader = pa.RecordBatchReader.from_batches(
+                first.schema, self._checked(first, batches, group)
+            )
+        return guarded_reader(
+            reader,
+            engine_name="Spark",
+            cancelled=lambda: self._was_cancelled(group),
+            on_close=release,
+        )
+
+    def _checked(
+        self, first: pa.RecordBatch, batches: Iterator[pa.RecordBatch], group: str
+    ) -> Iterator[pa.RecordBatch]:
+        yield first
+        for batch in batches:
+            # A cancel between two partition jobs has no job to stop: stop here.
+            if self._was_cancelled(group):
+                raise QueryCancelledError("The query was cancelled.")
+            yield batch
+
+    def _arrow_schema(self, frame: Any) -> pa.Schema:
+        from pyspark.sql.pandas.types import to_arrow_schema
+
+        return to_arrow_schema(frame.schema, timezone="UTC")
+
+    def _batches(self, frame: Any) -> Iterator[pa.RecordBatch]:
+        """Classic pyspark: the result one partition at a time, in order."""
+        global _arrow_iterator
+        if _arrow_iterator:
+            from py4j.protocol import Py4JError
+            from pyspark.errors.exceptions.captured import unwrap_spark_exception
+            from pyspark.serializers import NoOpSerializer
+            from pyspark.util import _local_iterator_from_socket
+
+            try:
+                rdd = frame._jdf.toArrowBatchRdd()
+            except Py4JError as exc:
+                if "does not exist" not in str(exc):
+                    raise
+                _arrow_iterator = False  # this pyspark lacks the method: collect instead
+            else:
+                schema = self._arrow_schema(frame)
+                jvm = self._spark.sparkContext._jvm
+                # prefetch: the next partition's job runs while this one is read.
+                served = jvm.PythonRDD.toLocalIteratorAndServe(rdd, True)
+                with unwrap_spark_exception():  # a failed job: Spark's error, not Py4J's
+                    for message in _local_iterator_from_socket(served, NoOpSerializer()):
+                        yield pa.ipc.read_record_batch(pa.py_buffer(message), schema)
+                return
+        table = frame.toArrow()
+        yield from table.to_batches(BATCH_ROWS)
+
+    def _remote_batches(self, frame: Any) -> Iterator[pa.RecordBatch]:
+        """Spark Connect: the server's Arrow batches as they arrive."""
+        client = self._spark.client
+        plan = frame._plan.to_proto(client)
+        for item in client.to_table_as_iterator(plan, frame._plan.observations):
+            if isinstance(item, pa.Table):
+                yield from item.to_batches()
 
     def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         self.register(inputs)
