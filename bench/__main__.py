@@ -1,48 +1,117 @@
-"""``python -m bench [catalog|generator|repl|flight|all]``: benchmarks as markdown tables."""
+"""``python -m bench [CASE ...]``: benchmarks against their peers, printed as markdown and
+written to ``bench/results/<date>.md`` with the machine's details.
+
+Cases (issue 6): overhead (1), handwritten (2), dsgrid (3), spark (4), flight (5), repl (6),
+memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator.
+``all`` runs every one; registries are generated once per scale and cached in bench/cache.
+"""
 
 from __future__ import annotations
 
 import argparse
+import datetime
+import os
 import platform
+import subprocess
+import sys
+from pathlib import Path
 
-from . import catalog_load, flight, generator_scale, repl
+RESULTS = Path(__file__).resolve().parent / "results"
+CASES = (
+    "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
+    "catalog", "generator",
+)  # fmt: skip
+
+
+def machine() -> str:
+    import duckdb
+    import pyarrow
+    import sqlglot
+
+    memory_gb = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    cpu = platform.processor() or platform.machine()
+    cpuinfo = Path("/proc/cpuinfo")
+    lines = cpuinfo.read_text().splitlines() if cpuinfo.exists() else []
+    cpu = next((x.split(":", 1)[1].strip() for x in lines if x.startswith("model name")), cpu)
+    return (
+        f"Machine: {cpu}, {os.cpu_count()} cores, {memory_gb:.0f} GiB, {platform.system()} "
+        f"{platform.release()}; Python {platform.python_version()}, DuckDB {duckdb.__version__}, "
+        f"pyarrow {pyarrow.__version__}, sqlglot {sqlglot.__version__}"
+    )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
-    parser.add_argument(
-        "which",
-        choices=["catalog", "generator", "repl", "flight", "all"],
-        nargs="?",
-        default="all",
-    )
-    parser.add_argument("--runs", type=int, default=7, help="timed runs per case (median)")
-    parser.add_argument(
-        "--scales",
-        default="1M,10M",
-        help="generator scales to run, from 1M,10M,100M (100M takes minutes and ~3 GB disk)",
-    )
-    parser.add_argument(
-        "--rows",
-        type=flight.parse_rows,
-        default=flight.DEFAULT_ROWS,
-        help="flight: rows of the large result, e.g. 5M (a registry is generated and cached)",
-    )
-    parser.add_argument(
-        "--quick", action="store_true", help="flight: 1M rows, 3 runs, 50 iterations"
-    )
+    parser.add_argument("cases", nargs="*", default=["all"], choices=[*CASES, "all"])
+    parser.add_argument("--runs", type=int, default=5, help="timed runs per case (median)")
+    parser.add_argument("--scales", default="1M,10M,100M", help="from 1M,10M,100M")
+    parser.add_argument("--dsgrid-scales", default="1M,10M", help="scales dsgrid itself runs")
+    parser.add_argument("--spark-scales", default="1M,10M", help="scales Spark runs")
+    parser.add_argument("--spark-modes", default="local,cluster,connect")
+    parser.add_argument("--memory-limit", default="2GB", help="DuckDB limit for case 7")
+    parser.add_argument("--quick", action="store_true", help="flight/load: smaller, faster")
+    parser.add_argument("--no-report", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
-    print(
-        f"Machine: {platform.machine()}, {platform.system()}, Python {platform.python_version()}\n"
-    )
-    if args.which in ("catalog", "all"):
-        print(catalog_load.run(args.runs), end="\n\n")
-    if args.which in ("repl", "all"):
-        print(repl.run(args.runs), end="\n\n")
-    if args.which in ("generator", "all"):
-        print(generator_scale.run(args.scales.split(",")), end="\n\n")
-    if args.which in ("flight", "all"):
-        print(flight.run(args.runs, args.rows, args.quick), end="\n\n")
+    cases = set(CASES) if "all" in args.cases else set(args.cases)
+    scales = args.scales.split(",")
+
+    parts = [f"# dsgrid-sql benchmarks, {datetime.date.today()}", "", machine(), ""]
+    print("\n".join(parts), flush=True)
+
+    def emit(text: str) -> None:
+        print(text + "\n", flush=True)
+        parts.append(text + "\n")
+
+    if "overhead" in cases or "handwritten" in cases or "memory" in cases:
+        from . import queries
+
+        chosen = [c for c in ("overhead", "handwritten") if c in cases]
+        if chosen:
+            emit(queries.run(scales, args.runs, chosen))
+        if "memory" in cases:
+            emit(queries.memory_case(scales[-1], args.memory_limit))
+    if "dsgrid" in cases:
+        from . import dsgrid_peer
+
+        emit(dsgrid_peer.run(args.dsgrid_scales.split(","), max(3, args.runs // 2)))
+    if "spark" in cases:
+        from . import spark_scale
+
+        emit(
+            spark_scale.run(
+                args.spark_scales.split(","), max(3, args.runs // 2), args.spark_modes.split(",")
+            )
+        )
+    if "flight" in cases:
+        from . import flight
+
+        emit(flight.run(args.runs, flight.DEFAULT_ROWS, args.quick))
+    if "repl" in cases:
+        from . import repl
+
+        emit(repl.run(args.runs))
+    if "load" in cases:
+        # Its own process: it starts a server and 16 client threads.
+        size = ["--clients", "8", "--queries", "25"] if args.quick else []
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.load", *size], capture_output=True, text=True
+        )
+        emit(done.stdout.strip() or f"load failed: {done.stderr.strip()[-500:]}")
+    if "catalog" in cases:
+        from . import catalog_load
+
+        emit(catalog_load.run(args.runs))
+    if "generator" in cases:
+        from . import generator_scale
+
+        emit(generator_scale.run(scales))
+
+    if not args.no_report:
+        RESULTS.mkdir(exist_ok=True)
+        label = "all" if "all" in args.cases else "-".join(sorted(cases))
+        path = RESULTS / f"{datetime.date.today()}-{label}.md"
+        path.write_text("\n".join(parts))
+        print(f"written to bench/results/{path.name}")
 
 
 main()
