@@ -16,6 +16,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from functools import partial
 from pathlib import Path
 
 import duckdb
@@ -75,8 +76,8 @@ def overhead(runs: int) -> str:
     for text in OVERHEAD_QUERIES:
         params = ["2030"] if "?" in text else None
         session.translate(text, params=params)  # warm the catalog's caches
-        ours.append(_median(lambda: session.translate(text, params=params), runs * 3))
-        floor.append(_median(lambda: sqlglot.transpile(text, read="duckdb"), runs * 3))
+        ours.append(_median(partial(session.translate, text, params=params), runs * 3))
+        floor.append(_median(partial(sqlglot.transpile, text, read="duckdb"), runs * 3))
     session.close()
     rows = [
         ("dsgrid-sql translate", ours),
@@ -162,11 +163,12 @@ def handwritten_case(scales: list[str], runs: int) -> str:
                 a, b = Measurement("dsgrid-sql", []), Measurement("hand-written", [])
                 for _ in range(runs):
                     for measurement, action in (
-                        (a, lambda: _ours(session, question, next(outputs))),
-                        (b, lambda: expert.run(question, next(outputs))),
+                        (a, partial(_ours, session, question)),
+                        (b, partial(expert.run, question)),
                     ):
+                        output = next(outputs)
                         start = time.perf_counter()
-                        action()
+                        action(output)
                         measurement.seconds.append(time.perf_counter() - start)
                 lines.append(
                     f"| {scale} | {question.id} | {_spread(a)} | {_spread(b)} | "
