@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import platform
 import shutil
@@ -48,10 +47,12 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 import dsgrid_sql
 
+from . import compare as answers
 from .harness import CACHE, Measurement, measure, ratio_table
 from .questions import QUESTIONS, Question
 from .scale import SCALES, registry
@@ -59,7 +60,6 @@ from .scale import SCALES, registry
 DSGRID_VERSION = "0.4.0"  # as the Makefile's DSGRID_VERSION
 DSGRID_VENV = CACHE / "dsgrid-venv"
 WORK = CACHE / "dsgrid-work"
-RELATIVE_TOLERANCE = 1e-9
 DEFAULT_TIMEOUT = 1800.0
 
 
@@ -435,44 +435,18 @@ def _normalize(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def compare(ours: pd.DataFrame, theirs: pd.DataFrame, keys: list[str]) -> Check:
-    """Same key rows and values within RELATIVE_TOLERANCE after sorting by the keys."""
+    """Same rows and values by bench.compare's rule, after normalizing pandas types."""
     ours, theirs = _normalize(ours), _normalize(theirs)
-    if set(ours.columns) != set(theirs.columns):
-        return Check(False, len(ours), math.inf, f"columns {sorted(ours)} vs {sorted(theirs)}")
-    values = [c for c in ours.columns if c not in keys]
-    if len(ours) != len(theirs):
-        merged = ours[keys].merge(theirs[keys], on=keys, how="outer", indicator=True)
-        only = merged[merged["_merge"] != "both"].head(5).to_dict("records")
-        return Check(
-            False, len(ours), math.inf, f"{len(ours)} rows vs dsgrid {len(theirs)}: {only}"
-        )
-    order = keys + values  # values break ties where the keys repeat
-    a = ours.sort_values(order, kind="stable").reset_index(drop=True)
-    b = theirs[list(ours.columns)].sort_values(order, kind="stable").reset_index(drop=True)
-    mismatched = (a[keys] != b[keys]).any(axis=1)
-    if mismatched.any():
-        i = int(mismatched.idxmax())
-        return Check(
-            False,
-            len(a),
-            math.inf,
-            f"keys differ at row {i}: {a.loc[i, keys].to_dict()} vs {b.loc[i, keys].to_dict()}",
-        )
-    worst, where = 0.0, None
-    for column in values:
-        x, y = a[column].astype(float), b[column].astype(float)
-        scale = pd.concat([x.abs(), y.abs()], axis=1).max(axis=1)
-        rel = ((x - y).abs() / scale.where(scale > 0, 1.0)).fillna(math.inf)
-        if len(rel) and rel.max() > worst:
-            worst, where = float(rel.max()), (column, int(rel.idxmax()))
-    detail = ""
-    if where is not None and worst > RELATIVE_TOLERANCE:
-        column, i = where
-        detail = (
-            f"{column} at {a.loc[i, keys].to_dict()}: dsgrid-sql {a.loc[i, column]!r} vs "
-            f"dsgrid {b.loc[i, column]!r} (ratio {a.loc[i, column] / b.loc[i, column]!r})"
-        )
-    return Check(worst <= RELATIVE_TOLERANCE, len(a), worst, detail)
+    theirs = theirs[
+        [c for c in ours.columns if c in theirs.columns]
+        + [c for c in theirs.columns if c not in ours.columns]
+    ]
+    result = answers.compare(
+        pa.Table.from_pandas(ours, preserve_index=False),
+        pa.Table.from_pandas(theirs, preserve_index=False),
+        keys,
+    )
+    return Check(result.same, result.rows, result.worst, result.problem or "")
 
 
 def read_dsgrid_table(table: Path, vocab: Vocabulary) -> pd.DataFrame:

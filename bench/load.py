@@ -37,6 +37,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.flight as flight
 
+from . import compare as answers
+
 KINDS = ("metadata", "small", "large", "failing", "cancelled")
 WEIGHTS = (0.25, 0.35, 0.1, 0.15, 0.15)
 SMALL = (
@@ -154,21 +156,10 @@ def reference(registry: Path) -> dict[str, Any]:
 # -- clients -------------------------------------------------------------------------------------
 
 
-def same(actual: pa.Table, expected: pa.Table, rel: float = 1e-9) -> bool:
-    """Equal rows, floating-point columns within ``rel`` (DESIGN §4): parallel aggregates
-    sum in a different order from run to run."""
-    if actual.schema.names != expected.schema.names or actual.num_rows != expected.num_rows:
-        return False
-    for name in expected.schema.names:
-        a, b = actual.column(name), expected.column(name)
-        if pa.types.is_floating(b.type):
-            scale = pc.max(pc.abs(b)).as_py() or 1.0
-            diff = pc.max(pc.abs(pc.subtract(a, b))).as_py() or 0.0
-            if diff > rel * scale:
-                return False
-        elif not a.equals(b):
-            return False
-    return True
+def same(actual: pa.Table, expected: pa.Table) -> bool:
+    """Equal answers by bench.compare's rule, rows matched on every non-numeric column."""
+    keys = [f.name for f in expected.schema if not pa.types.is_floating(f.type)]
+    return answers.compare(actual, expected, keys).same
 
 
 def _command(name: str, **fields: Any) -> flight.FlightDescriptor:

@@ -47,11 +47,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from . import compare as answers
 from .questions import QUESTIONS, Question
 from .scale import registry
 
@@ -65,7 +64,6 @@ DRIVER_MEMORY = "4g"
 EXECUTOR_MEMORY = "4g"
 WORKER_MEMORY = "5g"
 CORES = 2
-REL = 1e-9
 STREAM_QUERY = "SELECT * FROM data"
 SMALL_QUESTION = "state_enduse_totals"
 
@@ -465,33 +463,8 @@ def run_child(spec: dict[str, Any], limit: int) -> dict[str, Any]:
 
 
 def compare(left_path: str, right_path: str, keys: tuple[str, ...]) -> str | None:
-    """None when equal (keys exactly, numbers to relative 1e-9), else the first difference."""
-    left, right = pq.read_table(left_path), pq.read_table(right_path)
-    if left.column_names != right.column_names:
-        return f"columns {left.column_names} vs {right.column_names}"
-    if left.num_rows != right.num_rows:
-        return f"{left.num_rows} vs {right.num_rows} rows"
-    order = [(k, "ascending") for k in keys]
-    left, right = left.sort_by(order), right.sort_by(order)
-    for name in left.column_names:
-        a, b = left[name], right[name]
-        if pa.types.is_floating(a.type) or pa.types.is_decimal(a.type):
-            x = a.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            y = b.cast(pa.float64()).to_numpy(zero_copy_only=False)
-            both_nan = np.isnan(x) & np.isnan(y)
-            close = np.abs(x - y) <= REL * np.maximum(np.abs(x), np.abs(y))
-            bad = np.flatnonzero(~(close | both_nan))
-            if bad.size:
-                i = int(bad[0])
-                return f"{name} row {i}: {x[i]!r} vs {y[i]!r} ({bad.size} rows differ)"
-        else:
-            b = b.cast(a.type) if a.type != b.type else b
-            if not a.equals(b):
-                same = pc.fill_null(pc.equal(a, b), False).to_numpy(zero_copy_only=False)
-                bad = np.flatnonzero(~same)
-                i = int(bad[0]) if bad.size else 0
-                return f"{name} row {i}: {a[i]} vs {b[i]} ({bad.size} rows differ)"
-    return None
+    """None when equal (bench.compare's rule), else the first difference."""
+    return answers.compare(pq.read_table(left_path), pq.read_table(right_path), keys).problem
 
 
 @dataclass
