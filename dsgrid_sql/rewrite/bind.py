@@ -24,8 +24,6 @@ The steps, in order (each a function below):
 from __future__ import annotations
 
 import re
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -53,6 +51,7 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.suggest import did_you_mean
 
+from .cache import remembered, table_key
 from .parse import node_position, position_at
 from .table_plan import Restrictions
 
@@ -380,33 +379,22 @@ def name_output_columns(statement: exp.Expression, dialect: str) -> None:
 # -- 5. qualify ------------------------------------------------------------------------------
 
 
-# sqlglot schemas of the tables a query binds, by (table ids, dialect). Building one
-# normalizes every column name of every table (~60% of qualify's time on a 44-column data
-# table); the tables are kept with their schema, so their ids stay theirs.
-_SCHEMAS: OrderedDict[tuple, tuple[list[Table], MappingSchema]] = OrderedDict()
-_SCHEMAS_LOCK = threading.Lock()
+def _schema_for(catalog: Catalog, tables: list[Table], dialect: str) -> MappingSchema:
+    """The sqlglot schema of the bound tables, built once per catalog (see cache.py)."""
 
+    def build() -> MappingSchema:
+        mapping: dict[str, dict[str, dict[str, str]]] = {}
+        for t in tables:
+            columns = {c.name: _sqlglot_type(c) for c in t.columns}
+            mapping.setdefault(t.schema, {})[t.name] = columns
+        return MappingSchema(mapping, dialect=dialect)
 
-def _schema_for(tables: list[Table], dialect: str) -> MappingSchema:
-    key = (tuple(id(t) for t in tables), dialect)
-    with _SCHEMAS_LOCK:
-        found = _SCHEMAS.get(key)
-        if found is not None:
-            _SCHEMAS.move_to_end(key)
-            return found[1]
-    mapping: dict[str, dict[str, dict[str, str]]] = {}
-    for t in tables:
-        mapping.setdefault(t.schema, {})[t.name] = {c.name: _sqlglot_type(c) for c in t.columns}
-    schema = MappingSchema(mapping, dialect=dialect)
-    with _SCHEMAS_LOCK:
-        _SCHEMAS[key] = (tables, schema)
-        while len(_SCHEMAS) > 128:
-            _SCHEMAS.popitem(last=False)
-    return schema
+    key = ("schema", tuple(table_key(t) for t in tables), dialect)
+    return remembered(catalog, key, build)
 
 
 def qualify_columns(statement: exp.Expression, ctx: BindContext) -> exp.Expression:
-    schema = _schema_for([b.table for b in ctx.bindings], ctx.dialect)
+    schema = _schema_for(ctx.catalog, [b.table for b in ctx.bindings], ctx.dialect)
     try:
         return qualify(
             statement,

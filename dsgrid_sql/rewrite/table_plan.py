@@ -61,7 +61,7 @@ class TablePlan:
     supplementals: list[tuple[str, str, str]]  # (column, mapping id, version)
     inputs: list[Input]
     select: exp.Select
-    # Engine SQL of ``select`` per dialect, generated once (see plan_cache).
+    # Engine SQL of ``select`` per dialect, generated once (see cache.py).
     rendered: dict[str, str] = field(default_factory=dict)
 
 

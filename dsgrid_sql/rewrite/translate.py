@@ -15,10 +15,10 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind
 from .allowlist import check_functions, check_statement_kind
+from .cache import cached_plan, plan_sql
 from .dataset_plan import ident
 from .inputs import ArrowInput, Input
 from .parse import parse_query
-from .plan_cache import cached_plan, plan_sql
 from .table_plan import TablePlan
 
 TARGETS = ("duckdb", "spark")

@@ -1,0 +1,86 @@
+"""What the rewrite keeps per catalog (one registry version): mapping plans with their
+engine SQL, and the sqlglot schemas of bound tables.
+
+A plan depends only on the catalog, the table, the columns a query reads, the filters pushed
+below the mappings and the engine dialect. Building one copies sqlglot trees and builds the
+mapping tables (a 3,000-county supplemental mapping is 3,000 rows): most of a translation's
+time. A sqlglot schema normalizes every column name of every bound table (~60% of qualify's
+time on the 44-column data table). A BI tool or dashboard sends the same few shapes again
+and again, so each is built once per registry version. A new registry version is a new
+Catalog object: it starts empty, nothing stale is reused, and an old catalog's entries go
+with it.
+"""
+
+from __future__ import annotations
+
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Sequence
+from typing import Any, TypeVar
+
+from dsgrid_sql.catalog import Catalog, Table
+
+from .table_plan import Restrictions, TablePlan, plan_virtual_table
+
+MAX_ENTRIES = 256  # per catalog; least recently used first out
+
+T = TypeVar("T")
+_lock = threading.Lock()
+_entries: weakref.WeakKeyDictionary[Catalog, OrderedDict[Hashable, Any]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
+    """``build()``'s value for ``key`` in ``catalog``, built at most once while it stays in
+    the catalog's least-recently-used entries."""
+    with _lock:
+        entries = _entries.setdefault(catalog, OrderedDict())
+        if key in entries:
+            entries.move_to_end(key)
+            return entries[key]  # type: ignore[no-any-return]
+    # Built outside the lock: two threads may build one entry at once; both are equal.
+    value = build()
+    with _lock:
+        entries[key] = value
+        while len(entries) > MAX_ENTRIES:
+            entries.popitem(last=False)
+    return value
+
+
+def table_key(table: Table) -> Hashable:
+    return (
+        table.kind, table.schema, table.name, table.project_id, table.project_version,
+        tuple(table.dataset_ids),
+    )  # fmt: skip
+
+
+def cached_plan(
+    catalog: Catalog,
+    table: Table,
+    needed: Sequence[str],
+    restrictions: Restrictions,
+    dialect: str,
+) -> TablePlan:
+    key = (
+        "plan",
+        table_key(table),
+        tuple(needed),
+        tuple(sorted((t.value, tuple(sorted(ids))) for t, ids in restrictions.base.items())),
+        tuple(sorted((c, tuple(sorted(ids))) for c, ids in restrictions.supplemental.items())),
+        None if restrictions.datasets is None else tuple(sorted(restrictions.datasets)),
+        dialect,
+    )
+    return remembered(
+        catalog, key, lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect)
+    )
+
+
+def plan_sql(plan: TablePlan, dialect: str) -> str:
+    """The plan's SELECT in the engine dialect, generated once."""
+    rendered = plan.rendered.get(dialect)
+    if rendered is None:
+        # Racing threads generate the same text; the last write wins harmlessly.
+        rendered = plan.rendered[dialect] = plan.select.sql(dialect=dialect, identify=True)
+    return rendered
