@@ -12,9 +12,10 @@ import subprocess
 import sys
 import tempfile
 
-from dsgrid_sql.generator import GeneratorSpec, estimate_rows
+from dsgrid_sql.generator import estimate_rows
 
 from .harness import CACHE
+from .scale import spec_for
 
 _CHILD = """
 import json, resource, sys, time
@@ -27,25 +28,6 @@ print(json.dumps({"rows": sum(result.rows.values()), "seconds": elapsed,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
 
-# Counties × 8,760 hours; two commercial subsectors, four end uses; residential off by
-# using one model year and one scenario with one subsector and one end use.
-SCALES = {"1M": 40, "10M": 400, "100M": 3100}
-
-
-def spec_for(counties: int) -> GeneratorSpec:
-    return GeneratorSpec(
-        project_id="bench_scale",
-        counties=counties,
-        hours=8760,
-        datasets=3,
-        commercial_subsectors_per_county=2,
-        commercial_end_uses=2,
-        residential_subsectors_per_county=1,
-        residential_end_uses=1,
-        model_years=("2020", "2030"),
-        scenarios=("reference",),
-    )
-
 
 def run(scales: list[str]) -> str:
     lines = [
@@ -56,7 +38,7 @@ def run(scales: list[str]) -> str:
     ]
     CACHE.mkdir(parents=True, exist_ok=True)
     for name in scales:
-        spec = spec_for(SCALES[name])
+        spec = spec_for(name)  # the benchmark registries' own specs
         out = tempfile.mkdtemp(prefix="gen-", dir=CACHE)
         try:
             result = subprocess.run(

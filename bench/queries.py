@@ -28,7 +28,7 @@ import dsgrid_sql
 
 from . import handwritten
 from .compare import assert_same
-from .harness import Measurement
+from .harness import Measurement, measure
 from .questions import QUESTIONS, Question
 from .scale import SCALES, registry
 
@@ -76,8 +76,10 @@ def overhead(runs: int) -> str:
     for text in OVERHEAD_QUERIES:
         params = ["2030"] if "?" in text else None
         session.translate(text, params=params)  # warm the catalog's caches
-        ours.append(_median(partial(session.translate, text, params=params), runs * 3))
-        floor.append(_median(partial(sqlglot.transpile, text, read="duckdb"), runs * 3))
+        translate = partial(session.translate, text, params=params)
+        ours.append(measure("translate", translate, runs * 3, warmup=0).median)
+        parse = partial(sqlglot.transpile, text, read="duckdb")
+        floor.append(measure("sqlglot", parse, runs * 3, warmup=0).median)
     session.close()
     rows = [
         ("dsgrid-sql translate", ours),
@@ -97,15 +99,6 @@ def overhead(runs: int) -> str:
             f"{ms[-1]:.2f} |"
         )
     return "\n".join(lines)
-
-
-def _median(action, runs: int) -> float:  # type: ignore[no-untyped-def]
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        action()
-        seconds.append(time.perf_counter() - start)
-    return statistics.median(seconds)
 
 
 class _Expert:
