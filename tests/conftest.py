@@ -65,3 +65,23 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
         "--update-golden", action="store_true", help="rewrite golden SQL files from the code"
     )
+
+
+def _destroy_last_data_page(path: Path, row_group_size: int) -> None:
+    """Rewrite a Parquet file in small uncompressed row groups and overwrite the last
+    column's data page of the last one: the footer reads fine, so a query starts, and the
+    engine fails only when its scan reaches that page."""
+    import pyarrow.parquet as pq
+
+    pq.write_table(pq.read_table(path), path, row_group_size=row_group_size, compression="none")
+    metadata = pq.ParquetFile(path).metadata
+    last = metadata.row_group(metadata.num_row_groups - 1)
+    column = last.column(last.num_columns - 1)
+    with path.open("r+b") as handle:
+        handle.seek(column.data_page_offset)
+        handle.write(b"\xff" * min(64, column.total_compressed_size))
+
+
+@pytest.fixture(scope="session")
+def destroy_last_data_page():  # type: ignore[no-untyped-def]
+    return _destroy_last_data_page

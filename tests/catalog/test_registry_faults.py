@@ -142,17 +142,13 @@ def test_corrupt_parquet_names_dataset_version_and_path(registry: Path, damage: 
     assert "\n" not in error.message and "Traceback" not in error.message
 
 
-def test_corrupt_row_group_names_the_files_read(registry: Path) -> None:
+def test_corrupt_row_group_names_the_files_read(
+    registry: Path, destroy_last_data_page: Callable[[Path, int], None]
+) -> None:
     """Footer fine, a data page destroyed: the engine fails while streaming; the error says
     which dataset files the query was reading."""
     path = table_file(registry)
-    pq.write_table(pq.read_table(path), path, row_group_size=2000, compression="none")
-    metadata = pq.ParquetFile(path).metadata
-    last = metadata.row_group(metadata.num_row_groups - 1)
-    column = last.column(last.num_columns - 1)
-    with path.open("r+b") as handle:
-        handle.seek(column.data_page_offset)
-        handle.write(b"\xff" * min(64, column.total_compressed_size))
+    destroy_last_data_page(path, 2000)
     with dsgrid_sql.connect(registry) as session:
         with pytest.raises(dsgrid_sql.DsgridSqlError) as err:
             session.sql(f"SELECT * FROM {DATASET}").to_arrow()

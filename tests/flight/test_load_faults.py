@@ -13,12 +13,11 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.flight as flight
-import pyarrow.parquet as pq
 import pytest
 
 from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig, proto
@@ -181,19 +180,17 @@ def test_cancel_flight_info_mid_stream(server: FlightSqlServer, reference: dict)
 
 
 @pytest.fixture(scope="module")
-def corrupt_registry(registry: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def corrupt_registry(
+    registry: Path,
+    tmp_path_factory: pytest.TempPathFactory,
+    destroy_last_data_page: Callable[[Path, int], None],
+) -> Path:
     """The registry with one data page of the residential table's last row group destroyed:
     the footer reads fine, so the query starts, and fails only when the scan reaches it."""
     folder = tmp_path_factory.mktemp("corrupt") / "reg"
     shutil.copytree(registry.parent, folder)
     path = folder / "data" / "data" / "dsgrid_demo_residential" / "1.0.0" / "table.parquet"
-    pq.write_table(pq.read_table(path), path, row_group_size=4096, compression="none")
-    metadata = pq.ParquetFile(path).metadata
-    last = metadata.row_group(metadata.num_row_groups - 1)
-    column = last.column(last.num_columns - 1)
-    with path.open("r+b") as handle:
-        handle.seek(column.data_page_offset)
-        handle.write(b"\xff" * min(64, column.total_compressed_size))
+    destroy_last_data_page(path, 4096)
     return folder / "registry.db"
 
 
