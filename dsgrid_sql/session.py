@@ -242,11 +242,11 @@ class Session:
             raise too_deep(self.limits) from None
 
     def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
-        with sql_limits(self.limits):
-            check_limits(text, self.dialect)
         statement = st.classify(text)
         if isinstance(statement, st.Query):
+            # Parsing checks the limits (translate); checking here too scanned it twice.
             return Result(self, text, translation=self.translate(text, params=params))
+        check_limits(text, self.dialect, self.limits)
         if params:
             raise UnsupportedSqlError("Parameters are only accepted by queries.")
         return self._meta(statement, text)
