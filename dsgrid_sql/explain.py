@@ -51,6 +51,13 @@ def explain_text(translation: Translation) -> str:
                     f"{time.project.start:%Y-%m-%d %H:%M} – "
                     f"{time.project.end:%Y-%m-%d %H:%M} UTC ({time.project.count} periods)"
                 )
+            elif isinstance(time, AnnualSpread) and dataset_plan.spread_summed:
+                lines.append(
+                    f"    time: annual {time.time_column} summed over {time.project.count} "
+                    f"project timestamps without spreading (the query only sums value and "
+                    f"reads no time): value / {time.periods_per_year} × {time.project.count}, "
+                    f"model_year := {time.time_column}"
+                )
             elif isinstance(time, AnnualSpread):
                 lines.append(
                     f"    time: annual {time.time_column} spread over {time.project.count} "

@@ -17,8 +17,12 @@ The steps, in order (each a function below):
 7. ``collect_restrictions`` — simple WHERE predicates on dimension columns become sets of
    record ids to push below the mappings (the predicates themselves stay in place, so the
    result equals the unpushed plan);
-8. ``replace_tables`` — data tables become their mapping-plan subqueries, other catalog
-   tables become registered Arrow inputs.
+8. ``used_columns`` — the columns each reference reads, so the plan computes only those;
+9. ``mark_only_summed`` — references whose rows the query only sums (linear in value), so an
+   annual dataset need not be spread over every project hour (summed.py).
+
+translate.py then replaces data tables by their mapping-plan subqueries, and other catalog
+tables by registered Arrow inputs.
 """
 
 from __future__ import annotations
@@ -53,6 +57,7 @@ from dsgrid_sql.suggest import did_you_mean
 
 from .cache import remembered, table_key
 from .parse import node_position, position_at
+from .summed import only_summed
 from .table_plan import Restrictions
 
 CORE_ROLES = {ColumnRole.DIMENSION, ColumnRole.TIME, ColumnRole.VALUE, ColumnRole.DATASET_ID}
@@ -68,6 +73,8 @@ class Binding:
     alias: str
     used: list[str] = field(default_factory=list)
     restrictions: Restrictions = field(default_factory=Restrictions)
+    # The query reads the rows only through sums linear in value (see summed.py).
+    only_summed: bool = False
 
 
 @dataclass
@@ -667,7 +674,7 @@ def _like_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
     return re.compile("".join(out), re.DOTALL | (re.IGNORECASE if ignore_case else 0))
 
 
-# -- 8. replace ------------------------------------------------------------------------------
+# -- 8. used columns -------------------------------------------------------------------------
 
 
 def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
@@ -676,3 +683,14 @@ def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
             binding = aliases.get(column.table)
             if binding is not None and column.name not in binding.used:
                 binding.used.append(column.name)
+
+
+# -- 9. only summed --------------------------------------------------------------------------
+
+
+def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
+    for scope, aliases in _bindings_by_scope(statement, ctx):
+        if len(aliases) != 1 or len(scope.selected_sources) != 1:
+            continue
+        ((alias, binding),) = aliases.items()
+        binding.only_summed = only_summed(scope.expression, alias, binding.table)

@@ -2,13 +2,13 @@
 engine SQL, and the sqlglot schemas of bound tables.
 
 A plan depends only on the catalog, the table, the columns a query reads, the filters pushed
-below the mappings and the engine dialect. Building one copies sqlglot trees and builds the
-mapping tables (a 3,000-county supplemental mapping is 3,000 rows): most of a translation's
-time. A sqlglot schema normalizes every column name of every bound table (~60% of qualify's
-time on the 44-column data table). A BI tool or dashboard sends the same few shapes again
-and again, so each is built once per registry version. A new registry version is a new
-Catalog object: it starts empty, nothing stale is reused, and an old catalog's entries go
-with it.
+below the mappings, the engine dialect and whether the query only sums the rows. Building
+one copies sqlglot trees and builds the mapping tables (a 3,000-county supplemental mapping
+is 3,000 rows): most of a translation's time. A sqlglot schema normalizes every column name
+of every bound table (~60% of qualify's time on the 44-column data table). A BI tool or
+dashboard sends the same few shapes again and again, so each is built once per registry
+version. A new registry version is a new Catalog object: it starts empty, nothing stale is
+reused, and an old catalog's entries go with it.
 """
 
 from __future__ import annotations
@@ -62,6 +62,7 @@ def cached_plan(
     needed: Sequence[str],
     restrictions: Restrictions,
     dialect: str,
+    only_summed: bool = False,
 ) -> TablePlan:
     key = (
         "plan",
@@ -71,9 +72,12 @@ def cached_plan(
         tuple(sorted((c, tuple(sorted(ids))) for c, ids in restrictions.supplemental.items())),
         None if restrictions.datasets is None else tuple(sorted(restrictions.datasets)),
         dialect,
+        only_summed,
     )
     return remembered(
-        catalog, key, lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect)
+        catalog,
+        key,
+        lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect, only_summed),
     )
 
 

@@ -12,7 +12,9 @@ This is dsgrid's ``make_project_dataframe`` (dsgrid-format.md §4.1) step for st
 3. sum over the other columns when a mapping sends several records to one (only then can
    rows collide; otherwise the sum is a no-op and is left out);
 4. map time onto the project's time (shift and wrap, or spread annual values over the
-   project's timestamps with model_year set from the annual value).
+   project's timestamps with model_year set from the annual value). When the query only
+   sums value and reads no time (``sum_spread``), the N copies of an annual row are one row
+   of ``value / periods_per_year * N`` and the time column is a typed NULL nobody reads.
 
 The result has one column per dimension type, the project's time column and ``value``.
 """
@@ -83,6 +85,8 @@ class DatasetPlan:
     # Dataset record ids kept by pushed filters, per dimension type.
     scan_filters: dict[DimensionType, tuple[str, ...]] = field(default_factory=dict)
     time: TimeMapping | None = None
+    # An annual spread planned as one summed row (value / periods × project timestamps).
+    spread_summed: bool = False
     grouped: bool = False
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
@@ -106,9 +110,12 @@ def build_dataset_plan(
     time_column: str | None,
     project_time_input: ArrowInput | None,
     dialect: str,
+    *,
+    sum_spread: bool = False,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
-    pushed-down filters keep (absent type: no restriction)."""
+    pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
+    sums value and reads no time, so annual data need not be repeated per timestamp."""
     plan = DatasetPlan(project, dataset)
     config = dataset.config
     assert config is not None
@@ -329,15 +336,25 @@ def build_dataset_plan(
             stage2 = stage2.where(in_range)
     elif isinstance(time_mapping, AnnualSpread):
         assert project_time_input is not None and time_column is not None
-        plan.inputs.append(project_time_input)
-        stage2 = stage2.join(
-            exp.Table(this=ident(project_time_input.name), alias=exp.TableAlias(this=ident("pt"))),
-            join_type="CROSS",
-        )
-        time_expr = col(time_column, "pt")
         stage2_value = exp.Div(
             this=stage2_value, expression=exp.Literal.number(time_mapping.periods_per_year)
         )
+        if sum_spread:
+            # The sum of the N spread copies, in one row: no cross join, no time.
+            plan.spread_summed = True
+            stage2_value = exp.Mul(
+                this=stage2_value, expression=exp.Literal.number(time_mapping.project.count)
+            )
+            time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+        else:
+            plan.inputs.append(project_time_input)
+            stage2 = stage2.join(
+                exp.Table(
+                    this=ident(project_time_input.name), alias=exp.TableAlias(this=ident("pt"))
+                ),
+                join_type="CROSS",
+            )
+            time_expr = col(time_column, "pt")
         stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
             col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
         )

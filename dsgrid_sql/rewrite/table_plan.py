@@ -71,7 +71,10 @@ def plan_virtual_table(
     needed: Sequence[str],
     restrictions: Restrictions,
     dialect: str,
+    only_summed: bool = False,
 ) -> TablePlan:
+    """``only_summed``: the query reads the rows only through sums linear in value
+    (summed.py); with no time column read either, annual data is summed, not spread."""
     assert table.kind in (TableKind.DATA, TableKind.DATASET) and table.project_id
     project = catalog.project(table.project_id, table.project_version)
     names = catalog.project_names(table.project_id)
@@ -86,12 +89,20 @@ def plan_virtual_table(
     time_column = names.time_columns[0].name if names.time_columns else None
     inputs: list[Input] = []
     project_time_input = _project_time_input(project, time_column)
+    reads_time = any(c.role in (ColumnRole.TIME, ColumnRole.LOCAL_TIME) for c in columns)
+    sum_spread = only_summed and not reads_time
 
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
     for dataset in datasets:
         plan = build_dataset_plan(
-            project, dataset, restrictions.base, time_column, project_time_input, dialect
+            project,
+            dataset,
+            restrictions.base,
+            time_column,
+            project_time_input,
+            dialect,
+            sum_spread=sum_spread,
         )
         if plan.empty_reason:
             skipped.append((dataset.dataset_id, plan.empty_reason))

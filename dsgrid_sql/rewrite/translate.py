@@ -92,6 +92,7 @@ def translate_statement(
     if pushdown:
         bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
     bind.used_columns(statement, ctx)
+    bind.mark_only_summed(statement, ctx)
 
     inputs: list[Input] = []
     plans: list[TablePlan] = []
@@ -99,7 +100,9 @@ def translate_statement(
     for binding in ctx.bindings:
         table = binding.table
         if table.kind in (TableKind.DATA, TableKind.DATASET):
-            plan = cached_plan(catalog, table, binding.used, binding.restrictions, target)
+            plan = cached_plan(
+                catalog, table, binding.used, binding.restrictions, target, binding.only_summed
+            )
             plans.append(plan)
             inputs += plan.inputs
             # A placeholder now, the plan's SQL spliced into the text below: the plan's

@@ -787,6 +787,53 @@ def test_annual_to_hourly(small_session: Session, small_ref: RegistryJson) -> No
         assert close(out["value"], row.value * hours / 8760)
 
 
+def _weighted_by_scenario(df: pd.DataFrame) -> pd.DataFrame:
+    # Not a difference: duplicated scenarios would cancel to rounding noise.
+    return df.assign(value=df["value"].where(df["scenario"] == "reference", 0.5 * df["value"]))
+
+
+SUMMED_CASES = {
+    "by_dataset": (
+        "SELECT dataset_id, metric, model_year, SUM(value) AS value FROM {p}.data GROUP BY ALL",
+        ["dataset_id", "metric", "model_year"],
+        lambda ref: ref.data(),
+    ),
+    "case_and_supplemental": (
+        "SELECT dataset_id, us_states, SUM(CASE WHEN scenario = 'reference' THEN value "
+        "ELSE 0.5 * value END) AS value FROM {p}.data WHERE model_year IN ('2030', '2040') "
+        "GROUP BY ALL",
+        ["dataset_id", "us_states"],
+        lambda ref: _weighted_by_scenario(
+            ref.with_supplemental(ref.data(), "US States", "us_states")
+        ).query("model_year in ['2030', '2040']"),
+    ),
+    "fractional_supplemental": (
+        "SELECT end_uses_by_fuel_type, model_year, SUM(value * 1000) / 1000 AS value "
+        "FROM {p}.data GROUP BY ALL",
+        ["end_uses_by_fuel_type", "model_year"],
+        lambda ref: ref.with_supplemental(
+            ref.data(), "End Uses by Fuel Type", "end_uses_by_fuel_type"
+        ),
+    ),
+}
+
+
+@pytest.mark.parametrize("case", sorted(SUMMED_CASES))
+def test_summed_annual_data_equals_the_spread(
+    full_session: Session, full_ref: RegistryJson, case: str
+) -> None:
+    """A query that only sums value and reads no time sums each annual row once, as value /
+    8760 × project hours, instead of repeating it per hour; the reference spreads it with a
+    cross join, as dsgrid does, and the numbers agree."""
+    sql, keys, reference = SUMMED_CASES[case]
+    sql = sql.format(p=full_ref.project_id)
+    assert "summed over" in full_session.explain(sql)
+    expected = expected_dict(reference(full_ref), keys)
+    if "dataset_id" in keys:
+        assert any(k[0] == f"{full_ref.project_id}_ev_annual" for k in expected)
+    assert_same(got_dict(query(full_session, sql), keys), expected)
+
+
 def test_annual_model_year_is_the_annual_time(
     edit_session: Session, edit_ref: RegistryJson
 ) -> None:
