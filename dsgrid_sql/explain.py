@@ -24,11 +24,15 @@ def explain_text(translation: Translation) -> str:
                 f"    scan: {files.table}"
                 + (f" JOIN {files.lookup} ON id" if files.lookup else "")
             )
-            if dataset_plan.scan_filters:
-                for dim_type, ids in dataset_plan.scan_filters.items():
-                    shown = ", ".join(ids[:8]) + (f", … ({len(ids)} ids)" if len(ids) > 8 else "")
-                    lines.append(f"    pushed filter: {dim_type.value} IN ({shown})")
-            else:
+            for dim_type, ids in dataset_plan.scan_filters.items():
+                lines.append(f"    pushed filter: {dim_type.value} IN ({_shown(ids)})")
+            time = dataset_plan.time
+            if dataset_plan.annual_filter is not None and isinstance(time, AnnualSpread):
+                lines.append(
+                    f"    pushed filter: {time.time_column} IN "
+                    f"({_shown(dataset_plan.annual_filter)}) (model_year of annual data)"
+                )
+            if not dataset_plan.scan_filters and dataset_plan.annual_filter is None:
                 lines.append("    pushed filters: none")
             for mapping in dataset_plan.mappings:
                 how = "identity, skipped" if mapping.skipped else f"{mapping.records} records"
@@ -43,7 +47,6 @@ def explain_text(translation: Translation) -> str:
                 lines.append(
                     "    sum over the other columns (a mapping sends several records to one)"
                 )
-            time = dataset_plan.time
             if isinstance(time, DatetimeShift):
                 shift = time.shift.total_seconds() / 3600
                 lines.append(
@@ -76,3 +79,7 @@ def explain_text(translation: Translation) -> str:
     lines.append(f"Engine SQL ({translation.target}):")
     lines.append(translation.ast.sql(dialect=translation.target, identify=True, pretty=True))
     return "\n".join(lines)
+
+
+def _shown(ids: tuple[str, ...]) -> str:
+    return ", ".join(ids[:8]) + (f", … ({len(ids)} ids)" if len(ids) > 8 else "")

@@ -84,6 +84,8 @@ class DatasetPlan:
     mappings: list[AppliedMapping] = field(default_factory=list)
     # Dataset record ids kept by pushed filters, per dimension type.
     scan_filters: dict[DimensionType, tuple[str, ...]] = field(default_factory=dict)
+    # Annual time values kept by a pushed model_year filter (annual data's model year).
+    annual_filter: tuple[str, ...] | None = None
     time: TimeMapping | None = None
     # An annual spread planned as one summed row (value / periods × project timestamps).
     spread_summed: bool = False
@@ -287,6 +289,7 @@ def build_dataset_plan(
     if annual_years is not None and isinstance(plan.time, AnnualSpread):
         time_value = stored(plan.time.time_column, dimension=True)
         assert time_value is not None
+        plan.annual_filter = tuple(sorted(annual_years))
         if not annual_years:
             plan.empty_reason = "no model_year passes the filters"
         else:

@@ -1289,6 +1289,8 @@ def test_explain_shows_pushed_filters(small_session: Session, small_ref: Registr
     assert any(line.startswith("pushed filter: geography IN (01001)") for line in lines), on
     assert any(line.startswith("pushed filter: model_year IN (2030)") for line in lines), on
     assert any(line.startswith("pushed filter: metric IN (") for line in lines), on
+    # Annual data: the model year it maps to is its annual time column.
+    assert "pushed filter: time_year IN (2030) (model_year of annual data)" in lines, on
     small_session.set("pushdown", "off")
     try:
         off = small_session.explain(sql)
