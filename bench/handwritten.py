@@ -5,7 +5,9 @@ The expert knows the registry: which files hold which dataset, each dataset's ma
 (small tables, loaded once and not timed), the project's hours. They write only the joins a
 question needs, drop unmapped records (``to_id`` null) up front, spread the annual EV data
 without a cross join when no question reads its hours, and shift period-ending time with
-integer arithmetic. The SQL is DuckDB's; :func:`spark_sql` transpiles it for Spark.
+integer arithmetic. The SQL is written once in DuckDB's dialect (with each engine's own
+microsecond functions) and transpiled by sqlglot for Spark, where the export question is its
+SELECT, which the caller writes with Spark's own Parquet writer.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import sqlglot
+from sqlglot import exp
 
 import dsgrid_sql
 from dsgrid_sql.catalog import DimensionType, Project
@@ -56,6 +59,7 @@ class HandWritten:
     parquet: dict[str, Path]  # view name → file
     tables: dict[str, pa.Table]  # small tables (mappings, project hours)
     sql: dict[str, str]  # question id → DuckDB SQL ("{output}" for the export)
+    spark: dict[str, str]  # question id → Spark SQL (the export: its SELECT only)
 
 
 def build(registry: Path) -> HandWritten:
@@ -85,7 +89,8 @@ def build(registry: Path) -> HandWritten:
     tables["project_hours"] = pa.table({"timestamp": project_hours.timestamps()})
     start = (project_hours.start - _EPOCH) // timedelta(microseconds=1)
     count = project_hours.count
-    return HandWritten(parquet, tables, _queries(start, count))
+    spark = {q: spark_sql(sql) for q, sql in _queries(start, count, "spark").items()}
+    return HandWritten(parquet, tables, _queries(start, count, "duckdb"), spark)
 
 
 def _with_units(mapping: pa.Table, project: Project, dataset_id: str) -> pa.Table:
@@ -104,14 +109,22 @@ def _with_units(mapping: pa.Table, project: Project, dataset_id: str) -> pa.Tabl
     return mapping.set_column(2, "from_fraction", pa.array(fractions, pa.float64()))
 
 
-def _queries(start_us: int, hours: int) -> dict[str, str]:
+# Each engine's instant ↔ microseconds functions (sqlglot leaves them as written).
+_MICROS = {
+    "duckdb": ("epoch_us", "make_timestamptz"),
+    "spark": ("unix_micros", "timestamp_micros"),
+}
+
+
+def _queries(start_us: int, hours: int, engine: str) -> dict[str, str]:
     length_us = hours * _HOUR_US
+    to_us, from_us = _MICROS[engine]
     # Commercial time is period-ending, the project's period-beginning: one hour earlier,
     # and the first hour wraps to the end of the project's range.
     com_time = (
-        f"make_timestamptz(CASE WHEN epoch_us(t.timestamp) - {_HOUR_US} < {start_us} "
-        f"THEN epoch_us(t.timestamp) - {_HOUR_US} + {length_us} "
-        f"ELSE epoch_us(t.timestamp) - {_HOUR_US} END)"
+        f"{from_us}(CASE WHEN {to_us}(t.timestamp) - {_HOUR_US} < {start_us} "
+        f"THEN {to_us}(t.timestamp) - {_HOUR_US} + {length_us} "
+        f"ELSE {to_us}(t.timestamp) - {_HOUR_US} END)"
     )
     com_value = (
         "t.value * COALESCE(l.scaling_factor, 1.0) * ms.from_fraction * mm.from_fraction "
@@ -207,5 +220,8 @@ def _queries(start_us: int, hours: int) -> dict[str, str]:
 
 
 def spark_sql(duckdb_sql: str) -> str:
-    """The same query for Spark (the export question is written by the caller)."""
-    return sqlglot.transpile(duckdb_sql, read="duckdb", write="spark")[0]
+    """The same query for Spark; of a COPY, only the SELECT (the caller writes the file)."""
+    tree = sqlglot.parse_one(duckdb_sql, read="duckdb")
+    if isinstance(tree, exp.Copy):
+        tree = tree.this.unnest() if isinstance(tree.this, exp.Subquery) else tree.this
+    return tree.sql(dialect="spark")

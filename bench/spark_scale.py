@@ -10,13 +10,17 @@ process (Spark allows one session per process) with one warm session:
   on 127.0.0.1 (client in client deploy mode, one executor);
 - ``connect``: a Spark Connect server (``local[2]``) started here on 127.0.0.1.
 
-Each answer must equal DuckDB's (dsgrid-sql on its default engine, also in its own process)
-to relative 1e-9 after sorting by the question's keys before its time counts. Reported per
-question: median/min/max seconds over ``runs`` timed runs (after one warm-up run), the ratio
-to DuckDB, and peak memory: the sum of per-process peak RSS (``VmHWM``, reset before each
-question through ``/proc/<pid>/clear_refs``; a background thread also samples ``VmRSS``) over
-the client Python process and the JVMs of the deployment (the local-mode JVM; the driver,
-master, worker and executor JVMs; the Connect server JVM).
+In every Spark mode the hand-written peer of case 2 (bench/handwritten.py, transpiled to
+Spark SQL; the export written by Spark's own Parquet writer) runs on the same session,
+interleaved run by run with dsgrid-sql. Each answer — ours and the hand-written one — must
+equal DuckDB's (dsgrid-sql on its default engine, also in its own process) to relative 1e-9
+after sorting by the question's keys before its time counts. Reported per question:
+median/min/max seconds over ``runs`` timed runs (after one warm-up run), the ratio to DuckDB
+and to the hand-written SQL, and dsgrid-sql's peak memory over its warm-up run: the sum of
+per-process peak RSS (``VmHWM``, reset before each question through
+``/proc/<pid>/clear_refs``; a background thread also samples ``VmRSS``) over the client
+Python process and the JVMs of the deployment (the local-mode JVM; the driver, master,
+worker and executor JVMs; the Connect server JVM).
 
 A last case measures Spark result streaming: ``SELECT * FROM data`` read batch by batch
 through the engine (partitions streamed to Python one at a time) against the former path,
@@ -236,6 +240,30 @@ def _connect(spec: dict[str, Any]) -> Any:
     return dsgrid_sql.connect(spec["registry"], **options)
 
 
+class _Expert:
+    """The hand-written peer (bench/handwritten.py) on the same Spark session: its Parquet
+    files and small tables registered under the expert's own names, its SQL transpiled."""
+
+    def __init__(self, session: Any, registry_path: Path) -> None:
+        from dsgrid_sql.rewrite.inputs import ArrowInput, ParquetInput
+
+        from . import handwritten
+
+        spec = handwritten.build(registry_path)
+        engine = session.engine
+        engine.register([ParquetInput(n, p, (p,)) for n, p in spec.parquet.items()])
+        engine.register([ArrowInput(n, t) for n, t in spec.tables.items()])
+        self.spark = engine._spark
+        self.sql = spec.spark
+
+    def run(self, question: Question, target: Path) -> pa.Table | None:
+        frame = self.spark.sql(self.sql[question.id])
+        if question.export:  # Spark's own writer: part files in a directory
+            frame.write.mode("overwrite").parquet(str(target))
+            return None
+        return frame.toArrow()
+
+
 def _child_questions(spec: dict[str, Any]) -> dict[str, Any]:
     watch = MemoryWatch(spec["watch"])
     out = Path(spec["out"])
@@ -244,6 +272,7 @@ def _child_questions(spec: dict[str, Any]) -> dict[str, Any]:
     session = _connect(spec)
     _ = session.engine  # starts the JVM / connects
     startup = time.perf_counter() - start
+    expert = _Expert(session, Path(spec["registry"])) if spec["mode"] != "duckdb" else None
     report: dict[str, Any] = {"startup_s": startup, "questions": {}}
     for question in QUESTIONS:
         if spec["questions"] and question.id not in spec["questions"]:
@@ -251,7 +280,7 @@ def _child_questions(spec: dict[str, Any]) -> dict[str, Any]:
         counter = iter(range(10_000))
         last: dict[str, Any] = {}
 
-        def action(
+        def ours(
             q: Question = question,
             counter: Iterator[int] = counter,
             last: dict[str, Any] = last,
@@ -265,24 +294,42 @@ def _child_questions(spec: dict[str, Any]) -> dict[str, Any]:
             else:
                 last["table"] = session.sql(q.sql).to_arrow()
 
+        def theirs(q: Question = question, last: dict[str, Any] = last) -> None:
+            assert expert is not None
+            target = export / f"{spec['mode']}-{q.id}-hand-written"
+            last["expert"] = expert.run(q, target)
+            last["expert_path"] = target
+
+        # Memory: ours alone, over its warm-up run.
         watch.reset()
-        action()  # warm-up
-        seconds = []
-        for _ in range(spec["runs"]):
-            t = time.perf_counter()
-            action()
-            seconds.append(time.perf_counter() - t)
+        ours()
         peaks = watch.peaks()
+        if expert is not None:
+            theirs()  # warm-up
+        seconds: list[float] = []
+        expert_seconds: list[float] = []
+        for _ in range(spec["runs"]):  # interleaved, so both see the same machine
+            for action, times in ((ours, seconds), (theirs, expert_seconds)):
+                if action is theirs and expert is None:
+                    continue
+                t = time.perf_counter()
+                action()
+                times.append(time.perf_counter() - t)
         target = out / f"{spec['mode']}-{question.id}.parquet"
         if question.export:
             shutil.move(last["path"], target)
         else:
             pq.write_table(last.pop("table"), target)
-        report["questions"][question.id] = {
-            "seconds": seconds,
-            "memory": peaks,
-            "result": str(target),
-        }
+        entry = {"seconds": seconds, "memory": peaks, "result": str(target)}
+        if expert is not None:
+            expert_target = out / f"{spec['mode']}-{question.id}-hand-written.parquet"
+            answer = last.pop("expert")
+            if answer is None:  # Spark's directory of part files, as one table
+                answer = pq.read_table(last["expert_path"])
+                shutil.rmtree(last["expert_path"], ignore_errors=True)
+            pq.write_table(answer, expert_target)
+            entry.update(expert_seconds=expert_seconds, expert_result=str(expert_target))
+        report["questions"][question.id] = entry
     watch.stop()
     session.close()
     return report
@@ -485,9 +532,9 @@ def _scale_section(scale: str, rows: int, results: list[ModeResult], baseline: M
         "Session start-up (not in the query times): "
         + ", ".join(f"{r.mode} {r.startup_s:.1f} s" for r in results),
         "",
-        "| question | engine | median s | min s | max s | × DuckDB | peak MiB "
-        "(python + JVMs) | JVMs | equal |",
-        "|---|---|---:|---:|---:|---:|---:|---:|---|",
+        "| question | engine | median s | min s | max s | × DuckDB | hand-written median s "
+        "| × hand-written | peak MiB (python + JVMs) | JVMs | equal |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---|",
     ]
     for question in QUESTIONS:
         base = baseline.questions.get(question.id)
@@ -503,10 +550,17 @@ def _scale_section(scale: str, rows: int, results: list[ModeResult], baseline: M
             memory = data["memory"]
             python = memory["by_role"].get("driver python", 0)
             jvm = memory["by_role"].get("jvm", 0)
+            expert = data.get("expert_seconds")
+            if expert:
+                expert_median = statistics.median(expert)
+                by_hand = f"{expert_median:.3f} | {median / expert_median:.2f}"
+            else:
+                by_hand = "— | —"
             lines.append(
                 f"| {question.id} | {result.mode} | {median:.3f} | {min(seconds):.3f} | "
-                f"{max(seconds):.3f} | {median / base_median:.1f} | {_mib(memory['total'])} "
-                f"({_mib(python)} + {_mib(jvm)}) | {memory['jvms']} | {data.get('equal', '—')} |"
+                f"{max(seconds):.3f} | {median / base_median:.1f} | {by_hand} | "
+                f"{_mib(memory['total'])} ({_mib(python)} + {_mib(jvm)}) | {memory['jvms']} | "
+                f"{data.get('equal', '—')} |"
             )
     return "\n".join(lines)
 
@@ -558,7 +612,10 @@ def run(
         "after one warm-up per question, one warm session per mode. Peak memory: per-process "
         "VmHWM summed over the client Python process and the deployment's JVMs (local: the "
         "client's JVM; cluster: driver, master, worker, executor JVMs; connect: the server "
-        "JVM), reset before each question. Results equal DuckDB's to relative 1e-9.",
+        "JVM), reset before each question and taken over dsgrid-sql's warm-up run. Hand-written: "
+        "bench/handwritten.py's SQL transpiled to Spark SQL on the same session, runs "
+        "interleaved with dsgrid-sql's. Results (ours and hand-written) equal DuckDB's to "
+        "relative 1e-9.",
     ]
     with tempfile.TemporaryDirectory(prefix="dsgrid-spark-scale-") as work, ExitStack() as stack:
         work_dir = Path(work)
@@ -596,7 +653,11 @@ def run(
             for result in results[1:]:
                 for qid, data in result.questions.items():
                     keys = next(q.keys for q in QUESTIONS if q.id == qid)
-                    diff = compare(baseline.questions[qid]["result"], data["result"], keys)
+                    base = baseline.questions[qid]["result"]
+                    diff = compare(base, data["result"], keys)
+                    if diff is None and "expert_result" in data:
+                        expert_diff = compare(base, data["expert_result"], keys)
+                        diff = None if expert_diff is None else f"hand-written: {expert_diff}"
                     data["equal"] = "yes" if diff is None else f"**NO**: {diff}"
             sections += ["", _scale_section(scale, reg.rows, results, baseline)]
         if stream_case and scales:
