@@ -95,12 +95,13 @@ class DuckDBEngine(Engine):
             inputs=inputs,
         )
 
-    def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+    def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         self.register(inputs)
         cursor = self._conn.cursor()
         try:
-            # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans.
-            empty = cursor.sql(sql).limit(0).to_arrow_table()
+            # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In the
+            # SQL text, not the relation API's .limit(0), which binds the query twice.
+            empty = cursor.sql(f"SELECT * FROM ({sql}) AS q LIMIT 0").to_arrow_table()
         except duckdb.Error as exc:
             raise QueryExecutionError(
                 f"DuckDB could not run the query: {first_line(exc)}."

@@ -215,7 +215,7 @@ class SparkEngine(Engine):
             if isinstance(item, pa.Table):
                 yield from item.to_batches()
 
-    def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+    def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         self.register(inputs)
         try:
             # LIMIT 0 becomes an empty local relation in Spark's optimizer: no job runs.
