@@ -1,5 +1,5 @@
 """What the rewrite keeps per catalog (one registry version): mapping plans with their
-engine SQL, and the sqlglot schemas of bound tables.
+engine SQL, the sqlglot schemas of bound tables, and the catalog's own tables as inputs.
 
 A plan depends only on the catalog, the table, the columns a query reads, the filters pushed
 below the mappings, the engine dialect and whether the query only sums the rows. Building
@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 
 from dsgrid_sql.catalog import Catalog, Table
 
+from .inputs import ArrowInput
 from .table_plan import Restrictions, TablePlan, plan_virtual_table
 
 MAX_ENTRIES = 256  # per catalog; least recently used first out
@@ -78,6 +79,17 @@ def cached_plan(
         catalog,
         key,
         lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect, only_summed),
+    )
+
+
+def table_input(catalog: Catalog, table: Table) -> ArrowInput:
+    """A registry, information_schema, dimension or mapping table as an engine input, built
+    (rows collected, content hashed into its name) once per catalog: it was 40% of
+    translating a query on a dimension table."""
+    return remembered(
+        catalog,
+        ("table", table_key(table)),
+        lambda: ArrowInput.of("table", catalog.table_data(table)),
     )
 
 

@@ -15,9 +15,9 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind
 from .allowlist import check_functions, check_statement_kind
-from .cache import cached_plan, plan_sql
+from .cache import cached_plan, plan_sql, table_input
 from .dataset_plan import ident
-from .inputs import ArrowInput, Input
+from .inputs import Input
 from .parse import parse_query
 from .table_plan import TablePlan
 
@@ -113,8 +113,7 @@ def translate_statement(
                 this=ident(name), alias=exp.TableAlias(this=exp.to_identifier(binding.alias))
             )
         else:
-            data = catalog.table_data(table)
-            arrow_input = ArrowInput.of("table", data)
+            arrow_input = table_input(catalog, table)
             inputs.append(arrow_input)
             replacement = exp.Table(
                 this=ident(arrow_input.name),
