@@ -1,5 +1,6 @@
 """What the rewrite keeps per catalog (one registry version): mapping plans with their
-engine SQL, the sqlglot schemas of bound tables, and the catalog's own tables as inputs.
+engine SQL, the sqlglot schemas of bound tables, the catalog's own tables as inputs, and
+whole translations of parameterless query texts (translate.py).
 
 A plan depends only on the catalog, the table, the columns a query reads, the filters pushed
 below the mappings, the engine dialect and whether the query only sums the rows. Building
@@ -24,7 +25,7 @@ from dsgrid_sql.catalog import Catalog, Table
 from .inputs import ArrowInput
 from .table_plan import Restrictions, TablePlan, plan_virtual_table
 
-MAX_ENTRIES = 256  # per catalog; least recently used first out
+MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations); LRU
 
 T = TypeVar("T")
 _lock = threading.Lock()

@@ -15,10 +15,10 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind
 from .allowlist import check_functions, check_statement_kind
-from .cache import cached_plan, plan_sql, table_input
+from .cache import cached_plan, plan_sql, remembered, table_input
 from .dataset_plan import ident
 from .inputs import Input
-from .parse import parse_query
+from .parse import active_limits, parse_query
 from .table_plan import TablePlan
 
 TARGETS = ("duckdb", "spark")
@@ -60,11 +60,20 @@ def translate(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
 ) -> Translation:
-    statement = parse_query(text, dialect)
-    return translate_statement(
-        statement, text, catalog, dialect=dialect, target=target,
-        default_schema=default_schema, params=params, pushdown=pushdown,
-    )  # fmt: skip
+    def build() -> Translation:
+        statement = parse_query(text, dialect)
+        return translate_statement(
+            statement, text, catalog, dialect=dialect, target=target,
+            default_schema=default_schema, params=params, pushdown=pushdown,
+        )  # fmt: skip
+
+    if params:
+        return build()  # values are substituted into the tree: built each time
+    # A dashboard or BI tool sends the same texts again and again; a translation depends
+    # only on the text, the catalog (registry version) and these settings (including the
+    # SQL limits the parse enforces), and is never modified once built.
+    key = ("translation", text, dialect, target, default_schema, pushdown, active_limits())
+    return remembered(catalog, key, build)
 
 
 def translate_statement(

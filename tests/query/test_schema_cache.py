@@ -46,3 +46,27 @@ def test_catalog_tables_become_one_input_per_catalog(small_session: Session) -> 
     assert len(first) == len(again) == 1
     assert first[0] is again[0]
     assert first[0].table.num_rows == small_session.sql(sql).to_arrow().num_rows > 0
+
+
+def test_a_query_text_is_translated_once_per_setting(small_session: Session) -> None:
+    from dsgrid_sql.errors import SqlTooLongError
+    from dsgrid_sql.rewrite.parse import SqlLimits, sql_limits
+    from dsgrid_sql.rewrite.translate import translate
+
+    catalog = small_session.catalog
+    text = "SELECT metric, SUM(value) AS v FROM dsgrid_demo.data GROUP BY 1"
+    first = translate(text, catalog)
+    assert translate(text, catalog) is first
+    # Anything else the translation depends on gives its own.
+    assert translate(text, catalog, target="spark") is not first
+    assert translate(text, catalog, pushdown=False) is not first
+    assert translate(text, catalog, default_schema="dsgrid_demo") is not first
+    with_param = "SELECT metric, SUM(value) AS v FROM dsgrid_demo.data WHERE metric = ? GROUP BY 1"
+    a = translate(with_param, catalog, params=["heating_gas"])
+    b = translate(with_param, catalog, params=["cooling"])
+    assert a is not b and "'cooling'" in b.sql and "'heating_gas'" not in b.sql
+    # The limits are part of it: a remembered text is still refused under tighter ones.
+    with sql_limits(SqlLimits(max_length=20)), pytest.raises(SqlTooLongError):
+        translate(text, catalog)
+    # And what the cache returns is what runs.
+    assert small_session.sql(text).to_arrow().num_rows > 0
