@@ -24,7 +24,6 @@ Anything else keeps the literal spread: COUNT(*), AVG(value), MIN(value), a filt
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from enum import Enum
 
 from sqlglot import exp
@@ -40,7 +39,6 @@ class _Kind(Enum):
 
 
 _LINEARISH = (_Kind.LINEAR, _Kind.ZERO)
-IsValue = Callable[[exp.Expression], bool]
 # Nodes after which the row count is no longer the table's, or that may count rows.
 _REFUSED = (
     exp.Select, exp.Subquery, exp.Window, exp.Lateral, exp.Unnest, exp.Explode,
@@ -57,79 +55,81 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         return False
     if select.args.get("joins") or select.args.get("laterals"):
         return False
-    value_names = {c.name for c in table.columns if c.role is ColumnRole.VALUE}
-
-    def is_value(node: exp.Expression) -> bool:
-        return isinstance(node, exp.Column) and node.table == alias and node.name in value_names
-
     aggregates = list(select.find_all(exp.AggFunc))
     if not aggregates and not select.args.get("group"):
         return False
     for node in select.walk():
         if node is not select and isinstance(node, _REFUSED):
             return False
-    for aggregate in aggregates:
-        if isinstance(aggregate, exp.Sum):
-            argument = aggregate.this
-            if isinstance(argument, exp.Distinct) or _kind(argument, is_value) not in _LINEARISH:
-                return False
-        elif isinstance(aggregate, exp.Min | exp.Max):
-            if any(is_value(n) for n in aggregate.walk()):
-                return False
-        else:
-            return False
-    # Every read of value lies inside a SUM (whose argument was found linear above).
-    for node in select.find_all(exp.Column):
-        if is_value(node) and not isinstance(node.find_ancestor(exp.AggFunc), exp.Sum):
-            return False
-    return True
+    value_names = {c.name for c in table.columns if c.role is ColumnRole.VALUE}
+    values = [c for c in select.find_all(exp.Column) if c.table == alias and c.name in value_names]
+    # Every read of value lies inside a SUM (whose argument must be linear, below); MIN and
+    # MAX then only see value-free terms, which copies do not change.
+    if any(not isinstance(c.find_ancestor(exp.AggFunc), exp.Sum) for c in values):
+        return False
+    if any(not isinstance(a, exp.Sum | exp.Min | exp.Max) for a in aggregates):
+        return False
+    # The nodes that read value: the value columns and their ancestors (one walk up each),
+    # so telling a value-free term costs one look-up, not a walk of the term.
+    reading = {id(c) for c in values}
+    for column in values:
+        node = column.parent
+        while node is not None and id(node) not in reading:
+            reading.add(id(node))
+            node = node.parent
+    try:
+        return all(
+            not isinstance(a.this, exp.Distinct) and _kind(a.this, reading) in _LINEARISH
+            for a in aggregates
+            if isinstance(a, exp.Sum)
+        )
+    except RecursionError:  # a very long arithmetic chain: keep the literal spread
+        return False
 
 
-def _kind(node: exp.Expression, is_value: IsValue) -> _Kind:
-    if is_value(node):
-        return _Kind.LINEAR
-    if isinstance(node, exp.Null) or (isinstance(node, exp.Literal) and _is_zero(node)):
-        return _Kind.ZERO
+def _kind(node: exp.Expression, reading: set[int]) -> _Kind:
+    if id(node) not in reading:
+        return _Kind.ZERO if _is_zero(node) else _Kind.FREE
+    if isinstance(node, exp.Column):
+        return _Kind.LINEAR  # a column that reads value is value itself
     if isinstance(node, exp.Paren | exp.Neg):
-        return _kind(node.this, is_value)
-    if not any(is_value(n) for n in node.walk()):
-        return _Kind.FREE
+        return _kind(node.this, reading)
     if isinstance(node, exp.Mul):
-        kinds = {_kind(node.this, is_value), _kind(node.expression, is_value)}
+        kinds = {_kind(node.this, reading), _kind(node.expression, reading)}
         if _Kind.NONLINEAR in kinds:
             return _Kind.NONLINEAR
         if _Kind.ZERO in kinds:
             return _Kind.ZERO
         return _Kind.LINEAR if kinds == {_Kind.LINEAR, _Kind.FREE} else _Kind.NONLINEAR
     if isinstance(node, exp.Div):
-        top, bottom = _kind(node.this, is_value), _kind(node.expression, is_value)
+        top, bottom = _kind(node.this, reading), _kind(node.expression, reading)
         return top if top in _LINEARISH and bottom is _Kind.FREE else _Kind.NONLINEAR
     if isinstance(node, exp.Add | exp.Sub):
-        return _branches([node.this, node.expression], is_value)
+        return _branches([node.this, node.expression], reading)
     if isinstance(node, exp.Coalesce):
-        return _branches([node.this, *node.expressions], is_value)
+        return _branches([node.this, *node.expressions], reading)
     if isinstance(node, exp.Case):
-        if node.this is not None and _kind(node.this, is_value) is not _Kind.FREE:
+        if node.this is not None and id(node.this) in reading:
             return _Kind.NONLINEAR
         conditions = [i.this for i in node.args.get("ifs") or []]
         results = [i.args["true"] for i in node.args.get("ifs") or []]
         results.append(node.args.get("default") or exp.Null())
-        if any(_kind(c, is_value) is not _Kind.FREE for c in conditions):
+        if any(id(c) in reading for c in conditions):
             return _Kind.NONLINEAR
-        return _branches(results, is_value)
+        return _branches(results, reading)
     if isinstance(node, exp.If):
-        if _kind(node.this, is_value) is not _Kind.FREE:
+        if id(node.this) in reading:
             return _Kind.NONLINEAR
         results = [node.args["true"], node.args.get("false") or exp.Null()]
-        return _branches(results, is_value)
+        return _branches(results, reading)
     if isinstance(node, exp.Cast) and node.to.this in _EXACT_CASTS:
-        return _kind(node.this, is_value)
+        return _kind(node.this, reading)
     return _Kind.NONLINEAR
 
 
-def _branches(parts: list[exp.Expression], is_value: IsValue) -> _Kind:
+def _branches(parts: list[exp.Expression], reading: set[int]) -> _Kind:
     """Terms added together, or alternatives of a CASE: all linear (or zero) or all free."""
-    kinds = {_kind(p, is_value) for p in parts}
+    kinds = {_kind(p, reading) for p in parts}
     if kinds <= {_Kind.ZERO}:
         return _Kind.ZERO
     if kinds <= set(_LINEARISH):
@@ -139,10 +139,13 @@ def _branches(parts: list[exp.Expression], is_value: IsValue) -> _Kind:
     return _Kind.NONLINEAR
 
 
-def _is_zero(literal: exp.Literal) -> bool:
-    if literal.is_string:
+def _is_zero(node: exp.Expression) -> bool:
+    """NULL or a numeric 0: the same however often it is added."""
+    if isinstance(node, exp.Null):
+        return True
+    if not isinstance(node, exp.Literal) or node.is_string:
         return False
     try:
-        return float(literal.this) == 0.0
+        return float(node.this) == 0.0
     except ValueError:
         return False

@@ -105,3 +105,13 @@ def test_a_query_shape_keeps_its_own_plan(small_catalog: Catalog) -> None:
     assert not _ev_plan(spread).spread_summed
     again = translate(f"SELECT metric, SUM(value) FROM {P}.data GROUP BY 1", small_catalog)
     assert again.plans[0] is summed.plans[0]
+
+
+def test_a_very_long_sum_still_translates(small_catalog: Catalog) -> None:
+    """Deciding must not fail a query the engines run: past Python's recursion limit the
+    decision is the literal spread (DuckDB itself takes expressions up to 1,000 deep)."""
+    sql = f"SELECT metric, SUM(value{' + 0' * 900}) FROM {P}.data GROUP BY 1"
+    translation = translate(sql, small_catalog)
+    assert not _ev_plan(translation).spread_summed
+    short = f"SELECT metric, SUM(value{' + 0' * 100}) FROM {P}.data GROUP BY 1"
+    assert _ev_plan(translate(short, small_catalog)).spread_summed
