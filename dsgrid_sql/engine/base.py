@@ -3,18 +3,16 @@
 from __future__ import annotations
 
 import abc
-import threading
-from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
+from dsgrid_sql.rewrite.cache import Lru
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
 BATCH_ROWS = 65_536
 SCHEMA_CACHE_ENTRIES = 512  # per engine; least recently used first out
-_schema_lock = threading.Lock()
 
 
 class Engine(abc.ABC):
@@ -22,6 +20,9 @@ class Engine(abc.ABC):
 
     name: str
     dialect: str
+
+    def __init__(self) -> None:
+        self._schemas = Lru(SCHEMA_CACHE_ENTRIES)
 
     @abc.abstractmethod
     def register(self, inputs: Iterable[Input]) -> None: ...
@@ -40,17 +41,7 @@ class Engine(abc.ABC):
         for a dimension table, 11 ms for an aggregate over ``data`` on DuckDB, far more on
         Spark), and BI tools ask for the schema of the same few queries on every refresh.
         The text fixes the schema: input names carry their content (rewrite/inputs.py)."""
-        with _schema_lock:
-            cache = self.__dict__.setdefault("_schemas", OrderedDict())
-            if sql in cache:
-                cache.move_to_end(sql)
-                return cache[sql]  # type: ignore[no-any-return]
-        schema = self.probe_schema(sql, inputs)
-        with _schema_lock:
-            cache[sql] = schema
-            while len(cache) > SCHEMA_CACHE_ENTRIES:
-                cache.popitem(last=False)
-        return schema
+        return self._schemas.get(sql, lambda: self.probe_schema(sql, inputs))
 
     @abc.abstractmethod
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:

@@ -29,6 +29,7 @@ class DuckDBEngine(Engine):
     OPTIONS = ("memory_limit", "threads")
 
     def __init__(self, memory_limit: str | None = None, threads: int | None = None) -> None:
+        super().__init__()
         self._conn = duckdb.connect(":memory:")
         self._conn.execute("SET TimeZone = 'UTC'")
         if memory_limit:

@@ -100,6 +100,7 @@ class SparkEngine(Engine):
         spark_remote: str | None = None,
         spark_conf: dict[str, str] | None = None,
     ) -> None:
+        super().__init__()
         self._spark = spark_session(spark_master, spark_remote, spark_conf)
         self._remote = spark_remote or os.environ.get("SPARK_REMOTE")
         self._registered: set[str] = set()

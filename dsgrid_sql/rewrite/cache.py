@@ -25,30 +25,46 @@ from dsgrid_sql.catalog import Catalog, Table
 from .inputs import ArrowInput
 from .table_plan import Restrictions, TablePlan, plan_virtual_table
 
-MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations); LRU
+MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations)
 
 T = TypeVar("T")
+
+
+class Lru:
+    """Values built at most once per key while among the ``size`` most recently used;
+    shared by threads. Also the engines' result-schema cache (engine/base.py)."""
+
+    def __init__(self, size: int) -> None:
+        self._size = size
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: Hashable, build: Callable[[], T]) -> T:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                return self._entries[key]  # type: ignore[no-any-return]
+        # Built outside the lock: two threads may build one entry at once; both are equal.
+        value = build()
+        with self._lock:
+            self._entries[key] = value
+            while len(self._entries) > self._size:
+                self._entries.popitem(last=False)
+        return value
+
+
 _lock = threading.Lock()
-_entries: weakref.WeakKeyDictionary[Catalog, OrderedDict[Hashable, Any]] = (
-    weakref.WeakKeyDictionary()
-)
+_caches: weakref.WeakKeyDictionary[Catalog, Lru] = weakref.WeakKeyDictionary()
 
 
 def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
     """``build()``'s value for ``key`` in ``catalog``, built at most once while it stays in
     the catalog's least-recently-used entries."""
     with _lock:
-        entries = _entries.setdefault(catalog, OrderedDict())
-        if key in entries:
-            entries.move_to_end(key)
-            return entries[key]  # type: ignore[no-any-return]
-    # Built outside the lock: two threads may build one entry at once; both are equal.
-    value = build()
-    with _lock:
-        entries[key] = value
-        while len(entries) > MAX_ENTRIES:
-            entries.popitem(last=False)
-    return value
+        cache = _caches.get(catalog)
+        if cache is None:
+            cache = _caches[catalog] = Lru(MAX_ENTRIES)
+    return cache.get(key, build)
 
 
 def table_key(table: Table) -> Hashable:
