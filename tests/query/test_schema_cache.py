@@ -7,6 +7,9 @@ from typing import Any
 
 import pytest
 
+from dsgrid_sql.errors import SqlTooLongError
+from dsgrid_sql.rewrite.parse import SqlLimits, sql_limits
+from dsgrid_sql.rewrite.translate import translate
 from dsgrid_sql.session import Session
 
 QUERIES = [
@@ -49,10 +52,6 @@ def test_catalog_tables_become_one_input_per_catalog(small_session: Session) -> 
 
 
 def test_a_query_text_is_translated_once_per_setting(small_session: Session) -> None:
-    from dsgrid_sql.errors import SqlTooLongError
-    from dsgrid_sql.rewrite.parse import SqlLimits, sql_limits
-    from dsgrid_sql.rewrite.translate import translate
-
     catalog = small_session.catalog
     text = "SELECT metric, SUM(value) AS v FROM dsgrid_demo.data GROUP BY 1"
     first = translate(text, catalog)
