@@ -103,7 +103,10 @@ def test_a_query_shape_keeps_its_own_plan(small_catalog: Catalog) -> None:
     spread = translate(f"SELECT metric, COUNT(value) FROM {P}.data GROUP BY 1", small_catalog)
     assert _ev_plan(summed).spread_summed
     assert not _ev_plan(spread).spread_summed
-    again = translate(f"SELECT metric, SUM(value) FROM {P}.data GROUP BY 1", small_catalog)
+    # Another text of the same shape (the same text would be a remembered translation).
+    again = translate(
+        f"SELECT metric, SUM(value) AS total FROM {P}.data GROUP BY 1", small_catalog
+    )
     assert again.plans[0] is summed.plans[0]
 
 
