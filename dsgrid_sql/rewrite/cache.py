@@ -31,26 +31,56 @@ T = TypeVar("T")
 
 
 class Lru:
-    """Values built at most once per key while among the ``size`` most recently used;
-    shared by threads. Also the engines' result-schema cache (engine/base.py)."""
+    """Values built at most once per key while among the most recently used, up to a total
+    ``size`` (entries, or the sum of ``weigh(value)``); shared by threads. Also the engines'
+    result-schema and result caches (engine/base.py, engine/results.py)."""
 
-    def __init__(self, size: int) -> None:
+    def __init__(self, size: int, weigh: Callable[[Any], int] = lambda _: 1) -> None:
         self._size = size
-        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._weigh = weigh
+        self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
+        self._total = 0
         self._lock = threading.Lock()
 
     def get(self, key: Hashable, build: Callable[[], T]) -> T:
-        with self._lock:
-            if key in self._entries:
-                self._entries.move_to_end(key)
-                return self._entries[key]  # type: ignore[no-any-return]
+        found = self.lookup(key)
+        if found is not None:
+            return found  # type: ignore[no-any-return]
         # Built outside the lock: two threads may build one entry at once; both are equal.
         value = build()
-        with self._lock:
-            self._entries[key] = value
-            while len(self._entries) > self._size:
-                self._entries.popitem(last=False)
+        self.store(key, value)
         return value
+
+    def lookup(self, key: Hashable) -> Any | None:
+        """The value kept for ``key`` (now the most recently used), or None."""
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is None:
+                return None
+            self._entries.move_to_end(key)
+            return entry[0]
+
+    def store(self, key: Hashable, value: Any) -> None:
+        """Keep ``value``, dropping the least recently used entries over the size; a value
+        heavier than the whole size is not kept."""
+        weight = self._weigh(value)
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
+            if weight > self._size:
+                return
+            self._entries[key] = (value, weight)
+            self._total += weight
+            while self._total > self._size:
+                _, (_, dropped) = self._entries.popitem(last=False)
+                self._total -= dropped
+
+    @property
+    def weight(self) -> int:
+        """The total weight kept (entries, or bytes for a weighed cache)."""
+        with self._lock:
+            return self._total
 
 
 _lock = threading.Lock()
