@@ -168,6 +168,31 @@ def check_functions(statement: exp.Expression, position_of) -> None:  # type: ig
             _refuse(node.sql_name().lower(), node, position_of)
 
 
+# Allowed functions whose value depends on when the query runs, not on the data. A query
+# using one, or sampling rows (engines give a seed no guarantee across threads), is not
+# repeatable (Translation.repeatable): its result is never served from the result cache.
+_TIME_DEPENDENT = {"CurrentDate", "CurrentTimestamp"}
+_TIME_DEPENDENT_ANONYMOUS = {"unix_timestamp"}  # with no argument: now
+
+
+def repeatable(statement: exp.Expression) -> bool:
+    """Whether the statement, run again on the same data, has the same answer (an answer
+    that may come in any row order, or pick any value for ANY_VALUE, counts as the same:
+    any of them is correct)."""
+    for node in statement.walk():
+        if type(node).__name__ in _TIME_DEPENDENT:
+            return False
+        if isinstance(node, exp.TableSample):
+            return False
+        if (
+            isinstance(node, exp.Anonymous)
+            and node.name.lower() in _TIME_DEPENDENT_ANONYMOUS
+            and not node.expressions
+        ):
+            return False
+    return True
+
+
 def _refuse(name: str, node: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
     suggestion = did_you_mean(name, KNOWN_FUNCTION_NAMES)
     raise UnknownFunctionError(

@@ -14,7 +14,7 @@ from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table, TableKind
 from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind
-from .allowlist import check_functions, check_statement_kind
+from .allowlist import check_functions, check_statement_kind, repeatable
 from .cache import cached_plan, plan_sql, remembered, table_input
 from .dataset_plan import ident
 from .inputs import Input
@@ -37,6 +37,9 @@ class Translation:
     plans: list[TablePlan] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     placeholders: dict[str, TablePlan] = field(default_factory=dict)
+    # The same SQL on the same data has the same answer (no clock, no sampling): the
+    # engines may serve it from their result cache (engine/results.py).
+    repeatable: bool = True
 
     @functools.cached_property
     def ast(self) -> exp.Expression:
@@ -92,6 +95,7 @@ def translate_statement(
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
     check_functions(statement, ctx.position)
+    same_every_run = repeatable(statement)
     bind.expand_stars(statement, ctx)
     bind.canonicalize_columns(statement, ctx)
     bind.name_output_columns(statement, dialect)
@@ -144,6 +148,7 @@ def translate_statement(
         plans,
         [b.table for b in ctx.bindings],
         placeholders,
+        same_every_run,
     )
 
 
