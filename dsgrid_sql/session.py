@@ -194,7 +194,9 @@ class Session:
             return self._engine
 
     def _run(self, translation: Translation, tag: str | None = None) -> pa.RecordBatchReader:
-        return self.engine.execute(translation.sql, translation.inputs, tag=tag)
+        return self.engine.run(
+            translation.sql, translation.inputs, tag=tag, repeatable=translation.repeatable
+        )
 
     def cancel(self, tag: str | None = None) -> None:
         """Stop one running query (by its Result.id) or, with no tag, all of them."""
@@ -462,6 +464,7 @@ def connect(
     spark_remote: str | None = None,
     spark_conf: dict[str, str] | None = None,
     memory_limit: str | None = None,
+    result_cache_mb: float = 0,
     max_sql_length: int = DEFAULT_LIMITS.max_length,
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
 ) -> Session:
@@ -486,6 +489,7 @@ def connect(
                 "spark_remote": spark_remote,
                 "spark_conf": spark_conf,
                 "memory_limit": memory_limit,
+                "result_cache_mb": result_cache_mb,
             },
             max_sql_length=max_sql_length,
             max_nesting_depth=max_nesting_depth,

@@ -11,6 +11,8 @@ from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutio
 from dsgrid_sql.rewrite.cache import Lru
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
+from .results import ResultCache
+
 BATCH_ROWS = 65_536
 SCHEMA_CACHE_ENTRIES = 512  # per engine; least recently used first out
 
@@ -21,8 +23,9 @@ class Engine(abc.ABC):
     name: str
     dialect: str
 
-    def __init__(self) -> None:
+    def __init__(self, result_cache_mb: float = 0) -> None:
         self._schemas = Lru(SCHEMA_CACHE_ENTRIES)
+        self.results = ResultCache(result_cache_mb)
 
     @abc.abstractmethod
     def register(self, inputs: Iterable[Input]) -> None: ...
@@ -33,6 +36,27 @@ class Engine(abc.ABC):
     ) -> pa.RecordBatchReader:
         """Run a query; batches stream as the reader is read. ``tag`` names the query for
         :meth:`cancel` (several queries may run at once, each cancelled on its own)."""
+
+    def run(
+        self,
+        sql: str,
+        inputs: Iterable[Input],
+        *,
+        tag: str | None = None,
+        repeatable: bool = True,
+    ) -> pa.RecordBatchReader:
+        """:meth:`execute`, or the kept result of the same repeatable query over the same
+        files (engine/results.py); what runs is kept for next time when it fits."""
+        inputs = list(inputs)
+        if not (repeatable and self.results.enabled):
+            return self.execute(sql, inputs, tag=tag)
+        key = self.results.key(sql, inputs)
+        if key is None:
+            return self.execute(sql, inputs, tag=tag)
+        kept = self.results.reader(key)
+        if kept is not None:
+            return kept
+        return self.results.keeping(key, self.execute(sql, inputs, tag=tag))
 
     def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         """The normalized schema ``execute`` would produce, without running the query.

@@ -26,10 +26,15 @@ from .base import (
 class DuckDBEngine(Engine):
     name = "duckdb"
     dialect = "duckdb"
-    OPTIONS = ("memory_limit", "threads")
+    OPTIONS = ("memory_limit", "threads", "result_cache_mb")
 
-    def __init__(self, memory_limit: str | None = None, threads: int | None = None) -> None:
-        super().__init__()
+    def __init__(
+        self,
+        memory_limit: str | None = None,
+        threads: int | None = None,
+        result_cache_mb: float = 0,
+    ) -> None:
+        super().__init__(result_cache_mb)
         self._conn = duckdb.connect(":memory:")
         self._conn.execute("SET TimeZone = 'UTC'")
         if memory_limit:

@@ -92,15 +92,16 @@ def spark_session(
 class SparkEngine(Engine):
     name = "spark"
     dialect = "spark"
-    OPTIONS = ("spark_master", "spark_remote", "spark_conf")
+    OPTIONS = ("spark_master", "spark_remote", "spark_conf", "result_cache_mb")
 
     def __init__(
         self,
         spark_master: str | None = None,
         spark_remote: str | None = None,
         spark_conf: dict[str, str] | None = None,
+        result_cache_mb: float = 0,
     ) -> None:
-        super().__init__()
+        super().__init__(result_cache_mb)
         self._spark = spark_session(spark_master, spark_remote, spark_conf)
         self._remote = spark_remote or os.environ.get("SPARK_REMOTE")
         self._registered: set[str] = set()
