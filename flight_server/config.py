@@ -41,6 +41,10 @@ class ServerConfig:
     # subqueries, CASE, prefix operators); over either is a clear error before parsing.
     max_sql_length: int = DEFAULT_LIMITS.max_length
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth
+    # Results of repeatable queries kept for clients that send the same query again
+    # (dashboards refresh, many users open one chart): MiB of Arrow data, least recently
+    # used out; one result may take a quarter of it (engine/results.py). 0 keeps nothing.
+    result_cache_mb: float = 256
     # Batches sent to clients: Go clients refuse gRPC messages over 16 MiB.
     batch_bytes: int = 4 * 1024 * 1024
     batch_rows: int = 262_144

@@ -93,7 +93,9 @@ class FlightSqlServer(flight.FlightServerBase):
         self.authenticator = Authenticator(
             users, ttl_s=config.token_ttl_s, secret=config.token_secret
         )
-        engine = make_engine(config.engine, **config.engine_options)
+        engine = make_engine(
+            config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
+        )
         self.config = config
         self.state = ServerState(config, engine)
         self._engine = engine

@@ -76,6 +76,13 @@ def test_serve_refuses_bad_settings_in_one_line(efs_dir: Path, tmp_path: Path) -
     )  # fmt: skip
     assert result.returncode != 0
     assert "users file" in result.stderr and "Traceback" not in result.stderr
+    result = subprocess.run(
+        [sys.executable, "-m", "dsgrid_sql", "serve", "--registry", str(efs_dir),
+         "--port", "0", "--result-cache-mb", "-1"],
+        capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert result.returncode == 2
+    assert "--result-cache-mb" in result.stderr and "Traceback" not in result.stderr
 
 
 def _tables(server: Running) -> set[str]:
@@ -185,6 +192,38 @@ def test_many_clients_at_once(make_server: Any, efs_dir: Path) -> None:
         assert sorted(pool.map(client, range(8))) == list(range(8))
     counts = server.server.state.counts()
     assert counts["running"] == 0 and counts["tickets"] == 0
+
+
+def test_a_repeated_query_is_answered_from_the_servers_kept_result(
+    make_server: Any, efs_dir: Path
+) -> None:
+    sql = "SELECT us_states, metric, SUM(value) AS v FROM data GROUP BY ALL ORDER BY 1, 2"
+
+    def twice(server: Running) -> list[Any]:
+        tables = []
+        with flight_sql.connect(server.uri, autocommit=True) as conn:
+            for _ in range(2):
+                cur = conn.cursor()  # a fresh statement each time, as dashboards send them
+                cur.execute(sql)
+                tables.append(cur.fetch_arrow_table())
+                cur.close()
+        return tables
+
+    server = make_server(efs_dir)
+    kept = server.server.state.engine.results
+    assert kept.budget == 256 * 2**20  # the server keeps results by default
+    hits, misses = kept.hits, kept.misses
+    first, again = twice(server)
+    assert (kept.hits - hits, kept.misses - misses) == (1, 1)
+    assert again.equals(first) and first.num_rows > 0
+    with dsgrid_sql.connect(efs_dir) as local:
+        expected = local.sql(sql).to_arrow()
+    assert first["us_states"].equals(expected["us_states"])
+    assert first["v"].to_pylist() == pytest.approx(expected["v"].to_pylist(), rel=1e-12)
+
+    off = make_server(efs_dir, result_cache_mb=0)
+    twice(off)
+    assert off.server.state.engine.results.hits == 0
 
 
 def test_a_busy_server_answers_unavailable(make_server: Any, efs_dir: Path) -> None:
