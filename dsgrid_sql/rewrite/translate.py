@@ -132,6 +132,8 @@ def translate_statement(
                 this=ident(arrow_input.name),
                 alias=exp.TableAlias(this=exp.to_identifier(binding.alias)),
             )
+        # What the user attached to the table stays on it (a sample of its rows).
+        replacement.set("sample", binding.node.args.get("sample"))
         binding.node.replace(replacement)
     sql = statement.sql(dialect=target, identify=True)
     for name, plan in placeholders.items():

@@ -99,3 +99,14 @@ def test_local_timestamp_is_wall_clock(both: tuple[Session, Session]) -> None:
     assert str(by_zone["America/Los_Angeles"]["first_local"]) == "2011-12-31 21:00:00"
     assert str(by_zone["America/New_York"]["first_local"]) == "2012-01-01 00:00:00"
     assert by_zone["America/Denver"]["first_local"].tzinfo is None
+
+
+@pytest.mark.parametrize("table", ["data", "dsgrid_demo_dimensions.geography"])
+def test_a_table_sample_reads_part_of_the_table(small_session: Session, table: str) -> None:
+    # The sample was once dropped with the virtual table it was attached to.
+    full = small_session.sql(f"SELECT COUNT(*) AS n FROM {table}").to_arrow()["n"][0].as_py()
+    text = f"SELECT COUNT(*) AS n FROM {table} AS t TABLESAMPLE (50 PERCENT)"
+    if table == "data":
+        sampled = small_session.sql(text).to_arrow()["n"][0].as_py()
+        assert 0 < sampled < full
+    assert "TABLESAMPLE" in small_session.translate(text).sql.upper()
