@@ -132,8 +132,11 @@ def translate_statement(
                 this=ident(arrow_input.name),
                 alias=exp.TableAlias(this=exp.to_identifier(binding.alias)),
             )
-        # What the user attached to the table stays on it (a sample of its rows).
-        replacement.set("sample", binding.node.args.get("sample"))
+        # What the user attached to the table (a sample of its rows, a pivot) stays on the
+        # relation that replaces it; only its name and alias are the rewrite's.
+        for key, value in binding.node.args.items():
+            if key not in _TABLE_NAME_PARTS and value:
+                replacement.set(key, value)
         binding.node.replace(replacement)
     sql = statement.sql(dialect=target, identify=True)
     for name, plan in placeholders.items():
@@ -152,6 +155,9 @@ def translate_statement(
         placeholders,
         same_every_run,
     )
+
+
+_TABLE_NAME_PARTS = ("this", "db", "catalog", "alias")
 
 
 def _rebind_nodes(statement: exp.Expression, ctx: bind.BindContext) -> None:
