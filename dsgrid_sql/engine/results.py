@@ -69,11 +69,27 @@ class ResultCache:
         return table.to_reader()
 
     def keeping(self, key: Hashable, reader: pa.RecordBatchReader) -> pa.RecordBatchReader:
-        """``reader``'s batches, unchanged; kept under ``key`` once all have been read."""
-        return pa.RecordBatchReader.from_batches(reader.schema, _Keeping(self, key, reader))
+        """``reader``'s batches, unchanged; kept under ``key`` once all have been read.
 
-    def _keep(self, key: Hashable, schema: pa.Schema, batches: list[pa.RecordBatch]) -> None:
-        self._kept.store(key, pa.Table.from_batches(batches, schema))
+        A generator is enough here: one that fails, is closed or is dropped never reaches
+        the line that keeps, and dropping it drops ``reader``, whose own guard closes the
+        engine's query (engine/base.py)."""
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            held: list[pa.RecordBatch] | None = []
+            size = 0
+            for batch in reader:
+                if held is not None:
+                    size += batch.get_total_buffer_size()
+                    if size > self.entry_limit:
+                        held = None  # too large to keep: stream the rest, hold nothing
+                    else:
+                        held.append(batch)
+                yield batch
+            if held is not None:
+                self._kept.store(key, pa.Table.from_batches(held, reader.schema))
+
+        return pa.RecordBatchReader.from_batches(reader.schema, batches())
 
 
 def _file_states(inputs: Iterable[Input]) -> tuple[tuple[str, int, int], ...]:
@@ -86,48 +102,3 @@ def _file_states(inputs: Iterable[Input]) -> tuple[tuple[str, int, int], ...]:
                 stat = os.stat(path)
                 states.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(states)
-
-
-class _Keeping:
-    """The iterator behind :meth:`ResultCache.keeping`; a class, not a generator, so that
-    closing or dropping it closes the engine's reader (as engine/base.py's guard does)."""
-
-    def __init__(self, cache: ResultCache, key: Hashable, reader: pa.RecordBatchReader) -> None:
-        self._cache = cache
-        self._key = key
-        self._reader: pa.RecordBatchReader | None = reader
-        self._batches: list[pa.RecordBatch] | None = []
-        self._bytes = 0
-
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return self
-
-    def __next__(self) -> pa.RecordBatch:
-        if self._reader is None:
-            raise StopIteration
-        try:
-            batch = self._reader.read_next_batch()
-        except StopIteration:
-            if self._batches is not None:
-                self._cache._keep(self._key, self._reader.schema, self._batches)
-            self.close()
-            raise
-        except BaseException:
-            self.close()  # a failed or cancelled stream keeps nothing
-            raise
-        if self._batches is not None:
-            self._bytes += batch.get_total_buffer_size()
-            if self._bytes > self._cache.entry_limit:
-                self._batches = None  # too large to keep: stream it, hold nothing
-            else:
-                self._batches.append(batch)
-        return batch
-
-    def close(self) -> None:
-        reader, self._reader = self._reader, None
-        self._batches = None
-        if reader is not None:
-            reader.close()
-
-    def __del__(self) -> None:
-        self.close()
