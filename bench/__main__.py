@@ -50,6 +50,7 @@ def main() -> None:
     parser.add_argument("--spark-modes", default="local,cluster,connect")
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB limit for case 7")
     parser.add_argument("--quick", action="store_true", help="flight/load: smaller, faster")
+    parser.add_argument("--rows", help="flight: rows of the large result, e.g. 10M (default 5M)")
     parser.add_argument("--no-report", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
     cases = set(CASES) if "all" in args.cases else set(args.cases)
@@ -85,7 +86,8 @@ def main() -> None:
     if "flight" in cases:
         from . import flight
 
-        emit(flight.run(args.runs, flight.DEFAULT_ROWS, args.quick))
+        rows = flight.parse_rows(args.rows) if args.rows else flight.DEFAULT_ROWS
+        emit(flight.run(args.runs, rows, args.quick))
     if "repl" in cases:
         from . import repl
 
