@@ -108,6 +108,8 @@ _QUERY_PARTS = {
     "IntervalSpan", "Var", "Placeholder", "Parameter", "Bracket", "Slice", "Escape",
     "Kwarg", "PropertyEQ", "Lambda", "IgnoreNulls", "RespectNulls", "WithinGroup", "Filter",
     "HavingMax", "ColumnPosition",
+    # x AT TIME ZONE 'zone' (time_zones.py gives it one meaning on both engines)
+    "AtTimeZone",
 }  # fmt: skip
 # Operators are Func subclasses in sqlglot too (AND, comparisons, LIKE, arithmetic).
 _OPERATORS = (exp.Binary, exp.Connector, exp.Unary, exp.Predicate)

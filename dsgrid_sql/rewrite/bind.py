@@ -400,8 +400,13 @@ def _schema_for(catalog: Catalog, tables: list[Table], dialect: str) -> MappingS
     return remembered(catalog, key, build)
 
 
+def bound_schema(ctx: BindContext) -> MappingSchema:
+    """The sqlglot schema of the tables the query reads."""
+    return _schema_for(ctx.catalog, [b.table for b in ctx.bindings], ctx.dialect)
+
+
 def qualify_columns(statement: exp.Expression, ctx: BindContext) -> exp.Expression:
-    schema = _schema_for(ctx.catalog, [b.table for b in ctx.bindings], ctx.dialect)
+    schema = bound_schema(ctx)
     try:
         return qualify(
             statement,

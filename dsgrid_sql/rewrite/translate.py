@@ -20,6 +20,7 @@ from .dataset_plan import ident
 from .inputs import Input
 from .parse import active_limits, parse_query
 from .table_plan import TablePlan
+from .time_zones import convert_time_zones
 
 TARGETS = ("duckdb", "spark")
 
@@ -102,6 +103,7 @@ def translate_statement(
     statement = bind.qualify_columns(statement, ctx)
     _rebind_nodes(statement, ctx)
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
+    convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position)
     if pushdown:
         bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
     bind.used_columns(statement, ctx)
