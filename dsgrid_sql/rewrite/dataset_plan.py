@@ -33,7 +33,15 @@ from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingMo
 from dsgrid_sql.errors import CatalogError
 
 from .inputs import ArrowInput, Input, ParquetInput, input_name
-from .time_mapping import AnnualSpread, DatetimeShift, TimeMapping, plan_time_mapping
+from .time_lookup import FACTOR, summed
+from .time_mapping import (
+    AnnualSpread,
+    DatetimeShift,
+    TimeMapping,
+    ZonedTime,
+    named_zone,
+    plan_time_mapping,
+)
 from .units import unit_factor
 
 VALUE = "value"
@@ -87,8 +95,11 @@ class DatasetPlan:
     # Annual time values kept by a pushed model_year filter (annual data's model year).
     annual_filter: tuple[str, ...] | None = None
     time: TimeMapping | None = None
-    # An annual spread planned as one summed row (value / periods × project timestamps).
+    # An annual spread (or zoned time) planned as one summed row per stored row
+    # (value × the number of project timestamps it stands for).
     spread_summed: bool = False
+    # Zoned time whose lookup feeds one project timestamp from two stored periods.
+    time_grouped: bool = False
     grouped: bool = False
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
@@ -202,6 +213,8 @@ def build_dataset_plan(
         project.time_dimension.model if project.time_dimension else None,
         time_columns,
         dataset.dataset_id,
+        dataset.entry,
+        config.use_project_geography_time_zone,
     )
     allowed = dict(allowed)
     annual_years = None
@@ -361,6 +374,11 @@ def build_dataset_plan(
         stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
             col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
         )
+    elif isinstance(time_mapping, ZonedTime):
+        assert time_column is not None
+        stage2, stage2_value, time_expr = _join_zoned_time(
+            plan, stage2, stage2_value, time_mapping, files.load_schema(), time_column, sum_spread
+        )
     columns = [exp.alias_(stage2_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER]
     if time_column is not None:
         if time_expr is None:
@@ -368,9 +386,85 @@ def build_dataset_plan(
                 f"Dataset '{dataset.dataset_id}' has no time to map onto the project's."
             )
         columns.append(exp.alias_(time_expr, time_column, quoted=True))
+    if plan.time_grouped:
+        # Interpolated index time: two stored periods feed one project timestamp.
+        stage2_value = exp.Sum(this=stage2_value)
+        stage2 = stage2.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))])
     columns.append(exp.alias_(stage2_value, VALUE, quoted=True))
     plan.select = stage2.select(*columns)
     return plan
+
+
+def _join_zoned_time(
+    plan: DatasetPlan,
+    stage2: exp.Select,
+    value: exp.Expression,
+    mapping: ZonedTime,
+    load_schema: pa.Schema,
+    time_column: str,
+    sum_spread: bool,
+) -> tuple[exp.Select, exp.Expression, exp.Expression]:
+    """Join each mapped row with its geography's time zone, then with the lookup of its
+    stored period (or index) in that zone: one row per project timestamp it stands for."""
+    dataset = plan.dataset
+    geography = (
+        dataset.base_dimensions[DimensionType.GEOGRAPHY]
+        if mapping.project_zones
+        else dataset.dimensions[DimensionType.GEOGRAPHY]
+    )
+    ids, zones = [], []
+    for record in geography.records:  # type: ignore[union-attr]
+        zone = record.fields.get("time_zone")
+        if zone:
+            ids.append(record.id)
+            zones.append(str(zone))
+    distinct = tuple(sorted(set(zones)))
+    if not distinct:
+        raise CatalogError(
+            f"Dataset '{dataset.dataset_id}' reads time in its geographies' time zones, but "
+            f"the geography records of '{geography.name}' have none.",
+            hint="dsgrid cannot map it either; the dataset may set "
+            "use_project_geography_time_zone.",
+        )
+    for zone in distinct:
+        named_zone(zone, f"Geography dimension '{geography.name}'")
+    zone_input = ArrowInput.of(
+        "zones", pa.table({"id": pa.array(ids, pa.string()), "time_zone": zones})
+    )
+    table = mapping.lookup.table(distinct)
+    keys = mapping.key_columns
+    for name in keys:
+        stored_type = load_schema.field(name).type
+        position = table.schema.get_field_index(name)
+        table = table.set_column(position, name, table.column(name).cast(stored_type))
+    if sum_spread:
+        plan.spread_summed = True
+        table = summed(table, keys)
+    else:
+        table = table.rename_columns(
+            [time_column if n == "instant" else n for n in table.column_names]
+        )
+    lookup_input = ArrowInput.of("timelookup", table)
+    plan.inputs += [zone_input, lookup_input]
+    stage2 = stage2.join(
+        exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
+        on=exp.EQ(this=col(DimensionType.GEOGRAPHY.value, "s"), expression=col("id", "z")),
+        join_type="INNER",
+    )
+    on = [exp.EQ(this=col("time_zone", "lk"), expression=col("time_zone", "z"))]
+    on += [exp.EQ(this=col(k, "lk"), expression=col(k, "s")) for k in keys]
+    stage2 = stage2.join(
+        exp.Table(this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("lk"))),
+        on=exp.and_(*on),
+        join_type="INNER",
+    )
+    factors = set(table.column(FACTOR).to_pylist())
+    if factors != {1.0}:
+        value = exp.Mul(this=value, expression=col(FACTOR, "lk"))
+    if sum_spread:
+        return stage2, value, exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+    plan.time_grouped = getattr(mapping.lookup, "interpolates", False)
+    return stage2, value, col(time_column, "lk")
 
 
 def _micros(delta: timedelta) -> exp.Literal:

@@ -8,35 +8,33 @@ result (a shift, a wrap, a range filter, or a cross join with the project's time
 from __future__ import annotations
 
 import calendar
-import re
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, timezone, tzinfo
-from zoneinfo import ZoneInfo
+from datetime import UTC, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
+from dsgrid_sql.catalog import models
 from dsgrid_sql.catalog.models import (
     AnnualTimeDimensionModel,
     AnyDimensionModel,
     DateTimeDimensionModel,
+    IndexTimeDimensionModel,
     NoOpTimeDimensionModel,
+    ProjectDatasetModel,
+    RepresentativePeriodTimeDimensionModel,
 )
-from dsgrid_sql.errors import UnsupportedSqlError
+from dsgrid_sql.errors import CatalogError, UnsupportedSqlError
 
-_DURATION = re.compile(
-    r"^P(?:(?P<d>\d+)D)?(?:T(?:(?P<h>\d+)H)?(?:(?P<m>\d+)M)?(?:(?P<s>\d+)S)?)?$"
-)
+from .time_lookup import IndexLookup, RepresentativeLookup, interval_shift
 
 
-def parse_frequency(value: str | int | None) -> timedelta:
-    """An ISO-8601 duration of days, hours, minutes, seconds ('PT1H', 'P1D', 'PT15M')."""
-    if value is None:
-        return timedelta(hours=1)
-    match = _DURATION.match(str(value))
-    if match is None or not any(match.groupdict().values()):
-        raise UnsupportedSqlError(f"The time frequency '{value}' is not supported.")
-    parts = {k: int(v or 0) for k, v in match.groupdict().items()}
-    return timedelta(days=parts["d"], hours=parts["h"], minutes=parts["m"], seconds=parts["s"])
+def parse_frequency(value: object) -> timedelta:
+    """A range's frequency as a duration (every form dsgrid's timedelta field reads)."""
+    try:
+        return models.parse_frequency(value)
+    except ValueError:
+        raise UnsupportedSqlError(f"The time frequency '{value}' is not supported.") from None
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ def instant_range(model: DateTimeDimensionModel, what: str) -> InstantRange:
         )
     if len(model.ranges) != 1:
         raise UnsupportedSqlError(f"{what} has {len(model.ranges)} time ranges; one is supported.")
-    zone = _standard_zone(fmt.time_zone)
+    zone = named_zone(fmt.time_zone, what)
     r = model.ranges[0]
     str_format = r.str_format or "%Y-%m-%d %H:%M:%S"
     start = datetime.strptime(str(r.start), str_format).replace(tzinfo=zone).astimezone(UTC)
@@ -83,12 +81,17 @@ def instant_range(model: DateTimeDimensionModel, what: str) -> InstantRange:
     )
 
 
-def _standard_zone(name: str) -> tzinfo:
-    """dsgrid localizes range strings in the zone's standard time (no daylight saving)."""
-    january = datetime(2001, 1, 1, tzinfo=ZoneInfo(name))
-    offset = january.utcoffset() or timedelta(0)
-    dst = january.dst() or timedelta(0)
-    return timezone(offset - dst)
+def named_zone(name: str, what: str) -> tzinfo:
+    """The zone range strings are read in: dsgrid localizes them with the named zone
+    itself (DateTimeDimensionConfig.get_start_times), daylight saving included, and steps
+    from there in absolute time."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise CatalogError(
+            f"{what} names the time zone '{name}', which is not an IANA time zone.",
+            hint="dsgrid itself cannot use it either; the registry needs a valid zone name.",
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -120,7 +123,24 @@ class NoTimeMapping:
     """Time passes through (noop time, or no time column)."""
 
 
-TimeMapping = DatetimeShift | AnnualSpread | NoTimeMapping
+@dataclass(frozen=True)
+class ZonedTime:
+    """Representative-period or index time: each row reads project time in its geography's
+    time zone, through a lookup of (time_zone, dataset time columns) → project timestamps
+    (time_lookup.py). The zone comes from the project's geography records when the dataset
+    says ``use_project_geography_time_zone``, else from its own (joined on the mapped,
+    project geography id, as dsgrid's add_time_zone joins)."""
+
+    lookup: RepresentativeLookup | IndexLookup
+    project_zones: bool
+    description: str
+
+    @property
+    def key_columns(self) -> tuple[str, ...]:
+        return self.lookup.key_columns
+
+
+TimeMapping = DatetimeShift | AnnualSpread | NoTimeMapping | ZonedTime
 
 
 def plan_time_mapping(
@@ -128,8 +148,11 @@ def plan_time_mapping(
     project_time: AnyDimensionModel | None,
     dataset_time_columns: tuple[str, ...],
     dataset_id: str,
+    entry: ProjectDatasetModel | None = None,
+    use_project_zones: bool = False,
 ) -> TimeMapping:
-    """How one dataset's time becomes the project's time."""
+    """How one dataset's time becomes the project's time. ``entry`` is the project's entry for
+    the dataset (wrap_time_allowed, time_based_data_adjustment)."""
     what = f"Dataset '{dataset_id}'"
     if project_time is None or isinstance(project_time, NoOpTimeDimensionModel):
         return NoTimeMapping()
@@ -139,6 +162,9 @@ def plan_time_mapping(
             f"(dataset '{dataset_id}')."
         )
     project = instant_range(project_time, "The project time dimension")
+    entry = entry or ProjectDatasetModel(dataset_id=dataset_id)
+    if isinstance(dataset_time, RepresentativePeriodTimeDimensionModel | IndexTimeDimensionModel):
+        return _zoned(dataset_time, project_time, project, entry, what, use_project_zones)
     if isinstance(dataset_time, AnnualTimeDimensionModel) or dataset_time_columns == (
         "time_year",
     ):
@@ -168,6 +194,98 @@ def plan_time_mapping(
     if data.interval_type != project.interval_type:
         shift = -data.step if data.interval_type == "period_ending" else data.step
     return DatetimeShift(shift, project.length, project, _always_in_range(data, shift, project))
+
+
+def _zoned(
+    dataset_time: RepresentativePeriodTimeDimensionModel | IndexTimeDimensionModel,
+    project_time: DateTimeDimensionModel,
+    project: InstantRange,
+    entry: ProjectDatasetModel,
+    what: str,
+    use_project_zones: bool,
+) -> ZonedTime:
+    adjustment = entry.time_based_data_adjustment
+    dst = adjustment.daylight_saving_adjustment
+    project_zone = project_time.time_zone or "UTC"
+    dataset_interval = dataset_time.time_interval_type or "period_beginning"
+    shift = interval_shift(project.interval_type, dataset_interval, project.step)
+    if dataset_time.measurement_type != project_time.measurement_type:
+        raise UnsupportedSqlError(
+            f"{what} measures time as '{dataset_time.measurement_type}' and the project as "
+            f"'{project_time.measurement_type}'; dsgrid maps only equal measurement types."
+        )
+    zones_from = "the project's geography records" if use_project_zones else "its geography"
+    lookup: RepresentativeLookup | IndexLookup
+    if isinstance(dataset_time, RepresentativePeriodTimeDimensionModel):
+        if not dataset_time.time_columns:
+            raise UnsupportedSqlError(
+                f"{what} has representative-period format '{dataset_time.format}', which "
+                "dsgrid does not define."
+            )
+        if [(r.start, r.end) for r in dataset_time.ranges] not in ([(1, 12)], []):
+            raise UnsupportedSqlError(
+                f"{what} has representative periods for months other than 1 to 12; dsgrid "
+                "maps only a full year."
+            )
+        lookup = RepresentativeLookup(
+            dataset_time.format or "",
+            dataset_time.time_columns,
+            project,
+            project_zone,
+            -shift,
+            adjustment.leap_day_adjustment,
+        )
+        return ZonedTime(
+            lookup,
+            use_project_zones,
+            f"representative periods ({dataset_time.format}, {dataset_interval}) read in "
+            f"each row's local time zone from {zones_from}, daylight saving applied",
+        )
+    if len(dataset_time.ranges) != 1 or dataset_time.ranges[0].starting_timestamp is None:
+        raise UnsupportedSqlError(
+            f"{what} has index time with {len(dataset_time.ranges)} ranges; dsgrid maps "
+            "exactly one range with a starting timestamp."
+        )
+    r = dataset_time.ranges[0]
+    step = parse_frequency(r.frequency)
+    if step != project.step:
+        raise UnsupportedSqlError(
+            f"{what} has time resolution {step} but the project has {project.step}; "
+            "dsgrid does not map between resolutions."
+        )
+    if adjustment.leap_day_adjustment != "none" and _has_leap_day(project):
+        raise UnsupportedSqlError(
+            f"{what} asks for leap-day adjustment '{adjustment.leap_day_adjustment}' of index "
+            "time in a leap year, which dsgrid (chronify 0.7) cannot map."
+        )
+    start = datetime.strptime(str(r.starting_timestamp), r.str_format or "%Y-%m-%d %H:%M:%S")
+    lookup = IndexLookup(
+        int(r.start),
+        int(r.end) - int(r.start) + 1,
+        start.replace(tzinfo=None),
+        step,
+        project,
+        shift,
+        bool(shift) or entry.wrap_time_allowed,
+        dst.spring_forward_hour,
+        dst.fall_back_hour,
+        entry.dataset_id,
+    )
+    adjusted = (
+        "without daylight-saving adjustment"
+        if dst.spring_forward_hour == "none"
+        else f"spring-forward hour {dst.spring_forward_hour}, fall-back hour {dst.fall_back_hour}"
+    )
+    return ZonedTime(
+        lookup,
+        use_project_zones,
+        f"index time from {r.starting_timestamp} ({dataset_interval}, {adjusted}) read in "
+        f"each row's local time zone from {zones_from}",
+    )
+
+
+def _has_leap_day(project: InstantRange) -> bool:
+    return any(calendar.isleap(year) for year in range(project.start.year, project.end.year + 1))
 
 
 def _always_in_range(data: InstantRange, shift: timedelta, project: InstantRange) -> bool:
