@@ -468,7 +468,20 @@ def repl(
 @click.option("--project-id", default="dsgrid_demo", show_default=True)
 @click.option("--counties", type=int, default=60, show_default=True)
 @click.option("--hours", type=int, default=168, show_default=True, help="Hours of hourly data.")
-@click.option("--datasets", type=int, default=3, show_default=True)
+@click.option(
+    "--datasets",
+    type=int,
+    default=None,
+    help="Number of datasets, cycling through the templates [default: one per template].",
+)
+@click.option(
+    "--templates",
+    default="commercial,residential,ev_annual",
+    show_default=True,
+    help="Dataset shapes, comma-separated, or 'all': commercial, residential, ev_annual, "
+    "ev_rep_week, ev_rep_weekday (representative periods), industry_index, industry_index_pe "
+    "(index time), growth (growth rates, no time).",
+)
 @click.option(
     "--unsubmitted",
     type=int,
@@ -529,9 +542,16 @@ def _spec(**params: Any) -> Any:
     from pydantic import ValidationError
 
     from dsgrid_sql.generator import GeneratorSpec
+    from dsgrid_sql.generator.spec import ALL_TEMPLATES
 
     params["model_years"] = tuple(y.strip() for y in params["model_years"].split(",") if y.strip())
     params["scenarios"] = tuple(s.strip() for s in params["scenarios"].split(",") if s.strip())
+    templates = params["templates"].strip()
+    params["templates"] = (
+        ALL_TEMPLATES
+        if templates == "all"
+        else tuple(t.strip() for t in templates.split(",") if t.strip())
+    )
     try:
         return GeneratorSpec(**params)
     except ValidationError as exc:

@@ -218,6 +218,15 @@ class DatasetDef:
     sector: str
     subsector_selector: tuple[str, str]
     metric_ids: list[str]
+    # Representative-period and index datasets read time in their geography's zone: their
+    # own records' or, with this set, the project's (design_shapes.py).
+    use_project_geography_time_zone: bool = False
+    wrap_time_allowed: bool = False
+    daylight_saving_adjustment: dict[str, str] | None = None
+    # growth_rate for growth factors (design_shapes.growth_dataset), else quantity.
+    qualifier: dict[str, str] = field(
+        default_factory=lambda: {"dataset_qualifier_type": "quantity"}
+    )
 
     def to_json(self, row_id: int, version: str) -> dict[str, Any]:
         return {
@@ -231,7 +240,7 @@ class DatasetDef:
                 "pivoted_dimension_type": None,
             },
             "dataset_type": "modeled",
-            "dataset_qualifier_metadata": {"dataset_qualifier_type": "quantity"},
+            "dataset_qualifier_metadata": dict(self.qualifier),
             "description": self.description,
             "sector_description": self.template,
             "data_source": self.data_source,
@@ -247,7 +256,7 @@ class DatasetDef:
             "tags": ["generated", self.template],
             "data_classification": "low",
             "enable_unit_conversion": True,
-            "use_project_geography_time_zone": False,
+            "use_project_geography_time_zone": self.use_project_geography_time_zone,
             "dimensions": [],
             "dimension_references": [
                 _ref(self.dimensions[t], t) for t in DIMENSION_TYPES if t in self.dimensions
@@ -267,13 +276,11 @@ class DatasetDef:
                 t: (self.bases[t].name if submitted else None) for t in sorted(self.bases)
             },
             "status": "Registered" if submitted else "Unregistered",
-            "wrap_time_allowed": False,
+            "wrap_time_allowed": self.wrap_time_allowed,
             "time_based_data_adjustment": {
                 "leap_day_adjustment": "none",
-                "daylight_saving_adjustment": {
-                    "spring_forward_hour": "none",
-                    "fall_back_hour": "none",
-                },
+                "daylight_saving_adjustment": self.daylight_saving_adjustment
+                or {"spring_forward_hour": "none", "fall_back_hour": "none"},
             },
         }
 
@@ -719,6 +726,17 @@ def _design_dataset(
     base: dict[str, DimensionDef],
     ev_metric: DimensionDef,
 ) -> DatasetDef:
+    # Imported here: design_shapes builds on this module's definitions.
+    from . import design_shapes
+
+    if template in ("ev_rep_week", "ev_rep_weekday"):
+        return design_shapes.representative_dataset(
+            spec, dataset_id, template, index, base, ev_metric
+        )
+    if template in ("industry_index", "industry_index_pe"):
+        return design_shapes.index_dataset(spec, dataset_id, template, index, base)
+    if template == "growth":
+        return design_shapes.growth_dataset(spec, dataset_id, index, base)
     bases = dict(base)
     if template == "commercial":
         subsector = DimensionDef(

@@ -39,7 +39,16 @@ def write_dataset(
         return _commercial(folder, project, dataset, spec)
     if dataset.template == "residential":
         return _residential(folder, project, dataset, spec)
-    return _ev_annual(folder, project, dataset, spec)
+    if dataset.template == "ev_annual":
+        return _ev_annual(folder, project, dataset, spec)
+    # Imported here: load_shapes builds on this module's helpers.
+    from . import load_shapes
+
+    if dataset.template in ("ev_rep_week", "ev_rep_weekday"):
+        return load_shapes.write_representative(folder, project, dataset, spec)
+    if dataset.template in ("industry_index", "industry_index_pe"):
+        return load_shapes.write_index(folder, project, dataset, spec)
+    return load_shapes.write_growth(folder, project, dataset, spec)
 
 
 def _rng(spec: GeneratorSpec, dataset: DatasetDef, *more: int) -> np.random.Generator:

@@ -10,6 +10,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from .geography import MAX_COUNTIES
 
 DATASET_TEMPLATES = ("commercial", "residential", "ev_annual")
+# Every shape the generator writes: the three basic ones, then representative-period EV
+# charging (weekly; weekday/weekend with the project's zones), industrial index time
+# (period-beginning with duplicated fall-back hour; period-ending, interpolated) and growth
+# rates with no time (design_shapes.py).
+ALL_TEMPLATES = (
+    *DATASET_TEMPLATES,
+    "ev_rep_week",
+    "ev_rep_weekday",
+    "industry_index",
+    "industry_index_pe",
+    "growth",
+)
 
 
 class GeneratorSpec(BaseModel):
@@ -28,9 +40,11 @@ class GeneratorSpec(BaseModel):
     weather_year: int = Field(2018, ge=1900, le=2100)
     model_years: tuple[str, ...] = ("2020", "2030", "2040", "2050")
     scenarios: tuple[str, ...] = ("reference", "high_electrification")
-    # How many datasets; they cycle through DATASET_TEMPLATES (commercial two_table with
-    # period-ending time, residential one_table, annual EV charging), so 3 covers every shape.
+    # How many datasets; they cycle through `templates` (by default commercial two_table with
+    # period-ending time, residential one_table, annual EV charging; ALL_TEMPLATES lists
+    # every shape), so datasets = len(templates) covers each once.
     datasets: int = Field(3, ge=1, le=30)
+    templates: tuple[str, ...] = DATASET_TEMPLATES
     commercial_subsectors_per_county: int = Field(4, ge=1, le=8)
     commercial_end_uses: int = Field(6, ge=1, le=7)
     residential_subsectors_per_county: int = Field(2, ge=1, le=5)
@@ -47,6 +61,25 @@ class GeneratorSpec(BaseModel):
     def _identifier(cls, value: str) -> str:
         if not re.fullmatch(r"[a-z][a-z0-9_]*", value):
             raise ValueError("must be lower-case letters, digits and _ and start with a letter")
+        return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_dataset_per_template(cls, data: object) -> object:
+        # Unless told how many, one dataset of each template.
+        if isinstance(data, dict) and data.get("datasets") is None:
+            data = {**data, "datasets": len(data.get("templates") or DATASET_TEMPLATES)}
+        return data
+
+    @field_validator("templates")
+    @classmethod
+    def _templates(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        unknown = [t for t in value if t not in ALL_TEMPLATES]
+        if unknown or not value:
+            raise ValueError(
+                f"must be one or more of {', '.join(ALL_TEMPLATES)}"
+                + (f" (not {', '.join(unknown)})" if unknown else "")
+            )
         return value
 
     @field_validator("model_years")
@@ -90,8 +123,8 @@ class GeneratorSpec(BaseModel):
         """(dataset_id, template) for every dataset, in submission order."""
         result = []
         for index in range(self.datasets):
-            template = DATASET_TEMPLATES[index % len(DATASET_TEMPLATES)]
-            round_ = index // len(DATASET_TEMPLATES)
+            template = self.templates[index % len(self.templates)]
+            round_ = index // len(self.templates)
             suffix = "" if round_ == 0 else f"_{round_ + 1}"
             result.append((f"{self.project_id}_{template}{suffix}", template))
         return result
@@ -117,11 +150,18 @@ def estimate_rows(spec: GeneratorSpec) -> int:
                 * len(spec.scenarios)
                 * spec.hours
             )
-        else:
+        elif template == "ev_annual":
             total += (
                 spec.counties
                 * spec.residential_subsectors_per_county
                 * len(spec.model_years)
                 * len(spec.scenarios)
             )
+        elif template in ("ev_rep_week", "ev_rep_weekday"):
+            periods = 12 * 7 * 24 if template == "ev_rep_week" else 12 * 2 * 24
+            total += spec.counties * spec.residential_subsectors_per_county * periods
+        elif template in ("industry_index", "industry_index_pe"):
+            total += spec.counties * spec.commercial_subsectors_per_county * spec.hours
+        else:  # growth: every residential building type and end use
+            total += spec.counties * 5 * 10 * len(spec.model_years) * len(spec.scenarios)
     return total
