@@ -7,6 +7,7 @@ datasets, dimensions, mappings at every version) and the SQL names built from it
 
 from __future__ import annotations
 
+import hashlib
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -14,6 +15,7 @@ from types import TracebackType
 import pyarrow as pa
 
 from dsgrid_sql.errors import (
+    ProjectionError,
     UnknownDatasetError,
     UnknownProjectError,
     UnknownSchemaError,
@@ -25,7 +27,7 @@ from . import table_data
 from .models import AnyDimensionModel, DatasetModel, DimensionMappingModel
 from .names import NameAllocator
 from .paths import DatasetFiles, find_dataset_files, resolve_data_root
-from .project import Project
+from .project import Project, ProjectDataset
 from .registry import Registration, RegistryDatabase, locate_registry_file
 from .store import ModelStore
 from .tables import (
@@ -35,8 +37,10 @@ from .tables import (
     INFORMATION_SCHEMA_TABLES,
     MAPPING_TABLE_COLUMNS,
     MAPPINGS_SCHEMA_SUFFIX,
+    PROJECTION_METHODS,
     REGISTRY_SCHEMA,
     REGISTRY_TABLES,
+    Projection,
     ProjectNames,
     Table,
     TableKind,
@@ -271,6 +275,69 @@ class Catalog:
             suggestion=did_you_mean(table_name, [t.name for t in self.list_tables()]),
         )
 
+    def projection_table(self, project_id: str, projection: Projection) -> Table:
+        """``<project>.projected(initial, growth, ...)``: the initial-value dataset grown by the
+        growth-rate dataset, with the initial dataset's columns (tables.Projection)."""
+        project = self.project(project_id)
+        submitted = {d.dataset_id: d for d in project.submitted_datasets}
+
+        def dataset(dataset_id: str, role: str) -> ProjectDataset:
+            found = submitted.get(dataset_id)
+            if found is None:
+                raise UnknownDatasetError(
+                    f"Project '{project_id}' has no submitted dataset '{dataset_id}' to use "
+                    f"as the {role}.",
+                    suggestion=did_you_mean(dataset_id, list(submitted)),
+                )
+            return found
+
+        initial = dataset(projection.initial_dataset_id, "initial-value dataset")
+        growth = dataset(projection.growth_dataset_id, "growth-rate dataset")
+        if initial.is_growth_rate or not initial.has_time:
+            raise ProjectionError(
+                f"'{initial.dataset_id}' holds growth rates or has no time; the first argument "
+                "of projected() is the initial-value dataset."
+            )
+        if growth.has_time and not growth.is_growth_rate:
+            raise ProjectionError(
+                f"'{growth.dataset_id}' is a quantity dataset with time, not growth rates; the "
+                "second argument of projected() is the growth-rate dataset."
+            )
+        if projection.method not in PROJECTION_METHODS:
+            raise ProjectionError(
+                f"Unknown construction method '{projection.method}'.",
+                suggestion=did_you_mean(projection.method, PROJECTION_METHODS),
+                hint=f"Methods: {', '.join(PROJECTION_METHODS)}.",
+            )
+        years = initial.model_years()
+        if projection.base_year is not None and str(projection.base_year) not in years:
+            raise ProjectionError(
+                f"base_year {projection.base_year} is not a model year of "
+                f"'{initial.dataset_id}' ({', '.join(years)}).",
+            )
+        if len(project.dataset_groups([initial, growth])) > 1:
+            raise ProjectionError(
+                f"'{initial.dataset_id}' and '{growth.dataset_id}' map onto different base "
+                "dimensions, so their rows cannot be joined."
+            )
+        names = self.project_names(project_id)
+        key = "\x1f".join(
+            (initial.dataset_id, growth.dataset_id, projection.method, str(projection.base_year))
+        )
+        name = f"projected__{hashlib.sha1(key.encode()).hexdigest()[:8]}"
+        return Table(
+            self.name,
+            project_id,
+            name,
+            TableKind.PROJECTION,
+            data_table_columns(project, names, (initial.dataset_id,)),
+            f"Dataset {initial.dataset_id} grown by {growth.dataset_id} ({projection.method}).",
+            project_id=project_id,
+            project_version=project.version,
+            dataset_ids=(initial.dataset_id, growth.dataset_id),
+            projection=projection,
+        )
+
     def find_table(self, schema: str, name: str) -> Table | None:
         if schema not in self.list_schemas():
             return None
@@ -339,27 +406,35 @@ class Catalog:
 
         data_tables: dict[str, Table] = {}
         submitted = project.submitted_datasets
+        stacked = project.stacked_datasets
+        left_out = [d.dataset_id for d in submitted if d not in stacked]
         data_tables[DATA_TABLE] = Table(
             self.name,
             project_id,
             DATA_TABLE,
             TableKind.DATA,
-            data_table_columns(project, names),
+            data_table_columns(project, names, timed=project.has_time),
             f"Every dataset submitted to {project_id}, mapped onto its base dimensions and "
-            "stacked (duplicates kept).",
-            dataset_ids=tuple(d.dataset_id for d in submitted),
+            "stacked (duplicates kept)"
+            + (
+                f"; growth rates and data without time are not stacked ({', '.join(left_out)})."
+                if left_out
+                else "."
+            ),
+            dataset_ids=tuple(d.dataset_id for d in stacked),
             **common,
         )
         table_names = NameAllocator({DATA_TABLE})
         for dataset in submitted:
             name = table_names.allocate(dataset.dataset_id)
+            kind = "growth rates" if dataset.is_growth_rate else "Dataset"
             data_tables[name] = Table(
                 self.name,
                 project_id,
                 name,
                 TableKind.DATASET,
-                data_table_columns(project, names, (dataset.dataset_id,)),
-                f"Dataset {dataset.dataset_id} version {dataset.version}, mapped onto the "
+                data_table_columns(project, names, (dataset.dataset_id,), timed=dataset.has_time),
+                f"{kind} {dataset.dataset_id} version {dataset.version}, mapped onto the "
                 f"base dimensions of {project_id}.",
                 dataset_ids=(dataset.dataset_id,),
                 **common,

@@ -18,10 +18,12 @@ from dsgrid_sql.errors import CatalogError, UnknownDimensionError
 from dsgrid_sql.suggest import did_you_mean
 
 from .models import (
+    AnnualTimeDimensionModel,
     AnyDimensionModel,
     DatasetModel,
     DimensionMappingModel,
     DimensionType,
+    NoOpTimeDimensionModel,
     ProjectDatasetModel,
     ProjectModel,
     RecordDimensionModel,
@@ -115,6 +117,38 @@ class ProjectDataset:
     @property
     def time_dimension(self) -> AnyDimensionModel | None:
         return self.dimensions.get(DimensionType.TIME)
+
+    @property
+    def is_growth_rate(self) -> bool:
+        """Growth factors (dataset_qualifier_type growth_rate), not quantities: they combine
+        with an initial-value dataset in a projection and are never summed with energy."""
+        return self.config is not None and self.config.qualifier_type == "growth_rate"
+
+    @property
+    def has_time(self) -> bool:
+        """Whether rows carry time (every time type but noop)."""
+        return not isinstance(self.time_dimension, NoOpTimeDimensionModel | None)
+
+    def model_years(self) -> tuple[str, ...]:
+        """The project model years its mapped rows carry, sorted as years: an annual
+        dataset's time values, else its model-year records as its mapping sends them."""
+        time = self.time_dimension
+        if isinstance(time, AnnualTimeDimensionModel):
+            years: set[str] = set()
+            for r in time.ranges:
+                step = int(r.frequency or 1)
+                years |= {str(y) for y in range(int(r.start), int(r.end) + 1, step)}
+        else:
+            mapping = next(
+                (m for m in self.mappings if m.to_dimension.type == DimensionType.MODEL_YEAR),
+                None,
+            )
+            if mapping is not None:
+                years = {r.to_id for r in mapping.model.records if r.to_id is not None}
+            else:
+                dim = self.dimensions.get(DimensionType.MODEL_YEAR)
+                years = {r.id for r in getattr(dim, "records", ())}
+        return tuple(sorted(years, key=lambda y: (len(y), y)))
 
     def files(self) -> DatasetFiles:
         """The dataset version's load-data files, located on first use."""
@@ -219,6 +253,22 @@ class Project:
     @property
     def submitted_datasets(self) -> tuple[ProjectDataset, ...]:
         return tuple(d for d in self.datasets if d.is_submitted)
+
+    @property
+    def has_time(self) -> bool:
+        time = self.time_dimension
+        return time is not None and not isinstance(time.model, NoOpTimeDimensionModel)
+
+    @property
+    def stacked_datasets(self) -> tuple[ProjectDataset, ...]:
+        """The submitted datasets ``data`` stacks: quantities with the project's kind of time.
+        Growth rates are factors, and data without time (noop) cannot stand beside hourly
+        rows; dsgrid cannot stack either (its union needs identical columns)."""
+        return tuple(
+            d
+            for d in self.submitted_datasets
+            if not d.is_growth_rate and d.has_time == self.has_time
+        )
 
     def dataset_groups(
         self, datasets: Iterable[ProjectDataset] | None = None

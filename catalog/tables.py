@@ -47,6 +47,7 @@ LOCAL_TIMESTAMP_TYPE = pa.timestamp("us")
 class TableKind(StrEnum):
     DATA = "data"
     DATASET = "dataset"
+    PROJECTION = "projection"  # a dataset grown by growth rates: projected(...) in a query
     DIMENSION = "dimension"
     MAPPING = "mapping"
     REGISTRY = "registry"
@@ -87,6 +88,22 @@ class Column:
         return pa.field(self.name, self.type, nullable=self.nullable, metadata=metadata)
 
 
+# dsgrid's DatasetConstructionMethod values.
+PROJECTION_METHODS = ("exponential_growth", "annual_multiplier")
+
+
+@dataclass(frozen=True)
+class Projection:
+    """An initial-value dataset grown by a growth-rate dataset (dsgrid's projection
+    dataset): ``exponential_growth`` gives value × (1 + r)^(model_year − base_year),
+    ``annual_multiplier`` value × r."""
+
+    initial_dataset_id: str
+    growth_dataset_id: str
+    method: str = "exponential_growth"
+    base_year: int | None = None  # None: the lowest model year of the initial values
+
+
 @dataclass(frozen=True)
 class Table:
     catalog: str
@@ -100,6 +117,7 @@ class Table:
     dataset_ids: tuple[str, ...] = ()
     # For dimension tables: (dimension_id, version); for mapping tables: (mapping_id, version).
     source: tuple[str, str] | None = None
+    projection: Projection | None = None
     _by_name: dict[str, Column] = field(default_factory=dict, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -108,6 +126,11 @@ class Table:
         for column in self.columns:
             for alias in column.aliases:
                 self._by_name.setdefault(alias, column)
+
+    @property
+    def is_data(self) -> bool:
+        """Rows of datasets mapped onto the project (the query path computes them)."""
+        return self.kind in (TableKind.DATA, TableKind.DATASET, TableKind.PROJECTION)
 
     @property
     def table_type(self) -> str:
@@ -279,12 +302,18 @@ def _ordered_bases(project: Project) -> list[ProjectDimension]:
 
 
 def data_table_columns(
-    project: Project, names: ProjectNames, dataset_ids: tuple[str, ...] | None = None
+    project: Project,
+    names: ProjectNames,
+    dataset_ids: tuple[str, ...] | None = None,
+    *,
+    timed: bool = True,
 ) -> tuple[Column, ...]:
-    """Columns of ``data`` (all submitted datasets) or of one dataset's table."""
-    datasets = [
-        d for d in project.submitted_datasets if dataset_ids is None or d.dataset_id in dataset_ids
-    ]
+    """Columns of ``data`` (the stacked datasets) or of one dataset's table; ``timed``:
+    the rows have the project's time (growth rates and noop data have none)."""
+    if dataset_ids is None:
+        datasets = list(project.stacked_datasets)
+    else:
+        datasets = [d for d in project.submitted_datasets if d.dataset_id in dataset_ids]
     # The base dimensions these rows map onto: for `data`, every base (a project may have
     # several of one type); for a dataset table, the ones its base_dimension_names choose.
     chosen = {(d.dimension_id, d.version) for ds in datasets for d in ds.base_dimensions.values()}
@@ -386,11 +415,13 @@ def data_table_columns(
         )
 
     helpers: list[Column] = []
-    time_columns = names.time_columns
+    time_columns = names.time_columns if timed else ()
     geography = used_bases.get(DimensionType.GEOGRAPHY, [])
     has_time_zone = any("time_zone" in d.record_fields for d in geography)
-    is_datetime = project.time_dimension is not None and isinstance(
-        project.time_dimension.model, DateTimeDimensionModel
+    is_datetime = (
+        timed
+        and project.time_dimension is not None
+        and isinstance(project.time_dimension.model, DateTimeDimensionModel)
     )
     if has_time_zone:
         helpers.append(

@@ -170,6 +170,12 @@ class MixedDatasetsError(DsgridSqlError):
     code = "mixed_base_dimensions"
 
 
+class ProjectionError(DsgridSqlError):
+    """projected(...) asked for something dsgrid's projections cannot be."""
+
+    code = "projection"
+
+
 class UnitConversionError(DsgridSqlError):
     code = "unit_conversion"
 

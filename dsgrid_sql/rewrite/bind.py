@@ -40,8 +40,8 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
-from dsgrid_sql.catalog import Catalog, Column, ColumnRole, DimensionType, Table, TableKind
-from dsgrid_sql.catalog.tables import sql_type_name
+from dsgrid_sql.catalog import Catalog, Column, ColumnRole, DimensionType, Table
+from dsgrid_sql.catalog.tables import Projection, sql_type_name
 from dsgrid_sql.errors import (
     AmbiguousNameError,
     DsgridSqlError,
@@ -160,6 +160,15 @@ _FILE_NAME = re.compile(
 
 def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
     for node in list(statement.find_all(exp.Table)):
+        if isinstance(node.this, exp.Anonymous) and node.this.name.lower() == PROJECTED:
+            table = _projection(node, ctx)
+            # From here on it is a table like any other, named by what it projects.
+            node.set("this", exp.to_identifier(table.name))
+            node.set("db", exp.to_identifier(table.schema))
+            alias = node.alias or "projected"
+            ctx.bindings.append(Binding(table, node, alias))
+            node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+            continue
         if not isinstance(node.this, exp.Identifier):
             inner = node.this
             if isinstance(inner, exp.Anonymous):
@@ -187,6 +196,70 @@ def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
         ctx.bindings.append(Binding(table, node, alias))
         # Name the reference by its alias so every column can be qualified with it.
         node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+
+
+PROJECTED = "projected"
+_PROJECTION_ARGUMENTS = ("initial", "growth", "base_year", "method")
+
+
+def _projection(node: exp.Table, ctx: BindContext) -> Table:
+    """``[<project>.]projected('initial', 'growth' [, base_year => 2020]
+    [, method => 'exponential_growth'])``: arguments by position or by name."""
+    call = node.this
+    values: dict[str, Any] = {}
+    for position, argument in enumerate(call.expressions):
+        if isinstance(argument, exp.Kwarg | exp.PropertyEQ | exp.EQ):
+            name = argument.this.name.lower()
+            argument = argument.expression
+            if name not in _PROJECTION_ARGUMENTS:
+                raise SqlSyntaxError(
+                    f"projected() has no argument '{name}'.",
+                    suggestion=did_you_mean(name, _PROJECTION_ARGUMENTS),
+                    position=ctx.position(argument),
+                )
+        elif position < len(_PROJECTION_ARGUMENTS):
+            name = _PROJECTION_ARGUMENTS[position]
+        else:
+            raise SqlSyntaxError(
+                "projected() takes at most four arguments: the initial-value dataset, the "
+                "growth-rate dataset, base_year and method.",
+                position=ctx.position(argument),
+            )
+        if not isinstance(argument, exp.Literal):
+            raise SqlSyntaxError(
+                f"projected()'s {name} must be a literal.", position=ctx.position(argument)
+            )
+        values[name] = argument.this
+    if "initial" not in values or "growth" not in values:
+        raise SqlSyntaxError(
+            "projected() needs the initial-value dataset and the growth-rate dataset, as in "
+            "projected('initial_dataset', 'growth_dataset').",
+            position=ctx.position(node),
+        )
+    base_year = values.get("base_year")
+    if base_year is not None and not str(base_year).strip().isdigit():
+        raise SqlSyntaxError(
+            f"projected()'s base_year must be a year, not '{base_year}'.",
+            position=ctx.position(node),
+        )
+    schema_node = node.args.get("db")
+    schema = (
+        _match(schema_node, ctx.catalog.list_project_ids())
+        if schema_node is not None
+        else ctx.default_schema or ctx.catalog.default_schema
+    )
+    if schema is None:
+        raise UnknownSchemaError(
+            "projected() needs a project: qualify it (test_efs.projected(...)) or USE one.",
+            position=ctx.position(node),
+        )
+    projection = Projection(
+        str(values["initial"]),
+        str(values["growth"]),
+        str(values.get("method", "exponential_growth")),
+        None if base_year is None else int(base_year),
+    )
+    return ctx.catalog.projection_table(schema, projection)
 
 
 def _visible_ctes(node: exp.Expression) -> set[str]:
@@ -337,7 +410,7 @@ def expand_stars(statement: exp.Expression, ctx: BindContext) -> None:
 
 
 def star_columns(table: Table) -> list[Column]:
-    if table.kind in (TableKind.DATA, TableKind.DATASET):
+    if table.is_data:
         return [c for c in table.columns if c.role in CORE_ROLES]
     return list(table.columns)
 
@@ -455,7 +528,7 @@ def _bound_column(
     if not isinstance(node, exp.Column) or not node.table:
         return None
     binding = by_alias.get(node.table)
-    if binding is None or binding.table.kind not in (TableKind.DATA, TableKind.DATASET):
+    if binding is None or not binding.table.is_data:
         return None
     column = binding.table.find_column(node.name)
     return None if column is None else (binding, column)

@@ -21,7 +21,6 @@ from dsgrid_sql.catalog import (
     DimensionType,
     ProjectDimension,
     Table,
-    TableKind,
 )
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
 from dsgrid_sql.catalog.project import Project, ProjectDataset
@@ -37,6 +36,7 @@ from .dataset_plan import (
     string,
 )
 from .inputs import ArrowInput, Input
+from .projection import projected_relation
 from .time_mapping import instant_range
 
 DATASET_ID = "dataset_id"
@@ -75,7 +75,7 @@ def plan_virtual_table(
 ) -> TablePlan:
     """``only_summed``: the query reads the rows only through sums linear in value
     (summed.py); with no time column read either, annual data is summed, not spread."""
-    assert table.kind in (TableKind.DATA, TableKind.DATASET) and table.project_id
+    assert table.is_data and table.project_id
     project = catalog.project(table.project_id, table.project_version)
     names = catalog.project_names(table.project_id)
     columns = [table.get_column(n) for n in needed]
@@ -86,7 +86,8 @@ def plan_virtual_table(
         and (restrictions.datasets is None or d.dataset_id in restrictions.datasets)
     ]
     _check_one_group(table, project, datasets)
-    time_column = names.time_columns[0].name if names.time_columns else None
+    # Growth rates and data without time have no time column.
+    time_column = next((c.name for c in table.columns if c.role is ColumnRole.TIME), None)
     inputs: list[Input] = []
     project_time_input = _project_time_input(project, time_column)
     reads_time = any(c.role in (ColumnRole.TIME, ColumnRole.LOCAL_TIME) for c in columns)
@@ -94,12 +95,15 @@ def plan_virtual_table(
 
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
+    projection = table.projection
     for dataset in datasets:
         plan = build_dataset_plan(
             project,
             dataset,
-            restrictions.base,
-            time_column,
+            # A projection's base year and model years come from the whole inputs: nothing
+            # is pushed into them (filters still apply above the projection).
+            {} if projection is not None else restrictions.base,
+            time_column if dataset.has_time else None,
             project_time_input,
             dialect,
             sum_spread=sum_spread,
@@ -111,11 +115,27 @@ def plan_virtual_table(
         inputs += plan.inputs
 
     branches = []
-    for plan in plans:
-        assert plan.select is not None
-        branches.append(
-            plan.select.copy().select(exp.alias_(string(plan.dataset_id), DATASET_ID, quoted=True))
+    if projection is not None:
+        by_id = {p.dataset_id: p for p in plans}
+        initial = by_id[projection.initial_dataset_id]
+        growth = by_id[projection.growth_dataset_id]
+        assert initial.select is not None and growth.select is not None
+        relation = projected_relation(
+            projection, initial.dataset, initial.select.copy(), growth.select.copy(), time_column
         )
+        branches.append(
+            relation.select(
+                exp.alias_(string(projection.initial_dataset_id), DATASET_ID, quoted=True)
+            )
+        )
+    else:
+        for plan in plans:
+            assert plan.select is not None
+            branches.append(
+                plan.select.copy().select(
+                    exp.alias_(string(plan.dataset_id), DATASET_ID, quoted=True)
+                )
+            )
     if branches:
         union: exp.Expression = branches[0]
         for branch in branches[1:]:

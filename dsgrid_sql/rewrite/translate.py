@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table, TableKind
+from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table
 from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind
@@ -114,7 +114,7 @@ def translate_statement(
     placeholders: dict[str, TablePlan] = {}
     for binding in ctx.bindings:
         table = binding.table
-        if table.kind in (TableKind.DATA, TableKind.DATASET):
+        if table.is_data:
             plan = cached_plan(
                 catalog, table, binding.used, binding.restrictions, target, binding.only_summed
             )
