@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dsgrid_sql.rewrite.time_mapping import AnnualSpread, DatetimeShift, NoTimeMapping
+from dsgrid_sql.rewrite.time_mapping import AnnualSpread, DatetimeShift, NoTimeMapping, ZonedTime
 from dsgrid_sql.rewrite.translate import Translation
 
 
@@ -67,8 +67,28 @@ def explain_text(translation: Translation) -> str:
                     f"project timestamps, value / {time.periods_per_year}, "
                     f"model_year := {time.time_column}"
                 )
+            elif isinstance(time, ZonedTime):
+                how = (
+                    "summed over the project timestamps each stored period stands for (the "
+                    "query only sums value and reads no time)"
+                    if dataset_plan.spread_summed
+                    else f"joined with the {time.lookup.project.count} project timestamps"
+                )
+                lines.append(f"    time: {time.description}; {how}")
             elif isinstance(time, NoTimeMapping):
                 lines.append("    time: passes through")
+        projection = table.projection
+        if projection is not None:
+            lines.append(
+                f"  projection: {projection.initial_dataset_id} grown by "
+                f"{projection.growth_dataset_id} ({projection.method}"
+                + (
+                    f", base year {projection.base_year}"
+                    if projection.base_year is not None
+                    else ", base year: the lowest model year of the initial values"
+                )
+                + "), joined on every other dimension"
+            )
         for dataset_id, why in plan.skipped_datasets:
             lines.append(f"  Dataset {dataset_id}: skipped, {why}")
         for column, mapping_id, version in plan.supplementals:

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 import dsgrid_sql
+from dsgrid_sql.generator import GeneratorSpec, generate_registry
 from dsgrid_sql.session import Session
+
+# Registries of the shapes real projects have, with dsgrid's own answers for them
+# (tests/dsgrid_expected; test_dsgrid_shapes.py).
+CASES_DIR = Path(__file__).resolve().parents[1] / "dsgrid_expected"
+CASES = json.loads((CASES_DIR / "cases.json").read_text())
 
 ENGINES = ["duckdb", "spark"]
 
@@ -34,3 +41,20 @@ def efs_duckdb(efs_dir: Path) -> Iterator[Session]:
 def small_session(small_registry: Path, engine: str) -> Iterator[Session]:
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
         yield session
+
+
+@pytest.fixture(scope="session")
+def case_registries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("dsgrid_cases")
+    return {
+        name: generate_registry(root / name, GeneratorSpec(**spec)).path
+        for name, spec in CASES["registries"].items()
+    }
+
+
+@pytest.fixture(scope="session")
+def case_sessions(case_registries: dict[str, Path], engine: str) -> Iterator[dict[str, Session]]:
+    sessions = {n: dsgrid_sql.connect(p, engine=engine) for n, p in case_registries.items()}
+    yield sessions
+    for session in sessions.values():
+        session.close()

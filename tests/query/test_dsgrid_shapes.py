@@ -12,36 +12,15 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow.parquet as pq
 import pytest
 
-import dsgrid_sql
-from dsgrid_sql.generator import GeneratorSpec, generate_registry
 from dsgrid_sql.session import Session
 
 CASES_DIR = Path(__file__).resolve().parents[1] / "dsgrid_expected"
-CASES = json.loads((CASES_DIR / "cases.json").read_text())
-QUERIES = {q["name"]: q for q in CASES["queries"]}
-
-
-@pytest.fixture(scope="session")
-def case_registries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
-    root = tmp_path_factory.mktemp("dsgrid_cases")
-    return {
-        name: generate_registry(root / name, GeneratorSpec(**spec)).path
-        for name, spec in CASES["registries"].items()
-    }
-
-
-@pytest.fixture(scope="session")
-def case_sessions(case_registries: dict[str, Path], engine: str) -> Iterator[dict[str, Session]]:
-    sessions = {n: dsgrid_sql.connect(p, engine=engine) for n, p in case_registries.items()}
-    yield sessions
-    for session in sessions.values():
-        session.close()
+QUERIES = {q["name"]: q for q in json.loads((CASES_DIR / "cases.json").read_text())["queries"]}
 
 
 def _rows(table) -> dict[tuple, float]:  # type: ignore[no-untyped-def]
