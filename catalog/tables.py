@@ -37,6 +37,8 @@ VALUE_COLUMN = "value"
 DATASET_ID_COLUMN = "dataset_id"
 TIME_ZONE_COLUMN = "time_zone"
 LOCAL_TIME_COLUMN = "local_timestamp"
+# The wall clock without daylight saving: dsgrid's `time_zone: "geography"` result.
+LOCAL_STANDARD_TIME_COLUMN = "local_standard_timestamp"
 UNIT_COLUMN = "unit"
 NAME_SUFFIX = "_name"
 
@@ -59,7 +61,7 @@ class ColumnRole(StrEnum):
     SUPPLEMENTAL = "supplemental"
     RECORD_NAME = "record_name"  # `<column>_name` twin
     TIME = "time"
-    LOCAL_TIME = "local_time"
+    LOCAL_TIME = "local_time"  # local_timestamp and local_standard_timestamp
     TIME_ZONE = "time_zone"
     UNIT = "unit"
     VALUE = "value"
@@ -239,6 +241,7 @@ def allocate_project_names(project: Project) -> ProjectNames:
         DATASET_ID_COLUMN,
         TIME_ZONE_COLUMN,
         LOCAL_TIME_COLUMN,
+        LOCAL_STANDARD_TIME_COLUMN,
         UNIT_COLUMN,
         "id",
         *(c.name for c in time_columns),
@@ -438,7 +441,18 @@ def data_table_columns(
                     LOCAL_TIME_COLUMN,
                     LOCAL_TIMESTAMP_TYPE,
                     ColumnRole.LOCAL_TIME,
-                    "Wall-clock time of the timestamp in the row's time_zone.",
+                    "Wall-clock time of the timestamp in the row's time_zone, daylight saving "
+                    "applied.",
+                )
+            )
+            helpers.append(
+                Column(
+                    LOCAL_STANDARD_TIME_COLUMN,
+                    LOCAL_TIMESTAMP_TYPE,
+                    ColumnRole.LOCAL_TIME,
+                    "Wall-clock time of the timestamp in the row's time_zone without daylight "
+                    "saving (the offset at the project's first hour), as dsgrid's "
+                    "time_zone 'geography' result writes it.",
                 )
             )
     metrics = used_bases.get(DimensionType.METRIC, [])

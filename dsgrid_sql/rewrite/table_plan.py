@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
 import pyarrow as pa
 from sqlglot import exp
@@ -24,6 +25,7 @@ from dsgrid_sql.catalog import (
 )
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
 from dsgrid_sql.catalog.project import Project, ProjectDataset
+from dsgrid_sql.catalog.tables import LOCAL_STANDARD_TIME_COLUMN
 from dsgrid_sql.errors import MixedDatasetsError
 
 from .dataset_plan import (
@@ -37,7 +39,7 @@ from .dataset_plan import (
 )
 from .inputs import ArrowInput, Input
 from .projection import projected_relation
-from .time_mapping import instant_range
+from .time_mapping import instant_range, named_zone
 
 DATASET_ID = "dataset_id"
 
@@ -88,6 +90,7 @@ def plan_virtual_table(
     _check_one_group(table, project, datasets)
     # Growth rates and data without time have no time column.
     time_column = next((c.name for c in table.columns if c.role is ColumnRole.TIME), None)
+    project_start = _project_start(project)
     inputs: list[Input] = []
     project_time_input = _project_time_input(project, time_column)
     reads_time = any(c.role in (ColumnRole.TIME, ColumnRole.LOCAL_TIME) for c in columns)
@@ -164,7 +167,7 @@ def plan_virtual_table(
         if key in joined:
             return joined[key]
         alias = f"r{len(joined)}"
-        records_input = _records_input(dim)
+        records_input = _records_input(dim, project_start)
         inputs.append(records_input)
         query = query.join(
             exp.Table(this=ident(records_input.name), alias=exp.TableAlias(this=ident(alias))),
@@ -230,6 +233,11 @@ def plan_virtual_table(
             else:
                 dim = bases[target.dimension_type]  # type: ignore[index]
                 expression = col("name", join_records(dim, col(target.name, "u")))
+        elif column.name == LOCAL_STANDARD_TIME_COLUMN:
+            geography = bases[DimensionType.GEOGRAPHY]
+            alias = join_records(geography, col(DimensionType.GEOGRAPHY.value, "u"))
+            instant = col(time_column or "timestamp", "u")
+            expression = _offset_time(instant, col(UTC_OFFSET, alias), dialect)
         elif role is ColumnRole.TIME_ZONE or role is ColumnRole.LOCAL_TIME:
             geography = bases[DimensionType.GEOGRAPHY]
             alias = join_records(geography, col(DimensionType.GEOGRAPHY.value, "u"))
@@ -281,9 +289,18 @@ def _project_time_input(project: Project, time_column: str | None) -> ArrowInput
 
 # Record fields the helper columns read (time_zone, unit); kept with id and name.
 HELPER_FIELDS = ("time_zone", "unit")
+# Microseconds from UTC to the record's zone at the project's first hour.
+UTC_OFFSET = "utc_offset_us"
 
 
-def _records_input(dim: ProjectDimension) -> ArrowInput:
+def _project_start(project: Project) -> datetime | None:
+    time = project.time_dimension
+    if time is None or not isinstance(time.model, DateTimeDimensionModel):
+        return None
+    return instant_range(time.model, "The project time dimension").start
+
+
+def _records_input(dim: ProjectDimension, project_start: datetime | None) -> ArrowInput:
     fields = tuple(f for f in HELPER_FIELDS if f in dim.record_fields)
     data = {
         "id": pa.array([r.id for r in dim.records], pa.string()),
@@ -292,7 +309,32 @@ def _records_input(dim: ProjectDimension) -> ArrowInput:
     for name in fields:
         values = [r.fields.get(name) for r in dim.records]
         data[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+    if "time_zone" in fields and project_start is not None:
+        data[UTC_OFFSET] = pa.array(
+            [_utc_offset_us(r.fields.get("time_zone"), project_start) for r in dim.records],
+            pa.int64(),
+        )
     return ArrowInput.of("records", pa.table(data))
+
+
+def _utc_offset_us(zone: object, instant: datetime) -> int | None:
+    """dsgrid's geography time (chronify's TimeZoneConverterByColumn) counts hours on from
+    the wall clock of the project's first timestamp: the offset then holds all year."""
+    if not zone:
+        return None
+    offset = instant.astimezone(named_zone(str(zone), "A geography record")).utcoffset()
+    return None if offset is None else offset // timedelta(microseconds=1)
+
+
+def _offset_time(instant: exp.Expression, offset: exp.Expression, dialect: str) -> exp.Expression:
+    """An instant moved by a fixed offset, as a zone-less wall-clock timestamp."""
+    micros = exp.Add(this=exp.UnixMicros(this=instant), expression=offset)
+    if dialect == "spark":
+        return exp.cast(
+            exp.Anonymous(this="timestamp_micros", expressions=[micros]),
+            exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"),
+        )
+    return exp.Anonymous(this="make_timestamp", expressions=[micros])
 
 
 def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> exp.Expression:

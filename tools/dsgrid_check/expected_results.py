@@ -110,6 +110,7 @@ def build_query(project_config: Any, case: dict[str, Any]) -> Any:
         ),
         result=QueryResultParamsModel(
             column_type=column_type,
+            time_zone=case.get("time_zone"),
             aggregations=[
                 AggregationModel(
                     aggregation_function="sum", dimensions=DimensionNamesModel(**dims)
@@ -127,9 +128,17 @@ def write_expected(result: Path, case: dict[str, Any], target: Path) -> int:
         con.execute("SET TimeZone = 'UTC'")
         source = f"'{result.as_posix()}{'/**/*.parquet' if result.is_dir() else ''}'"
         renames = case.get("columns", {})
-        columns = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-        select = ", ".join(f'"{c}" AS "{renames.get(c, c)}"' for c in columns)
+        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
+        columns = [r[0] for r in described]
+        # Local times come as nanoseconds (pandas); dsgrid-sql's are microseconds.
+        select = ", ".join(
+            f'CAST("{c}" AS TIMESTAMP) AS "{renames.get(c, c)}"'
+            if kind == "TIMESTAMP_NS"
+            else f'"{c}" AS "{renames.get(c, c)}"'
+            for c, kind, *_ in described
+        )
         query = f"SELECT {select} FROM read_parquet({source})"
+        # UTC days of instants, or the days of local wall clocks (a time_zone result).
         days = case.get("keep_utc_days")
         if days:
             day_list = ", ".join(f"DATE '{d}'" for d in days)
