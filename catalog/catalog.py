@@ -15,8 +15,11 @@ from types import TracebackType
 import pyarrow as pa
 
 from dsgrid_sql.errors import (
+    CatalogError,
+    DsgridSqlError,
     ProjectionError,
     UnknownDatasetError,
+    UnknownNameError,
     UnknownProjectError,
     UnknownSchemaError,
     UnknownTableError,
@@ -119,15 +122,87 @@ class Catalog:
         return self._store.versions("project", project_id)
 
     def project(self, project_id: str, version: str | None = None) -> Project:
-        """A project at ``version`` (default: current). Every version stays reachable."""
+        """A project at ``version`` (default: current). Every version stays reachable.
+
+        A project whose config or base dimensions cannot be read is an error naming it; any
+        other part that cannot be read is left out of it (Project.all_problems)."""
         self._check_project(project_id)
-        model = self._store.project(project_id, version)
-        key = (project_id, model.version)
-        project = self._projects.get(key)
-        if project is None:
-            project = Project(model, self._store, self.data_root)
-            self._projects[key] = project
-        return project
+        try:
+            model = self._store.project(project_id, version)
+            key = (project_id, model.version)
+            project = self._projects.get(key)
+            if project is None:
+                project = Project(model, self._store, self.data_root)
+                self._projects[key] = project
+            return project
+        except UnknownNameError:
+            raise  # a version that does not exist is the caller's mistake, not the registry's
+        except DsgridSqlError as exc:
+            label = version or self._store.current_version("project", project_id)
+            raise CatalogError(
+                f"Project '{project_id}' version {label} cannot be read: "
+                f"{exc.message.rstrip('.')}.",
+                hint="The rest of the registry works; the project needs repairing in the "
+                "registry.",
+            ) from None
+
+    def project_problem(self, project_id: str) -> str | None:
+        """Why the current version of a project cannot be read, or None."""
+        try:
+            self.project(project_id)
+        except CatalogError as exc:
+            return exc.message
+        return None
+
+    def readable_projects(self) -> list[Project]:
+        """The current version of every project that can be read."""
+        return [
+            self.project(p) for p in self.list_project_ids() if self.project_problem(p) is None
+        ]
+
+    def problems(self, schema: str | None = None) -> list[str]:
+        """Every part of the registry left out because it cannot be read, one sentence each:
+        projects, their datasets, supplemental dimensions and mappings, and other current
+        datasets, dimensions and mappings; with ``schema``, what that project schema
+        leaves out."""
+        found: list[str] = []
+        if schema is not None:
+            if schema not in self.list_project_ids():
+                return []
+            problem = self.project_problem(schema)
+            return [problem] if problem else self.project(schema).all_problems()
+        for project_id in self.list_project_ids():
+            problem = self.project_problem(project_id)
+            if problem is not None:
+                found.append(problem)
+            else:
+                found += self.project(project_id).all_problems()
+        for model_type in ("dataset", "dimension", "dimension_mapping"):
+            for model_id in self._store.ids(model_type):
+                problem = self.model_problem(model_type, model_id)
+                if problem is not None and not any(model_id in f for f in found):
+                    found.append(problem)
+        return found
+
+    def model_problems(self, model_type: str) -> list[tuple[str, str]]:
+        """(id, why) of every current model of a type that cannot be read."""
+        found = [(i, self.model_problem(model_type, i)) for i in self._store.ids(model_type)]
+        return [(i, p) for i, p in found if p is not None]
+
+    def model_problem(self, model_type: str, model_id: str) -> str | None:
+        """Why the current version of a dataset, dimension or mapping cannot be read."""
+        store = self._store
+        version = store.current_version(model_type, model_id)
+        try:
+            if model_type == "dataset":
+                store.dataset(model_id, version)
+            elif model_type == "dimension":
+                store.dimension(model_id, version or "")
+            else:
+                store.mapping(model_id, version or "")
+        except DsgridSqlError as exc:
+            return exc.message
+        return None
 
     def list_dataset_ids(self) -> list[str]:
         return self._store.ids("dataset")
@@ -150,18 +225,25 @@ class Catalog:
         )
 
     def current_dimensions(self) -> list[AnyDimensionModel]:
+        """Current versions of every readable dimension (model_problem says why not)."""
         store = self._store
         return [
             store.dimension(i, store.current_version("dimension", i) or "")
             for i in store.ids("dimension")
+            if self.model_problem("dimension", i) is None
         ]
 
     def current_mappings(self) -> list[DimensionMappingModel]:
+        """Current versions of every readable mapping (model_problem says why not)."""
         store = self._store
         return [
             store.mapping(i, store.current_version("dimension_mapping", i) or "")
             for i in store.ids("dimension_mapping")
+            if self.model_problem("dimension_mapping", i) is None
         ]
+
+    def current_version(self, model_type: str, model_id: str) -> str | None:
+        return self._store.current_version(model_type, model_id)
 
     def find_dimension(self, dimension_id: str, version: str) -> AnyDimensionModel | None:
         if version not in self._store.versions("dimension", dimension_id):
@@ -235,6 +317,7 @@ class Catalog:
         tables = self._schema_tables(schema)
         table = tables.get(name)
         if table is None:
+            self.check_left_out(schema, name)
             raise UnknownTableError(
                 f"Schema '{schema}' has no table '{name}'.",
                 suggestion=did_you_mean(name, list(tables)),
@@ -338,6 +421,29 @@ class Catalog:
             projection=projection,
         )
 
+    def check_left_out(self, schema: str, name: str) -> None:
+        """A table the catalog leaves out is an error saying why: a project that cannot be
+        read, or a submitted dataset of a project that cannot."""
+        for project_id in self.list_project_ids():
+            if schema not in (
+                project_id,
+                project_id + DIMENSIONS_SCHEMA_SUFFIX,
+                project_id + MAPPINGS_SCHEMA_SUFFIX,
+            ):
+                continue
+            self.project(project_id)  # an unreadable project is the error
+            if schema != project_id:
+                return
+            for dataset in self.project(project_id).broken_datasets:
+                error = dataset.error
+                if error is not None and dataset.dataset_id.lower() == name.lower():
+                    # The reading error itself, of its own kind (a data file error stays one).
+                    raise type(error)(
+                        f"{error.message.rstrip('.')}; it is left out of project '{project_id}'.",
+                        hint=error.hint
+                        or "Every other table works; the dataset needs repairing in the registry.",
+                    )
+
     def find_table(self, schema: str, name: str) -> Table | None:
         if schema not in self.list_schemas():
             return None
@@ -395,6 +501,13 @@ class Catalog:
     def _project_schemas(self, project_id: str) -> dict[str, dict[str, Table]]:
         cached = self._tables.get(project_id)
         if cached is None:
+            if self.project_problem(project_id) is not None:
+                # Listed, with no tables: naming one says why (check_left_out).
+                return {
+                    project_id: {},
+                    project_id + DIMENSIONS_SCHEMA_SUFFIX: {},
+                    project_id + MAPPINGS_SCHEMA_SUFFIX: {},
+                }
             cached = self._build_project_schemas(project_id)
             self._tables[project_id] = cached
         return cached

@@ -6,15 +6,17 @@ Everything here is derived from the project JSON plus the models it references b
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import TypeVar
 
 import pyarrow as pa
 
-from dsgrid_sql.errors import CatalogError, UnknownDimensionError
+from dsgrid_sql.errors import CatalogError, DsgridSqlError, UnknownDimensionError
 from dsgrid_sql.suggest import did_you_mean
 
 from .models import (
@@ -30,6 +32,8 @@ from .models import (
 )
 from .paths import DatasetFiles, find_dataset_files
 from .store import ModelStore
+
+T = TypeVar("T")
 
 
 class DimensionCategory(StrEnum):
@@ -101,6 +105,13 @@ class ProjectDataset:
     mappings: tuple[DatasetMapping, ...]
     base_dimensions: dict[DimensionType, ProjectDimension]
     data_root: Path = field(repr=False)
+    # Why a submitted dataset cannot be read (its config, a dimension or mapping it
+    # references, its files): it is then left out of the catalog, and said so.
+    error: DsgridSqlError | None = field(default=None, repr=False)
+
+    @property
+    def problem(self) -> str | None:
+        return None if self.error is None else self.error.message
 
     @property
     def dataset_id(self) -> str:
@@ -112,7 +123,13 @@ class ProjectDataset:
 
     @property
     def is_submitted(self) -> bool:
-        return self.entry.is_submitted and self.config is not None
+        """Submitted and readable: a dataset the catalog serves."""
+        return self.entry.is_submitted and self.config is not None and self.problem is None
+
+    @property
+    def is_broken(self) -> bool:
+        """Submitted, but something it needs cannot be read."""
+        return self.entry.is_submitted and self.problem is not None
 
     @property
     def time_dimension(self) -> AnyDimensionModel | None:
@@ -172,6 +189,36 @@ class ProjectDataset:
         return self.files().time_columns()
 
 
+def _reason(exc: DsgridSqlError) -> str:
+    """An error's sentence as the reason inside another sentence."""
+    return exc.message.rstrip(".")
+
+
+def _check_readable(dataset: ProjectDataset, project: Project) -> None:
+    """What a query on the dataset would otherwise find out first: its layout, which base
+    dimension it maps onto where the project has several of a type, its files."""
+    config = dataset.config
+    assert config is not None
+    if not config.has_layout:
+        raise CatalogError(
+            "its config has neither data_layout nor registry_data_layout, so its table "
+            "format is unknown (dsgrid refuses it too)."
+        )
+    layout = config.layout
+    if layout is not None and layout.value_format != "stacked":
+        raise CatalogError(
+            f"its data is stored {layout.value_format}; dsgrid-sql reads stacked data only."
+        )
+    for dim_type in DimensionType:
+        bases = project.base_dimensions_of(dim_type)
+        if len(bases) > 1 and dataset.entry.base_dimension_names.get(dim_type) is None:
+            raise CatalogError(
+                f"the project has {len(bases)} base {dim_type.value} dimensions and "
+                "base_dimension_names does not say which one it maps onto."
+            )
+    dataset.files().load_schema()
+
+
 class Project:
     """One version of a project, resolved."""
 
@@ -184,34 +231,65 @@ class Project:
             ProjectDimension(store.dimension(r.dimension_id, r.version), DimensionCategory.BASE)
             for r in dims.base_dimension_references
         )
+        # What cannot be read beyond the base dimensions costs that part, not the project:
+        # a supplemental dimension, its mapping or a subset selector is left out and listed.
+        self.problems: list[str] = []
+        # Names of supplemental dimensions left out, so that naming their column says why.
+        self.left_out_dimensions: dict[str, str] = {}
         supplemental_mapping: dict[tuple[str, str], DimensionMappingModel] = {}
         for ref in model.dimension_mappings.base_to_supplemental_references:
-            mapping = store.mapping(ref.mapping_id, ref.version)
-            to = mapping.to_dimension
-            supplemental_mapping[(to.dimension_id, to.version)] = mapping
-        self.supplemental_dimensions: tuple[ProjectDimension, ...] = tuple(
-            ProjectDimension(
-                store.dimension(r.dimension_id, r.version),
-                DimensionCategory.SUPPLEMENTAL,
-                base_mapping=supplemental_mapping.get((r.dimension_id, r.version)),
+            mapping = self._readable(
+                lambda ref=ref: store.mapping(ref.mapping_id, ref.version),
+                f"Base-to-supplemental mapping {ref.mapping_id} v{ref.version}",
             )
-            for r in dims.supplemental_dimension_references
-        )
-        self.subset_dimensions: tuple[ProjectDimension, ...] = tuple(
-            ProjectDimension(
-                store.dimension(r.dimension_id, r.version),
-                DimensionCategory.SUBSET,
-                subset_group=group.name,
+            if mapping is not None:
+                to = mapping.to_dimension
+                supplemental_mapping[(to.dimension_id, to.version)] = mapping
+        supplementals = []
+        for r in dims.supplemental_dimension_references:
+            label = store.label("dimension", r.dimension_id, r.version)
+            dim = self._readable(
+                lambda r=r: store.dimension(r.dimension_id, r.version),
+                f"Supplemental dimension {label} v{r.version}",
             )
-            for group in dims.subset_dimensions
-            for r in group.selector_references
-        )
+            if dim is None:
+                raw = store.row("dimension", r.dimension_id, r.version).model.get("name")
+                self.left_out_dimensions[str(raw or r.dimension_id)] = self.problems[-1]
+            else:
+                supplementals.append(
+                    ProjectDimension(
+                        dim,
+                        DimensionCategory.SUPPLEMENTAL,
+                        base_mapping=supplemental_mapping.get((r.dimension_id, r.version)),
+                    )
+                )
+        self.supplemental_dimensions: tuple[ProjectDimension, ...] = tuple(supplementals)
+        subsets = []
+        for group in dims.subset_dimensions:
+            for r in group.selector_references:
+                label = store.label("dimension", r.dimension_id, r.version)
+                dim = self._readable(
+                    lambda r=r: store.dimension(r.dimension_id, r.version),
+                    f"Subset selector {label} v{r.version} of '{group.name}'",
+                )
+                if dim is not None:
+                    subsets.append(
+                        ProjectDimension(dim, DimensionCategory.SUBSET, subset_group=group.name)
+                    )
+        self.subset_dimensions: tuple[ProjectDimension, ...] = tuple(subsets)
         if not self.base_dimensions:
             raise CatalogError(
                 f"Project '{model.project_id}' version {model.version} has no base dimensions.",
                 hint="The registry is inconsistent; the project config lists no "
                 "base_dimension_references.",
             )
+
+    def _readable(self, read: Callable[[], T], what: str) -> T | None:
+        try:
+            return read()
+        except DsgridSqlError as exc:
+            self.problems.append(f"{what} cannot be read: {_reason(exc)}")
+            return None
 
     @property
     def project_id(self) -> str:
@@ -252,7 +330,17 @@ class Project:
 
     @property
     def submitted_datasets(self) -> tuple[ProjectDataset, ...]:
+        """Submitted datasets the catalog serves (readable)."""
         return tuple(d for d in self.datasets if d.is_submitted)
+
+    @property
+    def broken_datasets(self) -> tuple[ProjectDataset, ...]:
+        """Submitted datasets left out because something they need cannot be read."""
+        return tuple(d for d in self.datasets if d.is_broken)
+
+    def all_problems(self) -> list[str]:
+        """Every part of this project version left out, one sentence each."""
+        return [*self.problems, *(d.problem for d in self.broken_datasets if d.problem)]
 
     @property
     def has_time(self) -> bool:
@@ -285,6 +373,34 @@ class Project:
         return [tuple(g) for g in groups.values()]
 
     def _resolve_dataset(self, entry: ProjectDatasetModel) -> ProjectDataset:
+        """The dataset as the project uses it; a submitted dataset that cannot be read (its
+        config, a dimension or mapping it references, its files) comes back with its
+        problem, so that it costs that dataset only."""
+        try:
+            dataset = self._read_dataset(entry)
+            if dataset.entry.is_submitted and dataset.config is not None:
+                _check_readable(dataset, self)
+            return dataset
+        except DsgridSqlError as exc:
+            error = exc
+            own_config = f"The dataset '{entry.dataset_id}' "
+            if exc.message.startswith(own_config):  # its own config: already a full sentence
+                error = type(exc)(
+                    f"Dataset '{entry.dataset_id}' " + exc.message[len(own_config) :],
+                    hint=exc.hint,
+                )
+            elif not exc.message.startswith(f"Dataset '{entry.dataset_id}'"):
+                error = type(exc)(
+                    f"Dataset '{entry.dataset_id}' version {entry.version or '?'} cannot be "
+                    f"read: {_reason(exc)}.",
+                    hint=exc.hint,
+                )
+            config = None
+            with contextlib.suppress(DsgridSqlError):
+                config = self._store.dataset(entry.dataset_id, entry.version)
+            return ProjectDataset(entry, config, {}, (), {}, self._data_root, error)
+
+    def _read_dataset(self, entry: ProjectDatasetModel) -> ProjectDataset:
         store = self._store
         config: DatasetModel | None = None
         if entry.dataset_id in store.ids("dataset"):

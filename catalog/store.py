@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 
 from pydantic import ValidationError
 
-from dsgrid_sql.errors import CatalogError, UnknownVersionError
+from dsgrid_sql.errors import CatalogError, DsgridSqlError, UnknownVersionError
 from dsgrid_sql.suggest import did_you_mean
 
 from .models import (
@@ -84,6 +84,15 @@ class ModelStore:
                 suggestion=did_you_mean(str(version), known),
             )
         return row
+
+    def label(self, model_type: str, model_id: str, version: str | None = None) -> str:
+        """How to name a model in a message: its stored name when it has one (read from the
+        raw JSON, so a model that does not validate is still named), else its id."""
+        try:
+            name = self.row(model_type, model_id, version).model.get("name")
+        except DsgridSqlError:
+            name = None
+        return f"'{name}' ({model_id})" if isinstance(name, str) and name else f"'{model_id}'"
 
     def project(self, project_id: str, version: str | None = None) -> ProjectModel:
         return self._parse("project", project_id, version, ProjectModel.from_json)

@@ -83,8 +83,15 @@ def registry_rows(catalog: Catalog, table: Table) -> pa.Table:
 def _projects(catalog: Catalog) -> list[tuple[Any, ...]]:
     rows = []
     for project_id in catalog.list_project_ids():
+        versions = ", ".join(catalog.project_versions(project_id))
+        problem = catalog.project_problem(project_id)
+        if problem is not None:
+            version = catalog.current_version("project", project_id)
+            rows.append((project_id, version, None, None, None, versions, None, None, problem))
+            continue
         project = catalog.project(project_id)
         model = project.model
+        left_out = project.all_problems()
         rows.append(
             (
                 project_id,
@@ -92,9 +99,10 @@ def _projects(catalog: Catalog) -> list[tuple[Any, ...]]:
                 model.name,
                 model.status,
                 model.description,
-                ", ".join(catalog.project_versions(project_id)),
+                versions,
                 len(model.datasets),
                 len(project.submitted_datasets),
+                " ".join(left_out) if left_out else None,
             )
         )
     return rows
@@ -102,11 +110,19 @@ def _projects(catalog: Catalog) -> list[tuple[Any, ...]]:
 
 def _datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
     submitted: dict[str, list[str]] = {}
-    for project_id in catalog.list_project_ids():
-        for ds in catalog.project(project_id).submitted_datasets:
-            submitted.setdefault(ds.dataset_id, []).append(project_id)
+    problems: dict[str, str] = {}
+    for project in catalog.readable_projects():
+        for ds in project.submitted_datasets:
+            submitted.setdefault(ds.dataset_id, []).append(project.project_id)
+        for ds in project.broken_datasets:
+            problems.setdefault(ds.dataset_id, ds.problem or "")
     rows = []
     for dataset_id in catalog.list_dataset_ids():
+        problem = catalog.model_problem("dataset", dataset_id)
+        if problem is not None:
+            version = catalog.current_version("dataset", dataset_id)
+            rows.append((dataset_id, version, *([None] * 7), problem))
+            continue
         model = catalog.dataset(dataset_id)
         rows.append(
             (
@@ -119,6 +135,7 @@ def _datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
                 model.description,
                 ", ".join(catalog.dataset_versions(dataset_id)),
                 ", ".join(submitted.get(dataset_id, [])),
+                problems.get(dataset_id),
             )
         )
     return rows
@@ -126,8 +143,8 @@ def _datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
 
 def _project_datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
     rows = []
-    for project_id in catalog.list_project_ids():
-        project = catalog.project(project_id)
+    for project in catalog.readable_projects():
+        project_id = project.project_id
         names = catalog.project_table_names(project_id)
         for ds in project.datasets:
             rows.append(
@@ -140,6 +157,7 @@ def _project_datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
                     ds.entry.dataset_type,
                     ds.config is not None,
                     names.get(ds.dataset_id),
+                    ds.problem,
                 )
             )
     return rows
@@ -147,8 +165,8 @@ def _project_datasets(catalog: Catalog) -> list[tuple[Any, ...]]:
 
 def _project_dimensions(catalog: Catalog) -> list[tuple[Any, ...]]:
     rows = []
-    for project_id in catalog.list_project_ids():
-        project = catalog.project(project_id)
+    for project in catalog.readable_projects():
+        project_id = project.project_id
         names = catalog.project_names(project_id)
         for dim in project.dimensions:
             if dim.category.value == "base":
@@ -175,7 +193,10 @@ def _project_dimensions(catalog: Catalog) -> list[tuple[Any, ...]]:
 
 
 def _dimensions(catalog: Catalog) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = [
+        (i, catalog.current_version("dimension", i), *([None] * 6), problem)
+        for i, problem in catalog.model_problems("dimension")
+    ]
     for dimension in catalog.current_dimensions():
         rows.append(
             (
@@ -187,6 +208,7 @@ def _dimensions(catalog: Catalog) -> list[tuple[Any, ...]]:
                 getattr(dimension, "time_type", None),
                 dimension.description,
                 len(dimension.records) if isinstance(dimension, RecordDimensionModel) else 0,
+                None,
             )
         )
     return rows
@@ -214,7 +236,10 @@ def _dimension_records(catalog: Catalog) -> list[tuple[Any, ...]]:
 
 
 def _dimension_mappings(catalog: Catalog) -> list[tuple[Any, ...]]:
-    rows = []
+    rows: list[tuple[Any, ...]] = [
+        (i, catalog.current_version("dimension_mapping", i), *([None] * 8), problem)
+        for i, problem in catalog.model_problems("dimension_mapping")
+    ]
     for mapping in catalog.current_mappings():
         from_dim = catalog.find_dimension(
             mapping.from_dimension.dimension_id, mapping.from_dimension.version
@@ -234,6 +259,7 @@ def _dimension_mappings(catalog: Catalog) -> list[tuple[Any, ...]]:
                 mapping.from_dimension.type.value,
                 mapping.description,
                 len(mapping.records),
+                None,
             )
         )
     return rows

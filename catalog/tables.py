@@ -513,6 +513,7 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("versions", _S, "Every registered version, oldest first, comma-separated."),
             ("dataset_count", _I, "Datasets the project lists."),
             ("submitted_dataset_count", _I, "Datasets submitted to the project."),
+            ("problem", _S, "Why it cannot be read (it is then left out), or null."),
         ),
     ),
     "datasets": (
@@ -527,6 +528,7 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("description", _S, "Description."),
             ("versions", _S, "Every registered version, oldest first, comma-separated."),
             ("submitted_to", _S, "Projects the dataset is submitted to, comma-separated."),
+            ("problem", _S, "Why it cannot be read (it is then left out), or null."),
         ),
     ),
     "project_datasets": (
@@ -540,6 +542,7 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("dataset_type", _S, "modeled, historical, projection, ..."),
             ("is_registered", _B, "Whether the registry holds the dataset's config."),
             ("table_name", _S, "The SQL table of the dataset, when submitted."),
+            ("problem", _S, "Why it cannot be read (it is then left out), or null."),
         ),
     ),
     "project_dimensions": (
@@ -568,6 +571,7 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("time_type", _S, "For time dimensions: datetime, annual, ..."),
             ("description", _S, "Description."),
             ("record_count", _I, "Number of records (0 for time dimensions)."),
+            ("problem", _S, "Why it cannot be read (it is then left out), or null."),
         ),
     ),
     "dimension_records": (
@@ -595,6 +599,7 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("type", _S, "Dimension type of both ends."),
             ("description", _S, "Description."),
             ("record_count", _I, "Number of records."),
+            ("problem", _S, "Why it cannot be read (it is then left out), or null."),
         ),
     ),
     "mapping_records": (

@@ -362,6 +362,8 @@ def query(
     text = _read_sql(params.pop("sql"), params.pop("sql_file"))
     with _connect(ctx, params) as session:
         result = session.sql(text)
+        for note in result.notes:
+            click.echo(f"Note: {note}", err=True)
         if output:
             target, rows = result.write(output, overwrite=overwrite)
             click.echo(f"Wrote {rows} rows to {target}.", err=True)

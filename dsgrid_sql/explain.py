@@ -89,6 +89,8 @@ def explain_text(translation: Translation) -> str:
                 )
                 + "), joined on every other dimension"
             )
+        for dataset_id, why in plan.left_out:
+            lines.append(f"  Dataset {dataset_id}: left out, it cannot be read ({why})")
         for dataset_id, why in plan.skipped_datasets:
             lines.append(f"  Dataset {dataset_id}: skipped, {why}")
         for column, mapping_id, version in plan.supplementals:

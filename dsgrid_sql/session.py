@@ -52,15 +52,23 @@ class Result:
         translation: Translation | None = None,
         table: pa.Table | None = None,
         message: str | None = None,
+        notes: list[str] | None = None,
     ) -> None:
         self._session = session
         self.text = text
         self.translation = translation
         self._table = table
         self.message = message
+        self._notes = notes or []
         self._lock = threading.Lock()
         # Names this result's engine query, so that it alone can be cancelled.
         self.id = uuid.uuid4().hex
+
+    @property
+    def notes(self) -> list[str]:
+        """What the rows leave out and why (datasets the registry cannot read); empty when
+        nothing is left out. Front ends show these beside the rows."""
+        return self.translation.notes if self.translation is not None else self._notes
 
     @property
     def schema(self) -> pa.Schema:
@@ -338,7 +346,8 @@ class Session:
         # so they list exactly what those tables (and BI tools) see.
         if isinstance(statement, st.ShowProjects):
             projects = self._catalog_rows("registry", "projects")
-            return Result(self, text, table=projects.select(["project_id", "version", "status"]))
+            columns = ["project_id", "version", "status", "problem"]
+            return Result(self, text, table=projects.select(columns))
         if isinstance(statement, st.ShowSchemas):
             schemata = self._catalog_rows(INFORMATION_SCHEMA, "schemata")
             return Result(self, text, table=schemata.select(["schema_name", "remarks"]))
@@ -350,7 +359,8 @@ class Session:
             if schema is not None:
                 tables = tables.filter(pc.equal(tables["table_schema"], schema))
             columns = ["table_schema", "table_name", "table_type", "remarks"]
-            return Result(self, text, table=tables.select(columns))
+            left_out = catalog.problems(schema)
+            return Result(self, text, table=tables.select(columns), notes=left_out)
         if isinstance(statement, st.Describe):
             table = catalog.resolve_table(statement.table, self.current_schema)
             rows = [

@@ -50,7 +50,12 @@ class CatalogHolder:
         self._catalog = self._open()
 
     def _open(self) -> Catalog:
-        return Catalog.open(self._path, data_path=self._config.data_path)
+        catalog = Catalog.open(self._path, data_path=self._config.data_path)
+        # What the registry holds but cannot be read is left out of the catalog: say so
+        # once per registry version, so an operator sees it without a user's query.
+        for problem in catalog.problems():
+            log.warning("Left out of the catalog: %s", problem)
+        return catalog
 
     def _file_stamp(self) -> tuple[Any, ...]:
         stamps = []

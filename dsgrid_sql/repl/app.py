@@ -118,8 +118,11 @@ class Repl:
         session = self.session
         limit = self.config.row_limit if self.interactive else 0
 
+        notes: list[str] = []
+
         def work(stop: threading.Event) -> tuple[pa.Table, str | None, bool]:
             result = session.sql(text)
+            notes.extend(result.notes)
             if result.translation is None:  # SHOW, DESCRIBE, EXPLAIN, USE, SET, COPY
                 return result.to_arrow(), result.message, False
             reader = result.to_reader()
@@ -141,9 +144,12 @@ class Repl:
         start = time.perf_counter()
         table, message, truncated = self.run_cancellable(work)
         elapsed = time.perf_counter() - start
+        # Rows a table leaves out (a dataset the registry cannot read) are said, never
+        # silently missing.
+        status = "\n".join(f"Note: {n}" for n in notes) or None
         if message is not None and self.format in ("table", "vertical"):
-            return [Output(text=message)]
-        return [Output(table=table, elapsed_s=elapsed, truncated=truncated)]
+            return [Output(text=message, status=status)]
+        return [Output(table=table, elapsed_s=elapsed, truncated=truncated, status=status)]
 
     def show(self, outputs: list[Output]) -> None:
         for output in outputs:

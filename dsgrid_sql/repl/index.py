@@ -134,8 +134,8 @@ def build_index(catalog: Catalog) -> CatalogIndex:
     tables: dict[str, dict[str, TableEntry]] = {s: {} for s in schemas}
     records: dict[RecordKey, RecordList] = {}
     dimensions: dict[str, dict[str, DimensionEntry]] = {}
-    for project_id in catalog.list_project_ids():
-        project = catalog.project(project_id)
+    for project in catalog.readable_projects():
+        project_id = project.project_id
         names = catalog.project_names(project_id)
         all_dims = {(d.dimension_id, d.version): d for d in project.dimensions}
         for dataset in project.submitted_datasets:

@@ -155,6 +155,9 @@ def run_interactive(repl: Repl) -> int:
     for warning in repl.config.warnings:
         repl.printer.status(f"Warning: {warning}")
     repl.printer.status(banner(repl))
+    # What the registry holds but cannot read is left out; the analyst hears it first.
+    for problem in repl.session.catalog.problems():
+        repl.printer.status(f"Left out: {problem}")
     repl.index.on_ready = prompt.app.invalidate
     repl.start_background()
     while not repl.done:

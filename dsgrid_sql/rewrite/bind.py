@@ -41,9 +41,11 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from dsgrid_sql.catalog import Catalog, Column, ColumnRole, DimensionType, Table
+from dsgrid_sql.catalog.names import slugify
 from dsgrid_sql.catalog.tables import Projection, sql_type_name
 from dsgrid_sql.errors import (
     AmbiguousNameError,
+    CatalogError,
     DsgridSqlError,
     SqlSyntaxError,
     TypeMismatchError,
@@ -326,6 +328,7 @@ def _find_table(node: exp.Table, ctx: BindContext) -> Table:
         tables = [t.name for t in catalog.list_tables(schema)]
         table_name = _match(node.this, tables)
         if table_name is None:
+            catalog.check_left_out(schema, name)
             raise UnknownTableError(
                 f"Unknown table '{name}' in schema '{schema}'.",
                 suggestion=did_you_mean(name, tables),
@@ -348,6 +351,8 @@ def _find_table(node: exp.Table, ctx: BindContext) -> Table:
             hint="Qualify it with its schema, or choose a project with USE.",
             position=ctx.position(node),
         )
+    if default is not None:
+        catalog.check_left_out(default, name)
     candidates = [t.name for t in catalog.list_tables(default)] if default else []
     candidates += [t.qualified_name for t in catalog.list_tables()]
     hint = None if default else "No project is chosen: qualify the table or USE a project."
@@ -507,6 +512,12 @@ def _column_error(message: str, statement: exp.Expression, ctx: BindContext) -> 
         where = ""
         if len(ctx.bindings) == 1:
             where = f" in table '{ctx.bindings[0].table.qualified_name}'"
+        left_out = _left_out_column(name, ctx)
+        if left_out is not None:
+            return CatalogError(
+                f"Column '{name}' is left out: {left_out.rstrip('.')}.",
+                position=ctx.position(node),
+            )
         return UnknownColumnError(
             f"Unknown column '{name}'{where}.",
             suggestion=did_you_mean(name, candidates),
@@ -517,6 +528,20 @@ def _column_error(message: str, statement: exp.Expression, ctx: BindContext) -> 
             message.split(". Line")[0].rstrip(".") + "; qualify it with its table."
         )
     return SqlSyntaxError(f"The query cannot be bound: {message.split('. Line')[0].rstrip('.')}.")
+
+
+def _left_out_column(name: str, ctx: BindContext) -> str | None:
+    """Why a column a data table would have is missing: its supplemental dimension cannot be
+    read (the column of a dimension is its name's slug, or the name itself)."""
+    for binding in ctx.bindings:
+        project_id = binding.table.project_id
+        if not binding.table.is_data or project_id is None:
+            continue
+        project = ctx.catalog.project(project_id, binding.table.project_version)
+        for dim_name, why in project.left_out_dimensions.items():
+            if name.lower() in (dim_name.lower(), slugify(dim_name)):
+                return why
+    return None
 
 
 # -- 6 and 7. literals and pushdown ------------------------------------------------------------

@@ -22,6 +22,7 @@ from dsgrid_sql.catalog import (
     DimensionType,
     ProjectDimension,
     Table,
+    TableKind,
 )
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
 from dsgrid_sql.catalog.project import Project, ProjectDataset
@@ -65,6 +66,14 @@ class TablePlan:
     select: exp.Select
     # Engine SQL of ``select`` per dialect, generated once (see cache.py).
     rendered: dict[str, str] = field(default_factory=dict)
+    # Submitted datasets `data` would stack but cannot read: (dataset id, why).
+    left_out: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def notes(self) -> list[str]:
+        """What a user must know about rows this table does not have."""
+        name = self.table.qualified_name
+        return [f"{name} leaves out a dataset. {why}" for _, why in self.left_out]
 
 
 def plan_virtual_table(
@@ -255,6 +264,11 @@ def plan_virtual_table(
         selected.append(exp.alias_(expression, column.name, quoted=True))
     if not selected:
         selected = [exp.alias_(exp.Literal.number(1), "__dsgrid_row", quoted=True)]
+    left_out = (
+        [(d.dataset_id, d.problem or "") for d in project.broken_datasets]
+        if table.kind is TableKind.DATA
+        else []
+    )
     return TablePlan(
         table,
         tuple(needed),
@@ -263,6 +277,7 @@ def plan_virtual_table(
         supplementals,
         _unique(inputs),
         query.select(*selected),
+        left_out=left_out,
     )
 
 

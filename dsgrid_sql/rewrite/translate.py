@@ -42,6 +42,11 @@ class Translation:
     # engines may serve it from their result cache (engine/results.py).
     repeatable: bool = True
 
+    @property
+    def notes(self) -> list[str]:
+        """Sentences about rows the query's tables leave out (unreadable datasets)."""
+        return [note for plan in self.plans for note in plan.notes]
+
     @functools.cached_property
     def ast(self) -> exp.Expression:
         """The whole engine query as one tree (for EXPLAIN and `translate`): built only
