@@ -363,8 +363,9 @@ _TIME_MODELS: dict[str, type[_TimeDimensionBase]] = {
 
 def parse_dimension(data: dict[str, Any]) -> AnyDimensionModel:
     """Validate a dimension model, choosing the time class by ``time_type``."""
-    if data.get("type") == DimensionType.TIME:
-        time_type = data.get("time_type", "datetime")
+    kind = data.get("type", data.get("dimension_type"))
+    if isinstance(kind, str) and kind.strip() == DimensionType.TIME:
+        time_type = str(data.get("time_type", "datetime")).strip()
         cls = _TIME_MODELS.get(time_type)
         if cls is None:
             raise ValueError(f"unknown time_type {time_type!r}")

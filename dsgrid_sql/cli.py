@@ -495,6 +495,13 @@ def repl(
 @click.option("--scenarios", default="reference,high_electrification", show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--ev-metric-base", is_flag=True, help="Give EV data its own metric base dimension.")
+@click.option(
+    "--legacy-seed",
+    type=int,
+    default=None,
+    help="Spell the models in other ways dsgrid accepts (absent and null fields, aliases, "
+    "legacy forms), chosen by this seed.",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
 def generate(output: Path, overwrite: bool, **params: Any) -> None:
     """Write a dsgrid registry (registry.db + Parquet) into OUTPUT."""

@@ -54,7 +54,9 @@ def generate_registry(
         for dataset in project.datasets:
             folder = data_root / "data" / dataset.dataset_id / "1.0.0"
             rows[dataset.dataset_id] = write_dataset(folder, project, dataset, spec)
-        values = write_registry_db(staging / "registry.db", project, DATA_PATH, spec.unsubmitted)
+        values = write_registry_db(
+            staging / "registry.db", project, DATA_PATH, spec.unsubmitted, spec.legacy_seed
+        )
         (data_root / "registry.json5").write_text(json.dumps(values, indent=2) + "\n")
         if target.exists():
             shutil.rmtree(target)

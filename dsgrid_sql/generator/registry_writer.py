@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from .design import DIMENSION_TYPES, DatasetDef, DimensionDef, MappingDef, ProjectDef
+from .legacy import respell
 
 # dsgrid's tables (dsgrid/registry/registry_database.py::create_tables).
 SCHEMA = """
@@ -70,8 +71,10 @@ EPOCH = datetime(2026, 1, 1, 0, 0, 0)
 
 
 class _Writer:
-    def __init__(self, conn: sqlite3.Connection) -> None:
+    def __init__(self, conn: sqlite3.Connection, legacy_seed: int | None = None) -> None:
         self.conn = conn
+        # Spell each model another way dsgrid accepts (legacy.py), chosen by this seed.
+        self.legacy_seed = legacy_seed
         self._tick = 0
         self._dimension_rows: dict[int, int] = {}  # id(DimensionDef) → models.id
         self._mapping_rows: dict[int, int] = {}
@@ -97,7 +100,10 @@ class _Writer:
         build: Callable[[int], dict[str, Any]],
     ) -> int:
         row_id = self._next_model_id()
-        text = json.dumps(build(row_id))
+        model = build(row_id)
+        if self.legacy_seed is not None:
+            model = respell(model_type, model, self.legacy_seed, row_id)
+        text = json.dumps(model)
         self.conn.execute(
             "INSERT INTO models (id, registration_id, model_type, model_id, version, model) "
             "VALUES (?, ?, ?, ?, ?, ?)",
@@ -155,14 +161,18 @@ class _Writer:
 
 
 def write_registry_db(
-    path: Path, project: ProjectDef, data_path: str, unsubmitted: int = 0
+    path: Path,
+    project: ProjectDef,
+    data_path: str,
+    unsubmitted: int = 0,
+    legacy_seed: int | None = None,
 ) -> dict[str, str]:
     """Create ``registry.db`` at ``path`` holding ``project`` and its datasets; return its
     key_value rows (dsgrid repeats them in ``<data_path>/registry.json5``)."""
     conn = sqlite3.connect(path)
     try:
         conn.executescript(SCHEMA)
-        writer = _Writer(conn)
+        writer = _Writer(conn, legacy_seed)
         values = key_values(writer.now(), data_path)
         for key, value in values.items():
             conn.execute('INSERT INTO key_value ("key", value) VALUES (?, ?)', (key, value))

@@ -55,6 +55,9 @@ class GeneratorSpec(BaseModel):
     # A second base metric dimension used only by the EV dataset, as DECARB has several
     # metric bases: `data` then covers two groups of datasets.
     ev_metric_base: bool = False
+    # Write the models in other spellings dsgrid accepts, chosen by this seed (legacy.py):
+    # absent and null optional fields, aliases, legacy time-zone forms, padded strings.
+    legacy_seed: int | None = None
 
     @field_validator("project_id")
     @classmethod

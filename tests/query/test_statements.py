@@ -13,7 +13,7 @@ from dsgrid_sql.errors import SqlSyntaxError, UnknownSchemaError
 def test_show_and_describe(efs_dir: Path) -> None:
     with dsgrid_sql.connect(efs_dir) as session:
         assert session.sql("SHOW PROJECTS").to_arrow().to_pylist() == [
-            {"project_id": "test_efs", "version": "1.2.0", "status": "Complete"}
+            {"project_id": "test_efs", "version": "1.2.0", "status": "Complete", "problem": None}
         ]
         schemas = session.sql("SHOW SCHEMAS").to_arrow().column("schema_name").to_pylist()
         assert schemas == session.catalog.list_schemas()
