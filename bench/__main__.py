@@ -2,7 +2,8 @@
 written to ``bench/results/<date>.md`` with the machine's details.
 
 Cases (issue 6): overhead (1), handwritten (2), dsgrid (3), spark (4), flight (5), repl (6),
-memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator.
+memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator; shapes
+(8): representative-period and index time against hand-written SQL and dsgrid.
 ``all`` runs every one; registries are generated once per scale and cached in bench/cache.
 """
 
@@ -19,7 +20,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator",
+    "catalog", "generator", "shapes",
 )  # fmt: skip
 
 
@@ -51,6 +52,10 @@ def main() -> None:
     parser.add_argument("--memory-limit", default="2GB", help="DuckDB limit for case 7")
     parser.add_argument("--quick", action="store_true", help="flight/load: smaller, faster")
     parser.add_argument("--rows", help="flight: rows of the large result, e.g. 10M (default 5M)")
+    parser.add_argument("--shapes-scales", default="10M,100M", help="shapes: scales (1M,10M,100M)")
+    parser.add_argument(
+        "--shapes-dsgrid-scales", default="10M", help="shapes: scales dsgrid itself runs"
+    )
     parser.add_argument("--no-report", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
     cases = set(CASES) if "all" in args.cases else set(args.cases)
@@ -107,6 +112,16 @@ def main() -> None:
         from . import generator_scale
 
         emit(generator_scale.run(scales))
+    if "shapes" in cases:
+        from . import shapes
+
+        emit(
+            shapes.run(
+                args.shapes_scales.split(","),
+                args.runs,
+                [s for s in args.shapes_dsgrid_scales.split(",") if s],
+            )
+        )
 
     if not args.no_report:
         RESULTS.mkdir(exist_ok=True)
