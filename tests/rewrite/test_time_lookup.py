@@ -184,3 +184,13 @@ def test_index_time_across_zones_needs_wrapping() -> None:
     assert unwrapped.table((NY,)).num_rows == 8760
     with pytest.raises(UnsupportedSqlError, match="wrap_time_allowed"):
         unwrapped.table((NY, PHX))
+
+
+def test_a_fixed_zone_reads_standard_time_all_year() -> None:
+    """A geography record may name a fixed-offset zone: no daylight saving is applied."""
+    lookup = RepresentativeLookup(
+        "one_week_per_month_by_hour", WEEK, project(), "Etc/GMT+5", timedelta(0), "none"
+    )
+    table = lookup.table(("Etc/GMT+7",))
+    assert read(table, "Etc/GMT+7", est("2018-07-02 13:00"), WEEK) == [(7, 0, 11, 1.0)]
+    assert read(table, "Etc/GMT+7", est("2018-01-02 13:00"), WEEK) == [(1, 1, 11, 1.0)]
