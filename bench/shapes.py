@@ -234,10 +234,9 @@ def dsgrid_query(question: Question, name: str) -> dict:
                 "params": {"dimension_filters": filters},
             },
         },
-        "result": {
-            "column_type": "dimension_types",
-            "aggregations": [{"aggregation_function": "sum", "dimensions": dims}],
-        },
+        # Dimension names (the default): with dimension_types dsgrid 0.4 groups a
+        # supplemental aggregation by the base column instead.
+        "result": {"aggregations": [{"aggregation_function": "sum", "dimensions": dims}]},
     }
 
 
@@ -245,7 +244,11 @@ def dsgrid_answer(table: Path, question: Question) -> pa.Table:
     con = duckdb.connect()
     con.execute("SET TimeZone = 'UTC'")
     source = f"'{table.as_posix()}{'/**/*.parquet' if table.is_dir() else ''}'"
-    key = "geography AS us_states, model_year" if "totals" in question.id else "timestamp"
+    key = (
+        '"US States" AS us_states, "Model Years 2020 to 2030" AS model_year'
+        if "totals" in question.id
+        else '"Time-2018-EST-hourly-periodBeginning-noDST-noLeapDayAdjustment-total" AS timestamp'
+    )
     return con.sql(
         f"SELECT {key}, SUM(value) AS value FROM read_parquet({source}) GROUP BY ALL"
     ).to_arrow_table()
@@ -303,6 +306,7 @@ def run(scales: list[str], runs: int, dsgrid_scales: list[str] | None = None) ->
         expert = Expert(path)
         ours: dict[str, float] = {}
         parts += ["", f"### {scale}: {_COUNTIES[scale]:,} counties, {rows:,} stored rows", ""]
+        print(parts[-2], file=sys.stderr, flush=True)
         with dsgrid_sql.connect(path) as session:
             for question in QUESTIONS:
                 worst = compare.assert_same(
@@ -316,6 +320,11 @@ def run(scales: list[str], runs: int, dsgrid_scales: list[str] | None = None) ->
                     measure("hand-written", lambda q=question, e=expert: e.answer(q), runs),
                 ]
                 ours[question.id] = measured[0].median
+                print(
+                    f"{question.id}: {measured[0].median:.3f} s vs {measured[1].median:.3f} s",
+                    file=sys.stderr,
+                    flush=True,
+                )
                 parts.append(
                     ratio_table(
                         f"{question.id} (worst relative difference {worst:.1e})",

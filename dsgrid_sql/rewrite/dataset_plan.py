@@ -463,7 +463,7 @@ def _join_zoned_time(
         value = exp.Mul(this=value, expression=col(FACTOR, "lk"))
     if sum_spread:
         return stage2, value, exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
-    plan.time_grouped = getattr(mapping.lookup, "interpolates", False)
+    plan.time_grouped = mapping.lookup.interpolates
     return stage2, value, col(time_column, "lk")
 
 

@@ -97,9 +97,11 @@ class RepresentativeLookup:
     read_shift: timedelta
     leap_day_adjustment: str
 
+    # Each project timestamp reads one stored period: nothing to add up.
+    interpolates = False
+
     def table(self, zones: tuple[str, ...]) -> pa.Table:
-        rows = _representative_rows(self, zones)
-        return _lookup_table(self.key_columns, rows, self.format)
+        return _lookup_table(self.key_columns, _representative_rows(self, zones))
 
 
 @functools.lru_cache(maxsize=64)
@@ -139,11 +141,11 @@ class IndexLookup:
     key_columns: tuple[str, ...] = ("time_index",)
 
     def table(self, zones: tuple[str, ...]) -> pa.Table:
-        rows = _index_rows(self, zones)
-        return _lookup_table(self.key_columns, rows, None)
+        return _lookup_table(self.key_columns, _index_rows(self, zones))
 
     @property
     def interpolates(self) -> bool:
+        """The repeated fall-back hour reads two stored periods, weighted."""
         return self.fall_back_hour == "interpolate"
 
 
@@ -264,9 +266,7 @@ def _localized(wall: datetime, zone: str) -> datetime:
 
 
 def _lookup_table(
-    key_columns: tuple[str, ...],
-    rows: list[tuple[str, tuple[object, ...], datetime, float]],
-    representative_format: str | None,
+    key_columns: tuple[str, ...], rows: list[tuple[str, tuple[object, ...], datetime, float]]
 ) -> pa.Table:
     """(time_zone, keys…, instant, factor) as Arrow; the time column is named by the plan."""
     columns: dict[str, pa.Array] = {ZONE: pa.array([r[0] for r in rows], pa.string())}
