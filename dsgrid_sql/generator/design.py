@@ -16,6 +16,8 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from dsgrid_sql.catalog.models import ARCHETYPES
+
 from .geography import CENSUS_DIVISIONS, CENSUS_REGIONS, STATES, County, counties
 from .spec import GeneratorSpec
 
@@ -146,27 +148,6 @@ class DimensionDef:
         return [r["id"] for r in self.records]
 
 
-# dsgrid stores an archetype beside each mapping_type and rejects any other pairing
-# (config/dimension_mapping_base.py::DimensionMappingBaseModel.check_archetype); the archetype
-# drives the registration checks (duplicate from/to ids, Σ from_fraction = 1 by from_id or to_id).
-ARCHETYPES: dict[str, str] = {
-    "one_to_one": "one_to_one_map_fraction_sum_from_id_eq1",
-    "many_to_one_aggregation": "many_to_one_map_fraction_sum_from_id_eq1",
-    "many_to_one_reassignment": "many_to_one_map_fraction_sum_from_id_eq1",
-    "duplication": "one_to_many_map",
-    "one_to_many_disaggregation": "one_to_many_map_fraction_sum_from_id_eq1",
-    "many_to_many_aggregation": "many_to_many_map_fraction_sum_from_id_eq1",
-    "many_to_many_disaggregation": "many_to_many_map_fraction_sum_from_id_eq1",
-    "one_to_many_assignment": "one_to_many_map_fraction_sum_to_id_eq1",
-    "many_to_one_assignment": "many_to_many_map_fraction_sum_to_id_eq1",
-    "many_to_many_assignment": "many_to_many_map_fraction_sum_to_id_eq1",
-    "one_to_one_explicit_multipliers": "one_to_one_map",
-    "one_to_many_explicit_multipliers": "one_to_many_map",
-    "many_to_one_explicit_multipliers": "many_to_one_map",
-    "many_to_many_explicit_multipliers": "many_to_many_map",
-}
-
-
 @dataclass
 class MappingDef:
     from_dim: DimensionDef
@@ -178,6 +159,8 @@ class MappingDef:
 
     @property
     def archetype(self) -> str:
+        # dsgrid stores the archetype its mapping type implies and rejects any other pairing
+        # (the registration checks follow it: duplicates, Σ from_fraction = 1 by from or to id).
         return ARCHETYPES[self.mapping_type]
 
     def to_json(self, row_id: int, version: str) -> dict[str, Any]:
