@@ -502,13 +502,15 @@ class Catalog:
         cached = self._tables.get(project_id)
         if cached is None:
             if self.project_problem(project_id) is not None:
-                # Listed, with no tables: naming one says why (check_left_out).
-                return {
+                # Listed, with no tables: naming one says why (check_left_out). Kept like a
+                # readable project's tables, so the model is not parsed again per lookup.
+                cached = {
                     project_id: {},
                     project_id + DIMENSIONS_SCHEMA_SUFFIX: {},
                     project_id + MAPPINGS_SCHEMA_SUFFIX: {},
                 }
-            cached = self._build_project_schemas(project_id)
+            else:
+                cached = self._build_project_schemas(project_id)
             self._tables[project_id] = cached
         return cached
 

@@ -17,6 +17,7 @@ from dsgrid_sql.suggest import did_you_mean
 
 from .models import (
     DIMENSION_COLUMN_ORDER,
+    INDEX_COLUMN,
     AnnualTimeDimensionModel,
     DateTimeDimensionModel,
     DimensionType,
@@ -219,17 +220,19 @@ def _time_columns(project: Project) -> tuple[Column, ...]:
             ),
         )
     if isinstance(model, RepresentativePeriodTimeDimensionModel):
-        if model.format == "one_weekday_day_and_one_weekend_day_per_month_by_hour":
-            parts = (("month", pa.int64()), ("hour", pa.int64()), ("is_weekday", pa.bool_()))
-        else:
-            parts = (("month", pa.int64()), ("day_of_week", pa.int64()), ("hour", pa.int64()))
+        # The stored columns of its format, in dsgrid's order (the models name them once).
         return tuple(
-            Column(n, t, ColumnRole.TIME, f"{remarks}: {n}.", dimension_type=DimensionType.TIME)
-            for n, t in parts
+            Column(
+                n,
+                pa.bool_() if n == "is_weekday" else pa.int64(),
+                ColumnRole.TIME,
+                f"{remarks}: {n}.",
+                dimension_type=DimensionType.TIME,
+            )
+            for n in model.time_columns
         )
     if isinstance(model, IndexTimeDimensionModel):
-        name = str((model.column_format or {}).get("time_column") or "time_index")
-        return (Column(name, pa.int64(), ColumnRole.TIME, f"{remarks}: the time index."),)
+        return (Column(INDEX_COLUMN, pa.int64(), ColumnRole.TIME, f"{remarks}: the time index."),)
     assert isinstance(model, NoOpTimeDimensionModel)
     return ()
 
@@ -475,6 +478,11 @@ def data_table_columns(
         )
     value_remarks = "The value, converted to the project metric's unit"
     value_remarks += f" (see column unit: {', '.join(units)})." if units else "."
+    if datasets and all(d.is_growth_rate for d in datasets):
+        value_remarks = (
+            "The growth rate of each model year, a factor, not a quantity: "
+            "projected('initial', 'growth') grows a dataset by it."
+        )
     core = [
         *dims,
         *time_columns,

@@ -244,3 +244,57 @@ def test_every_spelling_dsgrid_accepts_answers_alike(
                     assert math.isclose(got[key], value, rel_tol=1e-9), (seed, sql, key)
                 else:
                     assert got[key] == value, (seed, sql, key)
+
+
+@pytest.mark.parametrize(
+    ("time", "columns"),
+    [
+        (
+            {"time_type": "index", "ranges": [{"start": 0, "end": 23,
+             "starting_timestamp": "2018-01-01 00:00:00"}]},
+            ["time_index"],
+        ),
+        (
+            {"time_type": "representative_period",
+             "format": "one_weekday_day_and_one_weekend_day_per_month_by_hour",
+             "ranges": [{"start": 1, "end": 12}]},
+            ["month", "is_weekday", "hour"],
+        ),
+    ],
+)  # fmt: skip
+def test_a_project_with_other_time_is_described_and_refused_clearly(
+    tmp_path: Path, time: dict[str, Any], columns: list[str]
+) -> None:
+    """A project whose own time is index or representative periods opens and lists its
+    time columns in dsgrid's order; a query is one sentence saying it is not supported."""
+    import json
+    import sqlite3
+
+    from dsgrid_sql.errors import UnsupportedSqlError
+
+    registry = generate_registry(tmp_path / "reg", GeneratorSpec(counties=2, hours=24)).path
+    con = sqlite3.connect(registry)
+    project = json.loads(
+        con.execute(
+            "SELECT model FROM models WHERE model_type = 'project' ORDER BY id DESC"
+        ).fetchone()[0]
+    )
+    time_ref = next(
+        r for r in project["dimensions"]["base_dimension_references"] if r["type"] == "time"
+    )
+    (row_id, text) = con.execute(
+        "SELECT id, model FROM models WHERE model_id = ? AND version = ?",
+        (time_ref["dimension_id"], time_ref["version"]),
+    ).fetchone()
+    model = {
+        k: v for k, v in json.loads(text).items() if k not in ("column_format", "time_zone_format")
+    }
+    model.update(time)
+    con.execute("UPDATE models SET model = ? WHERE id = ?", (json.dumps(model), row_id))
+    con.commit()
+    con.close()
+    with dsgrid_sql.connect(registry) as session:
+        described = session.sql("DESCRIBE data").to_arrow().to_pylist()
+        assert [c["column_name"] for c in described if c["role"] == "time"] == columns
+        with pytest.raises(UnsupportedSqlError, match="time are not supported yet"):
+            session.sql("SELECT SUM(value) FROM data")
