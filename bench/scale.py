@@ -61,16 +61,21 @@ def spec_for(scale: str) -> GeneratorSpec:
     )
 
 
-def registry(scale: str) -> ScaleRegistry:
-    """The cached registry for ``scale``, generated first if missing (or from another spec)."""
-    spec = spec_for(scale)
-    path = CACHE / f"scale-{scale}"
+def cached_registry(name: str, spec: GeneratorSpec) -> Path:
+    """bench/cache/<name>, generated first if missing or written from another spec."""
+    path = CACHE / name
     stamp = path / ".spec.json"
     if not (stamp.exists() and stamp.read_text() == spec.model_dump_json()):
-        print(f"generating the {scale} registry ({estimate_rows(spec):,} rows)…", file=sys.stderr)
+        print(f"generating {name} ({estimate_rows(spec):,} rows)…", file=sys.stderr)
         generate_registry(path, spec, overwrite=True)
         stamp.write_text(spec.model_dump_json())
-    return ScaleRegistry(scale, spec, path)
+    return path
+
+
+def registry(scale: str) -> ScaleRegistry:
+    """The cached registry for ``scale``."""
+    spec = spec_for(scale)
+    return ScaleRegistry(scale, spec, cached_registry(f"scale-{scale}", spec))
 
 
 if __name__ == "__main__":

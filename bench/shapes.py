@@ -32,10 +32,11 @@ import duckdb
 import pyarrow as pa
 
 import dsgrid_sql
-from dsgrid_sql.generator import GeneratorSpec, estimate_rows, generate_registry
+from dsgrid_sql.generator import GeneratorSpec, estimate_rows
 
 from . import compare
-from .harness import CACHE, Measurement, measure, ratio_table
+from .harness import measure, ratio_table
+from .scale import cached_registry
 
 PROJECT = "shapes"
 REP = f"{PROJECT}_ev_rep_week"
@@ -58,14 +59,7 @@ def spec_for(scale: str) -> GeneratorSpec:
 
 
 def registry(scale: str) -> Path:
-    spec = spec_for(scale)
-    path = CACHE / f"shapes-{scale}"
-    stamp = path / ".spec.json"
-    if not (stamp.exists() and stamp.read_text() == spec.model_dump_json()):
-        print(f"generating the {scale} shapes registry…", file=sys.stderr)
-        generate_registry(path, spec, overwrite=True)
-        stamp.write_text(spec.model_dump_json())
-    return path
+    return cached_registry(f"shapes-{scale}", spec_for(scale))
 
 
 @dataclass(frozen=True)
@@ -351,6 +345,3 @@ def main() -> None:
 
 if __name__ == "__main__":
     main()
-
-
-__all__ = ["Measurement", "run"]
