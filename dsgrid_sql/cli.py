@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from dsgrid_sql import cli_serve
+from dsgrid_sql.cli_options import registry_options
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.render import format_json, format_rows, format_table
 from dsgrid_sql.version import __version__
@@ -68,31 +69,21 @@ def _open_catalog(ctx: click.Context) -> Any:
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="dsgrid-sql")
-@click.option(
-    "--registry",
-    envvar="DSGRID_SQL_REGISTRY",
-    metavar="PATH",
-    help="dsgrid registry: registry.db, its folder, or sqlite:///path (env DSGRID_SQL_REGISTRY).",
-)
-@click.option(
-    "--data-path",
-    envvar="DSGRID_SQL_DATA_PATH",
-    metavar="DIR",
-    type=click.Path(file_okay=False),
-    help="Override the registry's data_path (the folder holding data/).",
-)
+@registry_options
 @click.pass_context
-def main(ctx: click.Context, registry: str | None, data_path: str | None) -> None:
-    """dsgrid-sql: query dsgrid registries with SQL."""
+def main(ctx: click.Context) -> None:
+    """dsgrid-sql: query dsgrid registries with SQL.
+
+    --registry and --data-path go before the command or after it (after wins).
+    """
     ctx.ensure_object(dict)
-    ctx.obj["registry"] = registry
-    ctx.obj["data_path"] = data_path
 
 
 # -- catalog ------------------------------------------------------------------------------------
 
 
 @main.group(cls=_Group, invoke_without_command=True)
+@registry_options
 @click.option("--format", "fmt", type=FORMATS, default="table", show_default=True)
 @click.pass_context
 def catalog(ctx: click.Context, fmt: str) -> None:
@@ -110,6 +101,7 @@ def catalog(ctx: click.Context, fmt: str) -> None:
 
 
 @catalog.command("projects")
+@registry_options
 @click.pass_context
 def catalog_projects(ctx: click.Context) -> None:
     """List projects with their versions and datasets."""
@@ -118,6 +110,7 @@ def catalog_projects(ctx: click.Context) -> None:
 
 
 @catalog.command("datasets")
+@registry_options
 @click.pass_context
 def catalog_datasets(ctx: click.Context) -> None:
     """List datasets, submitted or not, with their versions."""
@@ -126,6 +119,7 @@ def catalog_datasets(ctx: click.Context) -> None:
 
 
 @catalog.command("schemas")
+@registry_options
 @click.pass_context
 def catalog_schemas(ctx: click.Context) -> None:
     """List schemas."""
@@ -135,6 +129,7 @@ def catalog_schemas(ctx: click.Context) -> None:
 
 
 @catalog.command("tables")
+@registry_options
 @click.argument("schema", required=False)
 @click.pass_context
 def catalog_tables(ctx: click.Context, schema: str | None) -> None:
@@ -144,6 +139,7 @@ def catalog_tables(ctx: click.Context, schema: str | None) -> None:
 
 
 @catalog.command("columns")
+@registry_options
 @click.argument("schema", required=False)
 @click.pass_context
 def catalog_columns(ctx: click.Context, schema: str | None) -> None:
@@ -160,6 +156,7 @@ def catalog_columns(ctx: click.Context, schema: str | None) -> None:
 
 
 @catalog.command("describe")
+@registry_options
 @click.argument("table")
 @click.pass_context
 def catalog_describe(ctx: click.Context, table: str) -> None:
@@ -341,6 +338,7 @@ def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
 
 
 @main.command()
+@registry_options
 @_session_options
 @click.option(
     "--output", "-o", type=click.Path(dir_okay=False), help="Write the result to .parquet or .csv."
@@ -375,6 +373,7 @@ def query(
 
 
 @main.command()
+@registry_options
 @_session_options
 @click.pass_context
 def explain(ctx: click.Context, **params: Any) -> None:
@@ -386,6 +385,7 @@ def explain(ctx: click.Context, **params: Any) -> None:
 
 
 @main.command()
+@registry_options
 @_session_options
 @click.option(
     "--to",
@@ -409,13 +409,8 @@ def translate(ctx: click.Context, target: str | None, **params: Any) -> None:
 
 
 @main.command()
+@registry_options
 @_session_options
-@click.option(
-    "--registry",
-    "repl_registry",
-    metavar="PATH",
-    help="dsgrid registry (same as the top-level --registry).",
-)
 @click.option(
     "-c",
     "--command",
@@ -431,10 +426,7 @@ def translate(ctx: click.Context, target: str | None, **params: Any) -> None:
     help="How to print results (default: the REPL config's, table).",
 )
 @click.pass_context
-def repl(
-    ctx: click.Context, repl_registry: str | None, commands: tuple[str, ...], fmt: str | None,
-    **params: Any,
-) -> None:  # fmt: skip
+def repl(ctx: click.Context, commands: tuple[str, ...], fmt: str | None, **params: Any) -> None:
     """Interactive SQL with completion of tables, columns and dimension records.
 
     With -c SQL, -f FILE, SQL as an argument, or SQL on stdin (not a terminal), runs the
@@ -443,8 +435,6 @@ def repl(
     """
     from dsgrid_sql.repl import run_repl
 
-    if repl_registry:
-        ctx.obj["registry"] = repl_registry
     sql, sql_file = params.pop("sql"), params.pop("sql_file")
     script: str | None = None
     if commands:

@@ -14,6 +14,7 @@ from typing import Any
 
 import click
 
+from dsgrid_sql.cli_options import registry_options
 from dsgrid_sql.errors import DsgridSqlError
 
 
@@ -22,12 +23,7 @@ def _int_env(name: str) -> dict[str, Any]:
 
 
 @click.command()
-@click.option(
-    "--registry",
-    envvar="DSGRID_SQL_REGISTRY",
-    metavar="PATH",
-    help="dsgrid registry (overrides the group option; env DSGRID_SQL_REGISTRY).",
-)
+@registry_options
 @click.option("--host", default="127.0.0.1", show_default=True, envvar="DSGRID_SQL_HOST",
               help="Address to listen on; loopback unless you mean to share it.")  # fmt: skip
 @click.option("--port", default=31337, **_int_env("DSGRID_SQL_PORT"), help="Port (0: any free).")
@@ -69,7 +65,7 @@ def _int_env(name: str) -> dict[str, Any]:
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))  # fmt: skip
 @click.pass_context
-def serve(ctx: click.Context, registry: str | None, log_level: str, **options: Any) -> None:
+def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     """Serve the registry over Arrow Flight SQL until SIGINT/SIGTERM.
 
     Clients: ADBC (grpc://HOST:PORT), JDBC (jdbc:arrow-flight-sql://HOST:PORT), pandas,
@@ -77,9 +73,11 @@ def serve(ctx: click.Context, registry: str | None, log_level: str, **options: A
     """
     from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
 
-    registry = registry or (ctx.obj or {}).get("registry")
+    registry = ctx.obj.get("registry")
     if registry is None:
-        raise click.UsageError("No registry given: pass --registry PATH.", ctx)
+        raise click.UsageError(
+            "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
+        )
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine_options = {
         "spark_master": options.pop("spark_master"),
@@ -88,7 +86,7 @@ def serve(ctx: click.Context, registry: str | None, log_level: str, **options: A
     }
     config = ServerConfig(
         registry=registry,
-        data_path=(ctx.obj or {}).get("data_path"),
+        data_path=ctx.obj.get("data_path"),
         engine_options=engine_options,
         query_timeout_s=options.pop("query_timeout"),
         token_ttl_s=options.pop("token_ttl"),

@@ -180,6 +180,12 @@ class UnitConversionError(DsgridSqlError):
     code = "unit_conversion"
 
 
+class EngineUnavailableError(DsgridSqlError):
+    """The engine asked for cannot start here: its package is not installed."""
+
+    code = "engine_unavailable"
+
+
 class QueryExecutionError(DsgridSqlError):
     """The engine failed while running a query that passed every check."""
 

@@ -29,7 +29,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
+from dsgrid_sql.errors import EngineUnavailableError, QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
 from .base import BATCH_ROWS, Engine, first_line, guarded_reader, normalize_schema
@@ -68,7 +68,10 @@ def spark_session(
     with _session_lock:
         if _session is not None:
             return _session
-        from pyspark.sql import SparkSession
+        try:
+            from pyspark.sql import SparkSession
+        except ImportError as exc:
+            raise _not_installed(exc) from None
 
         builder = SparkSession.builder.appName("dsgrid-sql")
         if remote:
@@ -79,7 +82,10 @@ def spark_session(
             )
             for name, value in {**DEFAULT_CONF, **(conf or {})}.items():
                 builder = builder.config(name, value)
-        _session = builder.getOrCreate()
+        try:
+            _session = builder.getOrCreate()
+        except ImportError as exc:  # Spark Connect's own packages (grpcio, pandas, ...)
+            raise _not_installed(exc) from None
         # Also when the session existed before (getOrCreate) or is remote.
         _session.conf.set("spark.sql.variable.substitute", "false")
         if remote:
@@ -87,6 +93,14 @@ def spark_session(
         else:
             _session.sparkContext.setLogLevel("ERROR")
         return _session
+
+
+def _not_installed(exc: ImportError) -> EngineUnavailableError:
+    missing = exc.name or "pyspark"
+    return EngineUnavailableError(
+        f"The Spark engine needs {missing.split('.')[0]}, which is not installed; "
+        "install it with: pip install 'dsgrid-sql[spark]'."
+    )
 
 
 class SparkEngine(Engine):

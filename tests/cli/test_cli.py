@@ -136,3 +136,127 @@ def test_generate_and_demo(tmp_path: Path) -> None:
     demo = runner.invoke(main, ["demo", "--output", str(tmp_path / "demo")])
     assert demo.exit_code == 0, demo.output
     assert "dsgrid_demo.data" in demo.output and "us_states" in demo.output
+
+
+# -- --registry and --data-path before or after the command -------------------------------------
+
+REGISTRY_COMMANDS = [
+    ("query",),
+    ("explain",),
+    ("translate",),
+    ("catalog",),
+    *[("catalog", name) for name in main.commands["catalog"].commands],  # type: ignore[attr-defined]
+    ("repl",),
+    ("serve",),
+]
+
+
+@pytest.mark.parametrize("path", REGISTRY_COMMANDS, ids=" ".join)
+def test_session_options_listed_in_every_command_help(path: tuple[str, ...]) -> None:
+    result = CliRunner().invoke(main, [*path, "--help"])
+    assert result.exit_code == 0, result.output
+    assert "--registry PATH" in result.output and "--data-path DIR" in result.output
+
+
+def test_session_options_before_or_after_the_command(efs_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner(env={"DSGRID_SQL_REGISTRY": None, "DSGRID_SQL_DATA_PATH": None})
+    registry, missing = str(efs_dir / "registry.db"), str(tmp_path / "none")
+    count = "SELECT COUNT(*) AS n FROM test_efs_comstock"
+    after = runner.invoke(main, ["query", "--registry", registry, count])
+    assert after.exit_code == 0, after.output
+    assert "178080" in after.output
+    # After the command wins over before it, both ways round.
+    wins = runner.invoke(main, ["--registry", missing, "query", "--registry", registry, count])
+    assert wins.exit_code == 0 and "178080" in wins.output, wins.output
+    loses = runner.invoke(main, ["--registry", registry, "query", "--registry", missing, count])
+    assert loses.exit_code == 1 and f"No registry at '{missing}'" in loses.output
+    empty = str(tmp_path)
+    data = runner.invoke(
+        main,
+        [
+            "--data-path",
+            empty,
+            "query",
+            "--registry",
+            registry,
+            "--data-path",
+            str(efs_dir / "data"),
+            count,
+        ],
+    )
+    assert data.exit_code == 0 and "178080" in data.output, data.output
+    no_data = runner.invoke(main, ["query", "--registry", registry, "--data-path", empty, count])
+    assert no_data.exit_code == 1 and "has no load data" in no_data.output
+    # Nested groups: at the group or at its subcommand.
+    for args in (
+        ["catalog", "--registry", registry, "tables", "test_efs"],
+        ["catalog", "tables", "--registry", registry, "test_efs"],
+        ["catalog", "--registry", missing, "tables", "--registry", registry, "test_efs"],
+    ):
+        listed = runner.invoke(main, args)
+        assert listed.exit_code == 0 and "test_efs_comstock" in listed.output, (
+            args,
+            listed.output,
+        )
+    for command in (["explain"], ["translate", "--to", "spark"], ["repl", "-c"]):
+        done = runner.invoke(main, [command[0], "--registry", registry, *command[1:], count])
+        assert done.exit_code == 0, (command, done.output)
+
+
+def test_environment_fills_only_what_the_command_line_leaves_out(
+    efs_dir: Path, tmp_path: Path
+) -> None:
+    registry = str(efs_dir / "registry.db")
+    bad_env = CliRunner(env={"DSGRID_SQL_REGISTRY": str(tmp_path / "none")})
+    for args in (
+        ["--registry", registry, "catalog", "projects"],
+        ["catalog", "projects", "--registry", registry],
+    ):
+        result = bad_env.invoke(main, args)
+        assert result.exit_code == 0 and "test_efs" in result.output, (args, result.output)
+    missing = bad_env.invoke(main, ["catalog", "projects"])
+    assert missing.exit_code == 1 and "No registry at" in missing.output
+
+
+# -- --engine spark without pyspark -------------------------------------------------------------
+
+# Runs the CLI in a process where pyspark cannot be imported, as in an install without the
+# spark extra (pyspark is installed in the development environment).
+WITHOUT_PYSPARK = """
+import sys
+
+class NoPyspark:
+    def find_spec(self, name, path=None, target=None):
+        if name == "pyspark" or name.startswith("pyspark."):
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+sys.meta_path.insert(0, NoPyspark())
+sys.argv[0] = "dsgrid-sql"
+from dsgrid_sql.cli import run
+run()
+"""
+
+
+def test_spark_engine_without_pyspark_is_one_sentence(efs_dir: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_PYSPARK, "--registry", str(efs_dir), "query",
+         "--engine", "spark", "SELECT 1 AS one"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert "Traceback" not in done.stderr and "ModuleNotFoundError" not in done.stderr
+    assert done.stderr.strip() == (
+        "Error: The Spark engine needs pyspark, which is not installed; "
+        "install it with: pip install 'dsgrid-sql[spark]'."
+    )
+
+
+def test_engine_unavailable_is_a_dsgrid_sql_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    from dsgrid_sql.engine import spark
+    from dsgrid_sql.errors import DsgridSqlError, EngineUnavailableError
+
+    monkeypatch.setattr(spark, "_session", None)
+    monkeypatch.setitem(sys.modules, "pyspark.sql", None)
+    with pytest.raises(EngineUnavailableError, match=r"pip install 'dsgrid-sql\[spark\]'") as info:
+        spark.spark_session()
+    assert isinstance(info.value, DsgridSqlError) and info.value.code == "engine_unavailable"
