@@ -30,6 +30,28 @@ from dsgrid_sql.errors import ExportError
 
 METADATA_KEY = b"dsgrid_sql"
 PARTIAL_MARK = ".partial-"
+FORMATS = ("parquet", "csv")
+# File name endings that say the format, as DuckDB's COPY reads them; any other name (a folder
+# for a partitioned export, 'out.data') is written as Parquet unless a format is given.
+FORMAT_OF_SUFFIX = {".parquet": "parquet", ".csv": "csv"}
+
+
+def export_format(path: str | Path, file_format: str | None = None) -> str:
+    """The format of an export to ``path``: ``file_format`` when given, else the one its
+    suffix says (.csv, .parquet), else Parquet. A given format that contradicts the suffix
+    is an error, never a Parquet file named .csv."""
+    implied = FORMAT_OF_SUFFIX.get(Path(path).suffix.lower())
+    if file_format is None:
+        return implied or "parquet"
+    chosen = file_format.lower()
+    if chosen not in FORMATS:
+        raise ExportError(f"Unknown export format '{file_format}'; use parquet or csv.")
+    if implied is not None and implied != chosen:
+        raise ExportError(
+            f"The format {chosen} contradicts the file name '{Path(path).name}', which says "
+            f"{implied}: name the file for its format, or leave the format out."
+        )
+    return chosen
 
 
 def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Path:
@@ -51,13 +73,14 @@ def write_result(
     reader: pa.RecordBatchReader,
     path: str | Path,
     *,
-    file_format: str = "parquet",
+    file_format: str | None = None,
     partition_by: Sequence[str] | None = None,
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
     export_dir: str | Path | None = None,
 ) -> tuple[Path, int]:
-    """Write every batch of ``reader`` to ``path``; returns (path, rows written)."""
+    """Write every batch of ``reader`` to ``path`` in ``file_format`` (by default the one
+    its name says, see :func:`export_format`); returns (path, rows written)."""
     target = resolve_export_path(path, export_dir)
     if target.exists() and not overwrite:
         raise ExportError(
@@ -66,9 +89,7 @@ def write_result(
         )
     if not target.parent.is_dir():
         raise ExportError(f"Cannot write '{target}': the folder '{target.parent}' does not exist.")
-    file_format = file_format.lower()
-    if file_format not in ("parquet", "csv"):
-        raise ExportError(f"Unknown export format '{file_format}'; use parquet or csv.")
+    file_format = export_format(path, file_format)
     partition_by = list(partition_by or [])
     missing = [c for c in partition_by if c not in reader.schema.names]
     if missing:

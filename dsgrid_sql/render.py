@@ -158,7 +158,9 @@ def format_rows(table: Any, fmt: str, **table_options: Any) -> str:
 
         buffer = io.BytesIO()
         pacsv.write_csv(table, buffer)
-        return buffer.getvalue().decode().rstrip("\n")
+        # Without its last line end only (printing adds one): a trailing row of NULLs in a
+        # one-column result is an empty line, and stripping every line end dropped it.
+        return buffer.getvalue().decode().removesuffix("\n")
     records = table.to_pylist()
     if fmt == "json":
         return format_json(records)

@@ -24,7 +24,7 @@ from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
 from dsgrid_sql.explain import explain_text
-from dsgrid_sql.export import resolve_export_path, write_result
+from dsgrid_sql.export import export_format, resolve_export_path, write_result
 from dsgrid_sql.rewrite.parse import (
     DEFAULT_LIMITS,
     SqlLimits,
@@ -127,10 +127,10 @@ class Result:
         partition_by: Sequence[str] | None = None,
         overwrite: bool = False,
     ) -> tuple[Path, int]:
-        """Write the rows to Parquet or CSV (from the suffix unless given), atomically, with
-        lineage metadata and inside the session's export directory; returns (path, rows)."""
-        if file_format is None:
-            file_format = "csv" if str(path).lower().endswith(".csv") else "parquet"
+        """Write the rows to Parquet or CSV (from the suffix unless given; a format the
+        suffix contradicts is an error), atomically, with lineage metadata and inside the
+        session's export directory; returns (path, rows)."""
+        file_format = export_format(path, file_format)
         return write_result(
             self.to_reader(),
             path,
@@ -427,7 +427,9 @@ class Session:
                 hint="Start the server with --export-dir DIR to let clients write files there.",
             )
         options = statement.options
-        file_format = str(options.get("FORMAT", "parquet")).lower()
+        given = options.get("FORMAT")
+        # As DuckDB's COPY: the file name's .csv or .parquet says the format unless FORMAT does.
+        file_format = export_format(statement.path, None if given is None else str(given))
         partition = options.get("PARTITION_BY") or []
         partition_by = [partition] if isinstance(partition, str) else list(partition)
         overwrite = str(options.get("OVERWRITE", "false")).lower() in ("true", "1", "on")

@@ -125,3 +125,85 @@ def test_cli_errors_explain_translate(efs_dir: Path) -> None:
         ],
     )
     assert spark_sql.exit_code == 0 and "`us_states`" in spark_sql.output
+
+
+# -- the file name says the format; CSV printed whole ----------------------------------------
+
+
+def _is_parquet(path: Path) -> bool:
+    return path.read_bytes()[:4] == b"PAR1"
+
+
+def test_copy_format_from_the_file_name(efs_duckdb: Session, tmp_path: Path) -> None:
+    query = "SELECT DISTINCT metric FROM data ORDER BY 1"
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'x.csv'}'")
+    assert (tmp_path / "x.csv").read_text() == '"metric"\n"cooling"\n"fans"\n'
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'upper.CSV'}'")
+    assert not _is_parquet(tmp_path / "upper.CSV")
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'x.parquet'}'")
+    assert pq.read_table(tmp_path / "x.parquet").num_rows == 2
+    # No format in the name: Parquet, as before; an explicit FORMAT wins over that default.
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'x.out'}'")
+    assert _is_parquet(tmp_path / "x.out")
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'y.out'}' (FORMAT csv)")
+    assert (tmp_path / "y.out").read_text().startswith('"metric"\n')
+    efs_duckdb.sql(f"COPY ({query}) TO '{tmp_path / 'z.csv'}' (FORMAT 'CSV')")
+    assert not _is_parquet(tmp_path / "z.csv")
+
+
+@pytest.mark.parametrize(
+    ("name", "options", "message"),
+    [
+        (
+            "x.csv",
+            "(FORMAT parquet)",
+            "The format parquet contradicts the file name 'x.csv', which says csv: name the file for its format, or leave the format out.",
+        ),
+        (
+            "x.parquet",
+            "(FORMAT csv)",
+            "The format csv contradicts the file name 'x.parquet', which says parquet",
+        ),
+        ("x.txt", "(FORMAT json)", "Unknown export format 'json'; use parquet or csv."),
+    ],
+)
+def test_copy_format_contradicting_the_name_is_an_error(
+    efs_duckdb: Session, tmp_path: Path, name: str, options: str, message: str
+) -> None:
+    with pytest.raises(ExportError) as info:
+        efs_duckdb.sql(f"COPY (SELECT 1 AS one) TO '{tmp_path / name}' {options}")
+    assert str(info.value).startswith(message)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_cli_output_format_from_the_file_name(efs_dir: Path, tmp_path: Path) -> None:
+    runner = CliRunner()
+    base = ["--registry", str(efs_dir), "query"]
+    sql = "SELECT DISTINCT metric FROM data ORDER BY 1"
+    for name in ("r.csv", "R.CSV"):
+        done = runner.invoke(main, [*base, "-o", str(tmp_path / name), sql])
+        assert done.exit_code == 0, done.output
+        assert (tmp_path / name).read_text() == '"metric"\n"cooling"\n"fans"\n'
+    done = runner.invoke(main, [*base, "-o", str(tmp_path / "r.data"), sql])
+    assert done.exit_code == 0 and _is_parquet(tmp_path / "r.data")
+    copy = runner.invoke(main, [*base, f"COPY ({sql}) TO '{tmp_path / 'c.csv'}'"])
+    assert copy.exit_code == 0 and (tmp_path / "c.csv").read_text().endswith('"fans"\n')
+
+
+def test_cli_csv_is_the_whole_csv(efs_dir: Path) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    runner = CliRunner()
+    base = ["--registry", str(efs_dir), "query", "--format", "csv"]
+    # Ends with a line end, and a trailing row of NULLs (an empty line) is a row, not padding.
+    sql = "SELECT metric FROM (SELECT DISTINCT metric FROM data UNION ALL SELECT NULL) ORDER BY 1"
+    done = runner.invoke(main, [*base, sql])
+    assert done.exit_code == 0, done.output
+    buffer = io.BytesIO()
+    pacsv.write_csv(pa.table({"metric": ["cooling", "fans", None]}), buffer)
+    assert done.output == buffer.getvalue().decode() == '"metric"\n"cooling"\n"fans"\n\n'
+    header_only = runner.invoke(main, [*base, "SELECT metric FROM data WHERE false"])
+    assert header_only.output == '"metric"\n'
