@@ -59,9 +59,13 @@ dsgrid-check: $(STAMP) $(DSGRID_VENV)/.installed
 		$(BIN)/dsgrid-sql generate build/dsgrid-check/legacy$$seed --counties 3 --hours 24 \
 			--templates $(SHAPES) --legacy-seed $$seed || exit 1; \
 	done
+	$(BIN)/dsgrid-sql generate build/dsgrid-check/efs_like --like test_efs
+	# test_efs_comstock_time_in_parts keeps the oddity of dsgrid's own test_efs (its
+	# time-in-parts config no longer matches its Parquet), which dsgrid's check refuses.
 	for registry in build/dsgrid-check/*/registry.db; do \
 		$(DSGRID_VENV)/bin/python tools/dsgrid_check/validate_registry.py $$registry \
-			--aggregate "US States" --registration-checks || exit 1; \
+			--aggregate "US States" --registration-checks \
+			--skip-dataset test_efs_comstock_time_in_parts || exit 1; \
 	done
 
 # dsgrid's own answers for the cases in tests/dsgrid_expected (compared by the tests).

@@ -492,11 +492,22 @@ def repl(ctx: click.Context, commands: tuple[str, ...], fmt: str | None, **param
     help="Spell the models in other ways dsgrid accepts (absent and null fields, aliases, "
     "legacy forms), chosen by this seed.",
 )
+@click.option(
+    "--like",
+    type=click.Choice(["test_efs"]),
+    default=None,
+    help="Instead of the options above, a registry shaped like dsgrid's own test project "
+    "test_efs (its ids, dimensions, mappings and versions; values from --seed).",
+)
 @click.option("--overwrite", is_flag=True, help="Replace OUTPUT if it exists.")
-def generate(output: Path, overwrite: bool, **params: Any) -> None:
+def generate(output: Path, overwrite: bool, like: str | None, **params: Any) -> None:
     """Write a dsgrid registry (registry.db + Parquet) into OUTPUT."""
-    from dsgrid_sql.generator import estimate_rows, generate_registry
+    from dsgrid_sql.generator import estimate_rows, generate_efs_like, generate_registry
 
+    if like is not None:
+        result = generate_efs_like(output, seed=params["seed"], overwrite=overwrite)
+        click.echo(str(result.path))
+        return
     spec = _spec(**params)
     click.echo(f"Generating {estimate_rows(spec):,} value rows into {output} ...", err=True)
     result = generate_registry(output, spec, overwrite=overwrite)

@@ -11,17 +11,24 @@ from __future__ import annotations
 import json
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from dsgrid_sql.errors import GeneratorError
 
-from .design import design_project
+from .design import DatasetDef, ProjectDef, design_project
 from .load_data import write_dataset
 from .registry_writer import write_registry_db
 from .spec import GeneratorSpec, estimate_rows
 
-__all__ = ["GeneratedRegistry", "GeneratorSpec", "estimate_rows", "generate_registry"]
+__all__ = [
+    "GeneratedRegistry",
+    "GeneratorSpec",
+    "estimate_rows",
+    "generate_efs_like",
+    "generate_registry",
+]
 
 DATA_PATH = "data"
 
@@ -39,6 +46,39 @@ def generate_registry(
     """Write a registry described by ``spec`` into ``output_dir`` (which must not exist,
     unless ``overwrite``)."""
     spec = spec or GeneratorSpec()
+    project = design_project(spec)
+
+    def data(folder: Path, dataset: DatasetDef) -> int:
+        return write_dataset(folder, project, dataset, spec)
+
+    path, rows = _write(output_dir, project, data, spec.unsubmitted, spec.legacy_seed, overwrite)
+    return GeneratedRegistry(path, spec, rows)
+
+
+def generate_efs_like(
+    output_dir: str | Path, *, seed: int = 0, overwrite: bool = False
+) -> GeneratedRegistry:
+    """Write a registry shaped like dsgrid's test_efs project (efs_like.py) with values
+    drawn from ``seed``."""
+    from .efs_like import design_efs_like, write_efs_like_data
+
+    project = design_efs_like(seed)
+
+    def data(folder: Path, dataset: DatasetDef) -> int:
+        return write_efs_like_data(folder, project, dataset, seed)
+
+    path, rows = _write(output_dir, project, data, 0, None, overwrite)
+    return GeneratedRegistry(path, GeneratorSpec(project_id=project.project_id, seed=seed), rows)
+
+
+def _write(
+    output_dir: str | Path,
+    project: ProjectDef,
+    write_data: Callable[[Path, DatasetDef], int],
+    unsubmitted: int,
+    legacy_seed: int | None,
+    overwrite: bool,
+) -> tuple[Path, dict[str, int]]:
     target = Path(output_dir)
     if target.exists() and not overwrite:
         raise GeneratorError(
@@ -46,16 +86,15 @@ def generate_registry(
             hint="Choose another directory or pass overwrite=True (--overwrite).",
         )
     target.parent.mkdir(parents=True, exist_ok=True)
-    project = design_project(spec)
     staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
     try:
         data_root = staging / DATA_PATH
         rows = {}
-        for dataset in project.datasets:
+        for dataset in project.registered():
             folder = data_root / "data" / dataset.dataset_id / "1.0.0"
-            rows[dataset.dataset_id] = write_dataset(folder, project, dataset, spec)
+            rows[dataset.dataset_id] = write_data(folder, dataset)
         values = write_registry_db(
-            staging / "registry.db", project, DATA_PATH, spec.unsubmitted, spec.legacy_seed
+            staging / "registry.db", project, DATA_PATH, unsubmitted, legacy_seed
         )
         (data_root / "registry.json5").write_text(json.dumps(values, indent=2) + "\n")
         if target.exists():
@@ -64,4 +103,4 @@ def generate_registry(
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return GeneratedRegistry(target / "registry.db", spec, rows)
+    return target / "registry.db", rows

@@ -328,9 +328,21 @@ class ProjectDef:
     supplementals: list[tuple[DimensionDef, MappingDef]]
     datasets: list[DatasetDef]
     counties: list[County]
+    # Registered in the registry but not listed in the project (test_efs has one).
+    unlisted: list[DatasetDef] = field(default_factory=list)
+    # Dataset ids in the order they are registered and submitted, where it is not the
+    # order the project lists them in.
+    submission_order: tuple[str, ...] = ()
 
     def base(self, dim_type: str) -> DimensionDef:
         return next(d for d in self.bases if d.type == dim_type)
+
+    def registered(self) -> list[DatasetDef]:
+        """Every dataset of the registry, in registration order: the listed ones (in
+        submission order), then the unlisted ones."""
+        rank = {d: i for i, d in enumerate(self.submission_order)}
+        listed = sorted(self.datasets, key=lambda d: rank.get(d.dataset_id, len(rank)))
+        return [*listed, *self.unlisted]
 
     def to_json(self, row_id: int, version: str, submitted: set[str]) -> dict[str, Any]:
         listed = list(self.datasets)
@@ -1027,7 +1039,7 @@ def _all_dimensions(project: ProjectDef) -> list[DimensionDef]:
     for group in project.subset_groups:
         dims += group.selectors
     dims += [d for d, _ in project.supplementals]
-    for dataset in project.datasets:
+    for dataset in project.registered():
         dims += [dataset.dimensions[t] for t in DIMENSION_TYPES]
     unique: dict[int, DimensionDef] = {}
     for dim in dims:
@@ -1037,7 +1049,7 @@ def _all_dimensions(project: ProjectDef) -> list[DimensionDef]:
 
 def _all_mappings(project: ProjectDef) -> list[MappingDef]:
     mappings = [m for _, m in project.supplementals]
-    for dataset in project.datasets:
+    for dataset in project.registered():
         mappings += dataset.mappings
     unique: dict[int, MappingDef] = {}
     for mapping in mappings:

@@ -222,7 +222,8 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
 
     dataset_rows: dict[str, int] = {}
     project_version(reg, 0, [])
-    for dataset in project.datasets:
+    registered = project.registered()
+    for dataset in registered:
         reg = writer.registration("major", f"Register dataset {dataset.dataset_id}")
         dims = [writer.dimension(reg, dataset.dimensions[t]) for t in DIMENSION_TYPES]
         row = writer.model(
@@ -235,9 +236,10 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
         dataset_rows[dataset.dataset_id] = row
         for child in dims:
             writer.contains(row, child)
-    to_submit = project.datasets[: len(project.datasets) - unsubmitted]
+    in_order = registered[: len(project.datasets)]
+    to_submit = in_order[: len(in_order) - unsubmitted]
     for index, dataset in enumerate(to_submit):
         reg = writer.registration("minor", f"Submit dataset {dataset.dataset_id} to project {p}")
         for mapping in dataset.mappings:
             writer.mapping(reg, mapping)
-        project_version(reg, index + 1, project.datasets[: index + 1])
+        project_version(reg, index + 1, in_order[: index + 1])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import dsgrid_sql
-from dsgrid_sql.generator import GeneratorSpec, generate_registry
+from dsgrid_sql.generator import GeneratorSpec, generate_efs_like, generate_registry
 from dsgrid_sql.session import Session
 
 # Registries of the shapes real projects have, with dsgrid's own answers for them
@@ -46,10 +46,13 @@ def small_session(small_registry: Path, engine: str) -> Iterator[Session]:
 @pytest.fixture(scope="session")
 def case_registries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("dsgrid_cases")
-    return {
-        name: generate_registry(root / name, GeneratorSpec(**spec)).path
-        for name, spec in CASES["registries"].items()
-    }
+    registries = {}
+    for name, spec in CASES["registries"].items():
+        if spec.get("like") == "test_efs":
+            registries[name] = generate_efs_like(root / name).path
+        else:
+            registries[name] = generate_registry(root / name, GeneratorSpec(**spec)).path
+    return registries
 
 
 @pytest.fixture(scope="session")
