@@ -43,9 +43,7 @@ def _shape(catalog: Catalog) -> dict:
         for d in [*project.base_dimensions, *project.supplemental_dimensions]
     }
     supplemental_mappings = {
-        d.name: sorted(
-            (r.from_id, r.to_id or "", r.from_fraction) for r in d.base_mapping.records
-        )
+        d.name: sorted((r.from_id, r.to_id or "", r.from_fraction) for r in d.base_mapping.records)
         for d in project.supplemental_dimensions
     }
     datasets = {}
