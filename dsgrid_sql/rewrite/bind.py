@@ -104,7 +104,7 @@ def substitute_parameters(
         return statement
     params = params if params is not None else []
     next_positional = 0
-    for node in placeholders:
+    for node in _in_text_order(statement, placeholders):
         name = node.name
         if isinstance(params, dict):
             if name not in params:
@@ -123,6 +123,32 @@ def substitute_parameters(
             value = params[index]
         node.replace(literal(value))
     return statement
+
+
+def _in_text_order(
+    statement: exp.Expression, placeholders: list[exp.Expression]
+) -> list[exp.Expression]:
+    """The placeholders in the order they appear in the SQL text, which is the order ``?``
+    values are given in. Neither walk of the tree gives it (a CTE and LIMIT are stored after
+    the select list), and parsed nodes keep no positions; generated SQL keeps the clauses in
+    text order, so each placeholder is tagged, the statement generated once, and the tags
+    are read back in order."""
+    if len(placeholders) < 2:
+        return placeholders
+    tags = {f"dsgridsqlparam{i}x": node for i, node in enumerate(placeholders)}
+    originals = {}
+    for tag, node in tags.items():
+        originals[tag] = node.args.get("this")
+        node.set("this", tag)
+    try:
+        text = statement.sql(dialect="duckdb")
+    finally:
+        for tag, node in tags.items():
+            node.set("this", originals[tag])
+    order = re.findall(r"dsgridsqlparam\d+x", text)
+    if sorted(order) != sorted(tags):  # never expected: keep the tree's order then
+        return placeholders
+    return [tags[tag] for tag in order]
 
 
 def literal(value: Any) -> exp.Expression:
