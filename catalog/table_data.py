@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from . import arrays
 from .models import RecordDimensionModel
 from .tables import Column, Table, sql_type_name
 
@@ -24,7 +25,7 @@ def rows_to_table(columns: Sequence[Column], rows: Iterable[Sequence[Any]]) -> p
     if not data:
         return schema.empty_table()
     return pa.Table.from_arrays(
-        [pa.array(list(values), type=c.type) for values, c in zip(data, columns, strict=True)],
+        [arrays.array(list(values), c.type) for values, c in zip(data, columns, strict=True)],
         schema=schema,
     )
 

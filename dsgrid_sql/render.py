@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
+from datetime import UTC, tzinfo
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def _cell(value: Any, thousands: bool = False, null: str = "") -> str:
@@ -148,6 +150,43 @@ def format_json(data: Any) -> str:
     return json.dumps(data, indent=2, default=str)
 
 
+def _records(table: Any) -> list[dict[str, Any]]:
+    """``table.to_pylist()``. pyarrow's own conversion of a timestamp with a time zone imports
+    pandas (a quarter of a second, for a command that never uses it), so those are read as
+    UTC wall clocks and given their zone here."""
+    import pyarrow as pa  # loaded already (table is Arrow); not at module level: --help
+
+    zones = {}
+    for field in table.schema:
+        if pa.types.is_timestamp(field.type) and field.type.tz and field.type.unit != "ns":
+            zone = _zone(field.type.tz)
+            if zone is None:
+                return list(table.to_pylist())
+            zones[field.name] = zone
+    if not zones or table.num_columns == 0:
+        return list(table.to_pylist())
+    columns = []
+    for field, column in zip(table.schema, table.columns, strict=True):
+        zone = zones.get(field.name)
+        if zone is None:
+            columns.append(column.to_pylist())
+            continue
+        utc = column.cast(pa.timestamp(field.type.unit)).to_pylist()
+        columns.append(
+            [None if v is None else v.replace(tzinfo=UTC).astimezone(zone) for v in utc]
+        )
+    return [dict(zip(table.column_names, row, strict=True)) for row in zip(*columns, strict=True)]
+
+
+def _zone(name: str) -> tzinfo | None:
+    if name.upper() in ("UTC", "Z", "+00:00", "ETC/UTC"):
+        return ZoneInfo("UTC")
+    try:
+        return ZoneInfo(name)
+    except (ValueError, ZoneInfoNotFoundError):
+        return None  # a fixed offset such as +05:30: pyarrow reads it
+
+
 def format_rows(table: Any, fmt: str, **table_options: Any) -> str:
     """An Arrow table as csv, json, markdown or an aligned table (``table_options`` go to
     :func:`format_table`). The one place the CLI and the REPL turn results into text."""
@@ -161,7 +200,7 @@ def format_rows(table: Any, fmt: str, **table_options: Any) -> str:
         # Without its last line end only (printing adds one): a trailing row of NULLs in a
         # one-column result is an empty line, and stripping every line end dropped it.
         return buffer.getvalue().decode().removesuffix("\n")
-    records = table.to_pylist()
+    records = _records(table)
     if fmt == "json":
         return format_json(records)
     headers = table.column_names

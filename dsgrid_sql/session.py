@@ -16,10 +16,9 @@ from types import TracebackType
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from dsgrid_sql import statements as st
-from dsgrid_sql.catalog import Catalog, ColumnRole
+from dsgrid_sql.catalog import Catalog, ColumnRole, arrays
 from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
@@ -357,7 +356,8 @@ class Session:
                 self.catalog.list_tables(schema)  # an unknown schema is an error here
             tables = self._catalog_rows(INFORMATION_SCHEMA, "tables")
             if schema is not None:
-                tables = tables.filter(pc.equal(tables["table_schema"], schema))
+                keep = [s == schema for s in tables["table_schema"].to_pylist()]
+                tables = tables.filter(arrays.array(keep, pa.bool_()))
             columns = ["table_schema", "table_name", "table_type", "remarks"]
             left_out = catalog.problems(schema)
             return Result(self, text, table=tables.select(columns), notes=left_out)
@@ -401,18 +401,20 @@ class Session:
             )  # fmt: skip
         if isinstance(statement, st.Explain):
             plan = self.explain(statement.query)
-            return Result(self, text, table=pa.table({"plan": plan.split("\n")}), message=plan)
+            table = arrays.table({"plan": plan.split("\n")})
+            return Result(self, text, table=table, message=plan)
         if isinstance(statement, st.Use):
             self.use(statement.schema)
             return Result(
                 self,
                 text,
-                table=pa.table({"schema": [self.schema]}),
+                table=arrays.table({"schema": [self.schema]}),
                 message=f"Using {self.schema}.",
             )
         if isinstance(statement, st.SetOption):
             message = self.set(statement.name, statement.value)
-            return Result(self, text, table=pa.table({"setting": [message]}), message=message)
+            table = arrays.table({"setting": [message]})
+            return Result(self, text, table=table, message=message)
         if isinstance(statement, st.Copy):
             return self._copy(statement, text)
         raise AssertionError(statement)  # pragma: no cover
@@ -447,7 +449,12 @@ class Session:
         )
         message = f"Wrote {rows} rows to {target}."
         return Result(
-            self, text, table=pa.table({"rows": [rows], "path": [str(target)]}), message=message
+            self,
+            text,
+            table=arrays.table(
+                {"rows": [rows], "path": [str(target)]}, _STATEMENT_SCHEMAS[st.Copy]
+            ),
+            message=message,
         )
 
 
@@ -460,7 +467,7 @@ _STATEMENT_SCHEMAS: dict[type, pa.Schema] = {
 
 
 def _table(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
-    return pa.table({c: pa.array([r.get(c) for r in rows], pa.string()) for c in columns})
+    return arrays.table({c: [r.get(c) for r in rows] for c in columns})
 
 
 def connect(

@@ -28,7 +28,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 from sqlglot import exp
 
-from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset
+from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset, arrays
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
 from dsgrid_sql.errors import CatalogError
 
@@ -261,9 +261,9 @@ def build_dataset_plan(
             continue
         if wanted is not None:
             dataset_filters[dim_type] = frozenset(r[0] for r in records)
-        table = pa.Table.from_pylist(
+        table = arrays.from_rows(
             [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
-            schema=MAPPING_SCHEMA,
+            MAPPING_SCHEMA,
         )
         mapping_input = ArrowInput.of("map", table)
         plan.inputs.append(mapping_input)
@@ -428,9 +428,7 @@ def _join_zoned_time(
         )
     for zone in distinct:
         named_zone(zone, f"Geography dimension '{geography.name}'")
-    zone_input = ArrowInput.of(
-        "zones", pa.table({"id": pa.array(ids, pa.string()), "time_zone": zones})
-    )
+    zone_input = ArrowInput.of("zones", arrays.table({"id": ids, "time_zone": zones}))
     table = mapping.lookup.table(distinct)
     keys = mapping.key_columns
     for name in keys:

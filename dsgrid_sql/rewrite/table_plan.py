@@ -23,6 +23,7 @@ from dsgrid_sql.catalog import (
     ProjectDimension,
     Table,
     TableKind,
+    arrays,
 )
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DateTimeDimensionModel
 from dsgrid_sql.catalog.project import Project, ProjectDataset
@@ -199,7 +200,7 @@ def plan_virtual_table(
             for r in mapping.records
             if r.to_id is not None and (wanted is None or r.to_id in wanted)
         ]
-        mapping_input = ArrowInput.of("map", pa.Table.from_pylist(records, schema=MAPPING_SCHEMA))
+        mapping_input = ArrowInput.of("map", arrays.from_rows(records, MAPPING_SCHEMA))
         inputs.append(mapping_input)
         alias = f"s{len(joined)}"
         base_type = mapping.from_dimension.type
@@ -318,14 +319,14 @@ def _project_start(project: Project) -> datetime | None:
 def _records_input(dim: ProjectDimension, project_start: datetime | None) -> ArrowInput:
     fields = tuple(f for f in HELPER_FIELDS if f in dim.record_fields)
     data = {
-        "id": pa.array([r.id for r in dim.records], pa.string()),
-        "name": pa.array([r.name for r in dim.records], pa.string()),
+        "id": arrays.array([r.id for r in dim.records], pa.string()),
+        "name": arrays.array([r.name for r in dim.records], pa.string()),
     }
     for name in fields:
         values = [r.fields.get(name) for r in dim.records]
-        data[name] = pa.array([None if v is None else str(v) for v in values], pa.string())
+        data[name] = arrays.array([None if v is None else str(v) for v in values], pa.string())
     if "time_zone" in fields and project_start is not None:
-        data[UTC_OFFSET] = pa.array(
+        data[UTC_OFFSET] = arrays.array(
             [_utc_offset_us(r.fields.get("time_zone"), project_start) for r in dim.records],
             pa.int64(),
         )

@@ -37,6 +37,7 @@ from zoneinfo import ZoneInfo
 
 import pyarrow as pa
 
+from dsgrid_sql.catalog import arrays
 from dsgrid_sql.errors import UnsupportedSqlError
 
 if TYPE_CHECKING:  # time_mapping plans with these lookups
@@ -269,13 +270,13 @@ def _lookup_table(
     key_columns: tuple[str, ...], rows: list[tuple[str, tuple[object, ...], datetime, float]]
 ) -> pa.Table:
     """(time_zone, keys…, instant, factor) as Arrow; the time column is named by the plan."""
-    columns: dict[str, pa.Array] = {ZONE: pa.array([r[0] for r in rows], pa.string())}
+    columns: dict[str, pa.Array] = {ZONE: arrays.array([r[0] for r in rows], pa.string())}
     for position, name in enumerate(key_columns):
         values = [r[1][position] for r in rows]
         kind = pa.bool_() if name == "is_weekday" else pa.int64()
-        columns[name] = pa.array(values, kind)
-    columns["instant"] = pa.array([r[2] for r in rows], TIMESTAMP_TYPE)
-    columns[FACTOR] = pa.array([r[3] for r in rows], pa.float64())
+        columns[name] = arrays.array(values, kind)
+    columns["instant"] = arrays.array([r[2] for r in rows], TIMESTAMP_TYPE)
+    columns[FACTOR] = arrays.array([r[3] for r in rows], pa.float64())
     return pa.table(columns)
 
 
@@ -288,8 +289,9 @@ def summed(table: pa.Table, key_columns: tuple[str, ...]) -> pa.Table:
     factors = table.column(FACTOR).to_pylist()
     for i, zone in enumerate(zone_values):
         counts[(zone, *(k[i] for k in keys))] += factors[i]
-    columns: dict[str, pa.Array] = {ZONE: pa.array([k[0] for k in counts], pa.string())}
+    columns: dict[str, pa.Array] = {ZONE: arrays.array([k[0] for k in counts], pa.string())}
     for position, name in enumerate(key_columns):
-        columns[name] = pa.array([k[position + 1] for k in counts], table.schema.field(name).type)
-    columns[FACTOR] = pa.array(list(counts.values()), pa.float64())
+        kind = table.schema.field(name).type
+        columns[name] = arrays.array([k[position + 1] for k in counts], kind)
+    columns[FACTOR] = arrays.array(list(counts.values()), pa.float64())
     return pa.table(columns)

@@ -14,7 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 
-from dsgrid_sql.catalog import models
+from dsgrid_sql.catalog import arrays, models
 from dsgrid_sql.catalog.models import (
     AnnualTimeDimensionModel,
     AnyDimensionModel,
@@ -58,7 +58,7 @@ class InstantRange:
         step_us = int(self.step / timedelta(microseconds=1))
         start_us = int(self.start.timestamp() * 1_000_000)
         values = [start_us + i * step_us for i in range(self.count)]
-        return pa.array(values, type=pa.timestamp("us", tz="UTC"))
+        return arrays.array(values, pa.timestamp("us", tz="UTC"))
 
 
 def instant_range(model: DateTimeDimensionModel, what: str) -> InstantRange:

@@ -260,3 +260,52 @@ def test_engine_unavailable_is_a_dsgrid_sql_error(monkeypatch: pytest.MonkeyPatc
     with pytest.raises(EngineUnavailableError, match=r"pip install 'dsgrid-sql\[spark\]'") as info:
         spark.spark_session()
     assert isinstance(info.value, DsgridSqlError) and info.value.code == "engine_unavailable"
+
+
+# -- what a command imports ---------------------------------------------------------------------
+
+# Runs the CLI in-process and prints, after it, which heavy modules it loaded.
+IMPORTS_AFTER = """
+import sys
+sys.argv[0] = "dsgrid-sql"
+from dsgrid_sql.cli import main
+try:
+    main(standalone_mode=False)
+finally:
+    heavy = ("pandas", "pyspark", "prompt_toolkit", "pyarrow.flight", "polars")
+    print("LOADED:", ",".join(sorted(m for m in heavy if m in sys.modules)), file=sys.stderr)
+"""
+
+
+def _loaded(*args: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTS_AFTER, *args], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return done.stderr.rsplit("LOADED:", 1)[1].strip()
+
+
+def test_import_of_the_cli_loads_no_heavy_module() -> None:
+    code = (
+        "import sys, dsgrid_sql.cli; "
+        "print(sorted(m for m in ('pandas', 'pyspark', 'prompt_toolkit', 'pyarrow', 'duckdb', "
+        "'sqlglot', 'pydantic', 'pyarrow.flight') if m in sys.modules))"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["query", "SELECT us_states, SUM(value) FROM test_efs.data GROUP BY ALL"],
+        ["query", "SELECT timestamp, local_timestamp, SUM(value) FROM data GROUP BY ALL LIMIT 3"],
+        ["query", "--format", "json", "SELECT us_states_name, unit FROM data LIMIT 2"],
+        ["query", "SHOW TABLES"],
+        ["catalog"],
+        ["explain", "SELECT us_states, SUM(value) FROM data WHERE us_states = 'CA' GROUP BY 1"],
+    ],
+    ids=lambda a: " ".join(a)[:40],
+)
+def test_commands_load_no_pandas_spark_or_repl(efs_dir: Path, args: list[str]) -> None:
+    assert _loaded("--registry", str(efs_dir), *args) == ""
