@@ -130,10 +130,20 @@ def test_concurrent_mixed_load(server: FlightSqlServer, reference: dict) -> None
 # -- stream faults ---------------------------------------------------------------------------
 
 
+# 80,640 x 200 rows (hundreds of MB): far more than gRPC's flow-control window can buffer, so
+# the query is still running when the cancel arrives, however slowly the client reads. (With
+# LARGE alone, a loaded machine let the server send every batch before the cancel came, and
+# NOT_CANCELLABLE was the right answer.)
+UNBUFFERABLE = (
+    "SELECT r.geography, r.metric, r.timestamp, r.value, s.value AS other "
+    "FROM dsgrid_demo_residential r CROSS JOIN (SELECT value FROM dsgrid_demo_residential LIMIT 200) s"
+)
+
+
 def test_client_disconnecting_mid_stream(server: FlightSqlServer, reference: dict) -> None:
     for _ in range(3):
         client = flight.FlightClient(uri(server))
-        info = client.get_flight_info(statement(LARGE))
+        info = client.get_flight_info(statement(UNBUFFERABLE))
         reader = client.do_get(info.endpoints[0].ticket)
         assert reader.read_chunk().data.num_rows > 0
         assert open_handles(server)["running"] == 1
@@ -154,16 +164,6 @@ def test_abandoned_stream_on_a_live_connection(server: FlightSqlServer, referenc
     table = client.do_get(client.get_flight_info(statement(LARGE)).endpoints[0].ticket)
     assert table.read_all().num_rows == reference["large_rows"]
     client.close()
-
-
-# 80,640 x 200 rows (hundreds of MB): far more than gRPC's flow-control window can buffer, so
-# the query is still running when the cancel arrives, however slowly the client reads. (With
-# LARGE alone, a loaded machine let the server send every batch before the cancel came, and
-# NOT_CANCELLABLE was the right answer.)
-UNBUFFERABLE = (
-    "SELECT r.geography, r.metric, r.timestamp, r.value, s.value AS other "
-    "FROM dsgrid_demo_residential r CROSS JOIN (SELECT value FROM dsgrid_demo_residential LIMIT 200) s"
-)
 
 
 def test_cancel_flight_info_mid_stream(server: FlightSqlServer, reference: dict) -> None:
