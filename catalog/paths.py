@@ -7,6 +7,8 @@ order unless the user overrides it (dsgrid-format.md §1.1, §3, §6.11).
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -25,6 +27,27 @@ NON_TIME_LOAD_COLUMNS = frozenset({"id", "value", "scaling_factor"}) | {
 TABLE_FILE_NAMES = ("table.parquet", "load_data.parquet")
 LOOKUP_FILE_NAMES = ("lookup_table.parquet", "load_data_lookup.parquet")
 
+# Sets collecting every path this module looks at (exists or not, folder listed, file read)
+# while watched() is active: what a result built from the catalog depends on, beside the
+# registry database (the translation cache, dsgrid_sql/translation_cache.py).
+_watchers: list[set[Path]] = []
+
+
+@contextmanager
+def watched() -> Iterator[set[Path]]:
+    """Collect, until the block ends, the paths the catalog's file lookups touch."""
+    seen: set[Path] = set()
+    _watchers.append(seen)
+    try:
+        yield seen
+    finally:
+        _watchers.remove(seen)
+
+
+def _saw(*paths: Path) -> None:
+    for seen in _watchers:
+        seen.update(paths)
+
 
 def resolve_data_root(
     registry_file: Path, stored: str | None, override: str | Path | None
@@ -38,6 +61,7 @@ def resolve_data_root(
     """
     if override is not None:
         path = Path(override).expanduser()
+        _saw(path)
         if not path.is_dir():
             raise CatalogError(
                 f"The data path '{path}' given for the registry is not a directory.",
@@ -48,11 +72,14 @@ def resolve_data_root(
         return registry_file.parent
     stored_path = Path(stored).expanduser()
     if stored_path.is_absolute():
+        _saw(stored_path)
         return stored_path
     beside_registry = registry_file.parent / stored_path
+    _saw(beside_registry)
     if beside_registry.is_dir():
         return beside_registry
     from_cwd = Path.cwd() / stored_path
+    _saw(from_cwd)
     if from_cwd.is_dir():
         return from_cwd
     return beside_registry
@@ -120,6 +147,7 @@ def find_dataset_files(
     data_root: Path, dataset_id: str, version: str, *, two_table: bool
 ) -> DatasetFiles:
     folder = data_root / "data" / dataset_id / version
+    _saw(folder)  # a file added to it can change which one is read
     table = _first_existing(folder, TABLE_FILE_NAMES)
     if table is None:
         raise DataFileError(
@@ -146,11 +174,14 @@ def parquet_part_files(path: Path) -> list[Path]:
     Spark writes ``_SUCCESS`` and ``.crc`` files beside its parts; names starting with ``_``
     or ``.`` are skipped as Spark and pyarrow skip them.
     """
+    _saw(path)
     if path.is_file():
         return [path]
+    found = list(path.rglob("*"))
+    _saw(*found)  # folders too: a part file added below changes its folder
     return sorted(
         p
-        for p in path.rglob("*")
+        for p in found
         if p.is_file()
         and p.suffix == ".parquet"
         and not any(part.startswith(("_", ".")) for part in p.relative_to(path).parts)
@@ -158,6 +189,7 @@ def parquet_part_files(path: Path) -> list[Path]:
 
 
 def read_parquet_schema(path: Path, dataset_id: str, version: str) -> pa.Schema:
+    _saw(path)
     try:
         if path.is_file():
             return pq.read_schema(path)
@@ -180,6 +212,7 @@ def read_parquet_schema(path: Path, dataset_id: str, version: str) -> pa.Schema:
 def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
     for name in names:
         candidate = folder / name
+        _saw(candidate)
         if candidate.exists():
             return candidate
     return None

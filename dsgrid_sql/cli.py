@@ -309,20 +309,29 @@ def _read_sql(sql: str | None, sql_file: Any) -> str:
     return sql
 
 
-def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
-    import dsgrid_sql
-
+def _registry(ctx: click.Context) -> str:
     registry = ctx.obj.get("registry")
     if registry is None:
         raise click.UsageError(
             "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
         )
+    return str(registry)
+
+
+def _spark_conf(params: dict[str, Any]) -> dict[str, str] | None:
     conf = {}
     for item in params["spark_conf"]:
         key, sep, value = item.partition("=")
         if not sep:
             raise click.BadParameter(f"'{item}' is not KEY=VALUE.", param_hint="--spark-conf")
         conf[key] = value
+    return conf or None
+
+
+def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
+    import dsgrid_sql
+
+    registry = _registry(ctx)
     return dsgrid_sql.connect(
         registry,
         engine=params["engine"],
@@ -333,7 +342,7 @@ def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
         pushdown=not params["no_pushdown"],
         spark_master=params["spark_master"],
         spark_remote=params["spark_remote"],
-        spark_conf=conf or None,
+        spark_conf=_spark_conf(params),
     )
 
 
@@ -356,20 +365,100 @@ def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
 def query(
     ctx: click.Context, output: str | None, overwrite: bool, fmt: str, **params: Any
 ) -> None:
-    """Run SQL against the registry and print (or --output) the result."""
+    """Run SQL against the registry and print (or --output) the result.
+
+    A query sent again runs from its translation kept in the user cache directory while the
+    registry and its data files are unchanged (DSGRID_SQL_CACHE_DIR=off turns that off).
+    """
     text = _read_sql(params.pop("sql"), params.pop("sql_file"))
-    with _connect(ctx, params) as session:
+    from dsgrid_sql import translation_cache
+
+    key = _cache_key(ctx, params, text)
+    cached = translation_cache.lookup(key) if key is not None else None
+    if cached is not None:
+        _run_cached(cached, text, params, output, overwrite, fmt)
+        return
+    # The catalog is imported only now: a cached query never loads it (nor sqlglot, pydantic).
+    from dsgrid_sql.catalog.paths import watched
+
+    with watched() as looked_at, _connect(ctx, params) as session:
         result = session.sql(text)
         for note in result.notes:
             click.echo(f"Note: {note}", err=True)
         if output:
             target, rows = result.write(output, overwrite=overwrite)
             click.echo(f"Wrote {rows} rows to {target}.", err=True)
-            return
-        if result.message and result.translation is None and fmt == "table":
+        elif result.message and result.translation is None and fmt == "table":
             click.echo(result.message)
+        else:
+            click.echo(format_rows(result.to_arrow(), fmt))
+        if key is not None and result.translation is not None:
+            translation_cache.store(
+                key,
+                result.translation,
+                registry_file=session.catalog.registry_path,
+                watched=looked_at,
+                lineage=session.lineage_sources(result),
+            )
+
+
+def _cache_key(ctx: click.Context, params: dict[str, Any], text: str) -> str | None:
+    """The translation cache's name for this query (None: not a query, or the cache is
+    off)."""
+    from dsgrid_sql import statements, translation_cache
+    from dsgrid_sql.engine import default_engine_name
+
+    registry = _registry(ctx)
+    if translation_cache.cache_root() is None:
+        return None
+    try:
+        if not isinstance(statements.classify(text), statements.Query):
+            return None
+    except DsgridSqlError:
+        return None  # the session reports it
+    settings = translation_cache.engine_settings(
+        registry=registry,
+        data_path=ctx.obj.get("data_path"),
+        engine=(params["engine"] or default_engine_name()).lower(),
+        dialect=params["dialect"],
+        project=params["project"],
+        pushdown=not params["no_pushdown"],
+    )
+    return translation_cache.entry_key(text, settings)
+
+
+def _run_cached(
+    cached: Any, text: str, params: dict[str, Any], output: str | None, overwrite: bool, fmt: str
+) -> None:
+    """A query from its kept translation: the engine alone, as the session would run it."""
+    from dsgrid_sql.engine import default_engine_name, make_engine
+
+    name = (params["engine"] or default_engine_name()).lower()
+    engine = make_engine(
+        name,
+        spark_master=params["spark_master"],
+        spark_remote=params["spark_remote"],
+        spark_conf=_spark_conf(params),
+    )
+    try:
+        for note in cached.notes:
+            click.echo(f"Note: {note}", err=True)
+        reader = engine.run(cached.sql, cached.inputs, repeatable=cached.repeatable)
+        if output:
+            from dsgrid_sql.export import lineage, write_result
+
+            target, rows = write_result(
+                reader,
+                output,
+                metadata=lineage(text, cached.lineage, name),
+                overwrite=overwrite,
+                export_dir=params["export_dir"],
+            )
+            click.echo(f"Wrote {rows} rows to {target}.", err=True)
             return
-        click.echo(format_rows(result.to_arrow(), fmt))
+        click.echo(format_rows(reader.read_all(), fmt))
+    finally:
+        engine.close()
 
 
 @main.command()

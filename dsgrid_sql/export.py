@@ -19,6 +19,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from dsgrid_sql.errors import ExportError
+from dsgrid_sql.version import __version__
 
 METADATA_KEY = b"dsgrid_sql"
 PARTIAL_MARK = ".partial-"
@@ -52,6 +54,21 @@ def export_format(path: str | Path, file_format: str | None = None) -> str:
             f"{implied}: name the file for its format, or leave the format out."
         )
     return chosen
+
+
+def lineage(query: str, sources: dict[str, Any], engine: str) -> dict[str, Any]:
+    """What a written file records about where its numbers came from: the query, the
+    projects and datasets (with versions) and the registry in ``sources``, the engine,
+    dsgrid-sql's version and when."""
+    return {
+        "query": query,
+        "projects": sources["projects"],
+        "datasets": sources["datasets"],
+        "registry": sources["registry"],
+        "engine": engine,
+        "dsgrid_sql_version": __version__,
+        "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
 
 
 def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Path:

@@ -10,7 +10,6 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Sequence
-from datetime import UTC, datetime
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,7 +22,7 @@ from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
 from dsgrid_sql.explain import explain_text
-from dsgrid_sql.export import export_format, resolve_export_path, write_result
+from dsgrid_sql.export import export_format, lineage, resolve_export_path, write_result
 from dsgrid_sql.rewrite.parse import (
     DEFAULT_LIMITS,
     SqlLimits,
@@ -35,7 +34,6 @@ from dsgrid_sql.rewrite.parse import (
 )
 from dsgrid_sql.rewrite.translate import Translation, translate
 from dsgrid_sql.suggest import did_you_mean
-from dsgrid_sql.version import __version__
 
 SETTINGS = ("dialect", "engine", "schema", "pushdown")
 
@@ -320,6 +318,10 @@ class Session:
 
     def lineage(self, result: Result) -> dict[str, Any]:
         """What a written file records about where its numbers came from."""
+        return lineage(result.text, self.lineage_sources(result), self.engine_name)
+
+    def lineage_sources(self, result: Result) -> dict[str, Any]:
+        """The projects and datasets (with versions) a result read, and the registry."""
         projects: dict[str, str] = {}
         datasets: dict[str, str] = {}
         if result.translation is not None:
@@ -330,13 +332,9 @@ class Session:
                 for dataset_plan in plan.datasets:
                     datasets[dataset_plan.dataset_id] = dataset_plan.dataset.version or ""
         return {
-            "query": result.text,
             "projects": projects,
             "datasets": datasets,
             "registry": str(self.catalog.registry_path),
-            "engine": self.engine_name,
-            "dsgrid_sql_version": __version__,
-            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
 
     def _meta(self, statement: st.Statement, text: str) -> Result:

@@ -11,7 +11,7 @@ import os
 from typing import Any
 
 from dsgrid_sql.errors import DsgridSqlError
-from dsgrid_sql.rewrite.translate import TARGETS
+from dsgrid_sql.rewrite import TARGETS
 
 from .base import Engine
 

@@ -18,12 +18,14 @@ import threading
 import weakref
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Sequence
-from typing import Any, TypeVar
-
-from dsgrid_sql.catalog import Catalog, Table
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from .inputs import ArrowInput
-from .table_plan import Restrictions, TablePlan, plan_virtual_table
+
+if TYPE_CHECKING:  # the engines import Lru from here without loading the catalog or sqlglot
+    from dsgrid_sql.catalog import Catalog, Table
+
+    from .table_plan import Restrictions, TablePlan
 
 MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations)
 
@@ -122,6 +124,8 @@ def cached_plan(
         dialect,
         only_summed,
     )
+    from .table_plan import plan_virtual_table
+
     return remembered(
         catalog,
         key,

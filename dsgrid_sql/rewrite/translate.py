@@ -22,8 +22,6 @@ from .parse import active_limits, parse_query
 from .table_plan import TablePlan
 from .time_zones import convert_time_zones
 
-TARGETS = ("duckdb", "spark")
-
 
 @dataclass
 class Translation:

@@ -3,15 +3,29 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
 
 import click
+import pyarrow.parquet as pq
 import pytest
 from click.testing import CliRunner
 
 from dsgrid_sql.cli import main
+
+
+@pytest.fixture(autouse=True)
+def _translation_cache(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Path:
+    """Translations kept by `query` go to a folder of this test, not the user's cache."""
+    folder = tmp_path_factory.mktemp("translation-cache")
+    monkeypatch.setenv("DSGRID_SQL_CACHE_DIR", str(folder))
+    return folder
 
 
 def _commands(group: click.Group, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -309,3 +323,142 @@ def test_import_of_the_cli_loads_no_heavy_module() -> None:
 )
 def test_commands_load_no_pandas_spark_or_repl(efs_dir: Path, args: list[str]) -> None:
     assert _loaded("--registry", str(efs_dir), *args) == ""
+
+
+# -- the translation cache: a query sent again -------------------------------------------------
+
+PLANNING = ("sqlglot", "pydantic", "dsgrid_sql.catalog", "dsgrid_sql.session")
+LOADED_AFTER = """
+import sys
+sys.argv[0] = "dsgrid-sql"
+from dsgrid_sql.cli import main
+try:
+    main(standalone_mode=False)
+finally:
+    names = ("sqlglot", "pydantic", "dsgrid_sql.catalog", "dsgrid_sql.session")
+    print("PLANNED:", ",".join(m for m in names if m in sys.modules), file=sys.stderr)
+"""
+
+
+def _query_process(*args: str, env: dict[str, str] | None = None) -> tuple[str, bool]:
+    """(stdout, whether the process planned the query) of one `dsgrid-sql` process."""
+    done = subprocess.run(
+        [sys.executable, "-c", LOADED_AFTER, *args],
+        capture_output=True, text=True, env=None if env is None else {**os.environ, **env},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    planned = done.stderr.rsplit("PLANNED:", 1)[1].strip()
+    assert planned in ("", ",".join(PLANNING)), planned
+    return done.stdout, planned != ""
+
+
+def _copy_of_efs(efs_dir: Path, tmp_path: Path) -> Path:
+    """registry.db copied (to be changed), its data linked."""
+    folder = tmp_path / "efs"
+    folder.mkdir()
+    shutil.copy2(efs_dir / "registry.db", folder / "registry.db")
+    (folder / "data").symlink_to(efs_dir / "data", target_is_directory=True)
+    return folder / "registry.db"
+
+
+def test_query_sent_again_runs_without_planning(efs_dir: Path, _translation_cache: Path) -> None:
+    args = [
+        "--registry",
+        str(efs_dir),
+        "query",
+        "SELECT us_states, ROUND(SUM(value)) AS v FROM data GROUP BY 1 ORDER BY 1",
+    ]
+    first, planned = _query_process(*args)
+    assert planned and "(4 rows)" in first
+    again, planned = _query_process(*args)
+    assert not planned and again == first
+    as_json, planned = _query_process(*args[:3], "--format", "json", *args[3:])
+    assert not planned and '"us_states": "CA"' in as_json  # the format is not part of a plan
+    # Other settings are: another dialect plans again.
+    _, planned = _query_process(*args[:3], "--dialect", "postgres", *args[3:])
+    assert planned
+    off, planned = _query_process(*args, env={"DSGRID_SQL_CACHE_DIR": "off"})
+    assert planned and off == first
+
+
+def test_a_changed_registry_is_planned_again(efs_dir: Path, tmp_path: Path) -> None:
+    registry = _copy_of_efs(efs_dir, tmp_path)
+    args = [
+        "--registry",
+        str(registry),
+        "query",
+        "SELECT DISTINCT us_states_name FROM data ORDER BY 1",
+    ]
+    assert "California" in _query_process(*args)[0]
+    out, planned = _query_process(*args)
+    assert not planned and "California" in out
+    # The record's name changes in the registry database (same file size).
+    with sqlite3.connect(registry) as con:
+        con.execute(
+            "UPDATE models SET model = replace(model, '\"California\"', '\"Kalifornia\"') WHERE model_type = 'dimension'"
+        )
+    con.close()
+    out, planned = _query_process(*args)
+    assert planned and "Kalifornia" in out and "California" not in out
+    out, planned = _query_process(*args)
+    assert not planned and "Kalifornia" in out
+
+
+def test_a_changed_data_folder_is_planned_again(efs_dir: Path, tmp_path: Path) -> None:
+    registry = _copy_of_efs(efs_dir, tmp_path)
+    data = tmp_path / "data-copy"
+    shutil.copytree(efs_dir / "data", data)
+    args = [
+        "--registry",
+        str(registry),
+        "--data-path",
+        str(data),
+        "query",
+        "SELECT COUNT(*) AS n FROM data",
+    ]
+    first, planned = _query_process(*args)
+    assert planned
+    assert _query_process(*args) == (first, False)
+    table = data / "data" / "test_efs_comstock" / "1.0.0" / "table.parquet"
+    # A file rewritten in place, a file added beside the data, a write-ahead log appearing:
+    # each is planned again.
+    os.utime(table, ns=(table.stat().st_atime_ns, table.stat().st_mtime_ns + 1_000_000))
+    assert _query_process(*args) == (first, True)
+    (table.parent / "load_data.parquet").write_bytes(table.read_bytes())
+    assert _query_process(*args) == (first, True)
+    assert _query_process(*args) == (first, False)
+    Path(f"{registry}-wal").write_bytes(b"")
+    assert _query_process(*args)[1]
+
+
+def test_cache_entries_are_replaced_whole(efs_dir: Path, _translation_cache: Path) -> None:
+    """Two processes writing the same entry at once: each renames a finished folder into
+    place, so a reader sees a whole entry (or none), never a half-written one."""
+    args = ["--registry", str(efs_dir), "query", "SELECT COUNT(*) AS n FROM test_efs_comstock"]
+    runs = [
+        subprocess.Popen(
+            [sys.executable, "-m", "dsgrid_sql", *args], stdout=subprocess.PIPE, text=True
+        )
+        for _ in range(3)
+    ]
+    outputs = [run.communicate()[0] for run in runs]
+    assert all(run.returncode == 0 for run in runs) and len(set(outputs)) == 1
+    entries = list((_translation_cache / "translations").iterdir())
+    assert [p.name.startswith(".") for p in entries] == [False]
+    assert (entries[0] / "translation.json").is_file()
+    assert _query_process(*args) == (outputs[0], False)
+
+
+def test_cached_output_file_has_the_same_rows_and_lineage(efs_dir: Path, tmp_path: Path) -> None:
+    sql = "SELECT us_states, SUM(value) AS v FROM data GROUP BY 1 ORDER BY 1"
+    files = []
+    for name in ("first.parquet", "again.parquet"):
+        files.append(tmp_path / name)
+        _, planned = _query_process("--registry", str(efs_dir), "query", "-o", str(files[-1]), sql)
+        assert planned == (name == "first.parquet")
+    first, again = (pq.read_table(f) for f in files)
+    assert first.equals(again)
+    lineage = [json.loads(t.schema.metadata[b"dsgrid_sql"]) for t in (first, again)]
+    for item in lineage:
+        item.pop("written_at")
+    assert lineage[0] == lineage[1] and lineage[0]["projects"] == {"test_efs": "1.2.0"}

@@ -17,6 +17,12 @@ from dsgrid_sql.session import Session
 STATES = "SELECT us_states, metric, SUM(value) AS value FROM data GROUP BY ALL"
 
 
+@pytest.fixture(autouse=True)
+def _translation_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Translations kept by `query` go to this test's folder, not the user's cache."""
+    monkeypatch.setenv("DSGRID_SQL_CACHE_DIR", str(tmp_path / "translation-cache"))
+
+
 def test_to_parquet_with_lineage(efs_duckdb: Session, tmp_path: Path) -> None:
     target = efs_duckdb.sql(STATES).to_parquet(tmp_path / "states.parquet")
     table = pq.read_table(target)
