@@ -3,7 +3,8 @@ written to ``bench/results/<date>.md`` with the machine's details.
 
 Cases (issue 6): overhead (1), handwritten (2), dsgrid (3), spark (4), flight (5), repl (6),
 memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator; shapes
-(8): representative-period and index time against hand-written SQL and dsgrid.
+(8): representative-period and index time against hand-written SQL and dsgrid; startup (9):
+one small query as a whole process (dsgrid-sql, DuckDB, dsgrid).
 ``all`` runs every one; registries are generated once per scale and cached in bench/cache.
 """
 
@@ -20,7 +21,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator", "shapes",
+    "catalog", "generator", "shapes", "startup",
 )  # fmt: skip
 
 
@@ -122,6 +123,10 @@ def main() -> None:
                 [s for s in args.shapes_dsgrid_scales.split(",") if s],
             )
         )
+    if "startup" in cases:
+        from . import startup
+
+        emit(startup.run(args.runs))
 
     if not args.no_report:
         RESULTS.mkdir(exist_ok=True)
