@@ -416,14 +416,17 @@ def _cache_key(ctx: click.Context, params: dict[str, Any], text: str) -> str | N
             return None
     except DsgridSqlError:
         return None  # the session reports it
-    settings = translation_cache.engine_settings(
-        registry=registry,
-        data_path=ctx.obj.get("data_path"),
-        engine=(params["engine"] or default_engine_name()).lower(),
-        dialect=params["dialect"],
-        project=params["project"],
-        pushdown=not params["no_pushdown"],
-    )
+    try:
+        settings = translation_cache.engine_settings(
+            registry=registry,
+            data_path=ctx.obj.get("data_path"),
+            engine=(params["engine"] or default_engine_name()).lower(),
+            dialect=params["dialect"],
+            project=params["project"],
+            pushdown=not params["no_pushdown"],
+        )
+    except OSError:  # the working directory is gone: relative paths mean nothing
+        return None
     return translation_cache.entry_key(text, settings)
 
 

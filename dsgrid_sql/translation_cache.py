@@ -60,13 +60,18 @@ def cache_root() -> Path | None:
     return Path(user_cache_dir("dsgrid-sql", appauthor=False)) / "translations"
 
 
-def entry_key(text: str, settings: dict[str, Any]) -> str:
+def entry_key(text: str, settings: dict[str, Any]) -> str | None:
     """The entry name of a statement translated with ``settings`` by this code, from this
-    working directory (a registry's relative data_path may be read from it)."""
+    working directory (a registry's relative data_path may be read from it); None when
+    there is no working directory (removed)."""
+    try:
+        cwd = os.getcwd()
+    except OSError:
+        return None
     material = {
         "format": FORMAT,
         "code": _code_identity(),
-        "cwd": os.getcwd(),
+        "cwd": cwd,
         "settings": settings,
         "text": text,
     }
@@ -152,7 +157,7 @@ def store(
         "depends": sorted([str(p), _signature(p)] for p in map(_absolute, depends)),
     }
     try:
-        root.mkdir(parents=True, exist_ok=True)
+        root.mkdir(parents=True, exist_ok=True, mode=0o700)  # query texts are the user's
         temporary = Path(tempfile.mkdtemp(prefix=f".{key}.", dir=root))
     except OSError:
         return
