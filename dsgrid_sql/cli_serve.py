@@ -6,7 +6,6 @@ these commands to the main group.
 
 from __future__ import annotations
 
-import logging
 import os
 import signal
 import threading
@@ -78,6 +77,8 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
         raise click.UsageError(
             "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
         )
+    import logging  # here: every other command starts without it
+
     logging.basicConfig(level=log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine_options = {
         "spark_master": options.pop("spark_master"),
