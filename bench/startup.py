@@ -287,6 +287,7 @@ def _dsgrid_runs(question: Question, runs: int, log: list[str]) -> tuple[Measure
 
 def run(runs: int = MIN_RUNS, with_dsgrid: bool = True) -> str:
     runs = max(runs, MIN_RUNS)
+    load_before = os.getloadavg()
     env = _environment()
     question = efs_question(EFS) if (EFS / "registry.db").exists() else demo_question()
     registry = str(question.registry)
@@ -335,6 +336,11 @@ def run(runs: int = MIN_RUNS, with_dsgrid: bool = True) -> str:
         "pydantic loaded); 'first time' plans it (DSGRID_SQL_CACHE_DIR=off).",
     ]
     lines += [f"{n}" for n in notes]
+    load_after = os.getloadavg()
+    lines.append(
+        f"Load average (1 min) at start {load_before[0]:.1f}, at end {load_after[0]:.1f}, on "
+        f"{os.cpu_count()} cores: other work on the machine slows every row alike."
+    )
     return "\n".join(lines)
 
 
