@@ -83,14 +83,19 @@ def _process(command: list[str], env: dict[str, str], cwd: Path | None = None) -
     return done.stdout
 
 
-def _timed(name: str, command: list[str], env: dict[str, str], runs: int) -> Measurement:
-    _process(command, env)  # warm-up: bytecode written, page cache filled, cache entry kept
-    seconds = []
-    for _ in range(runs):
-        start = time.perf_counter()
+def _timed(commands: list[tuple[str, list[str], dict[str, str]]], runs: int) -> list[Measurement]:
+    """Each command ``runs`` times, taking turns (one run of each per round), so that other
+    work on the machine falls on every row alike; one warm-up run each first (bytecode
+    written, page cache filled, the translation kept)."""
+    for _, command, env in commands:
         _process(command, env)
-        seconds.append(time.perf_counter() - start)
-    return Measurement(name, seconds)
+    seconds: list[list[float]] = [[] for _ in commands]
+    for _ in range(runs):
+        for times, (_, command, env) in zip(seconds, commands, strict=True):
+            start = time.perf_counter()
+            _process(command, env)
+            times.append(time.perf_counter() - start)
+    return [Measurement(name, t) for (name, _, _), t in zip(commands, seconds, strict=True)]
 
 
 # -- the question ------------------------------------------------------------------------------
@@ -296,23 +301,22 @@ def run(runs: int = MIN_RUNS, with_dsgrid: bool = True) -> str:
     ours = _dsgrid_sql_answer(question, env)
     query = [str(DSGRID_SQL), "--registry", registry, "query", question.sql]
     off = {**env, "DSGRID_SQL_CACHE_DIR": "off"}
-    measurements = [
-        _timed("python -c pass", [sys.executable, "-c", "pass"], env, runs),
-        _timed("dsgrid-sql --help", [str(DSGRID_SQL), "--help"], env, runs),
-        _timed("dsgrid-sql query (sent again: translation kept)", query, env, runs),
-        _timed("dsgrid-sql query (first time: planned)", query, off, runs),
+    commands = [
+        ("python -c pass", [sys.executable, "-c", "pass"], env),
+        ("dsgrid-sql --help", [str(DSGRID_SQL), "--help"], env),
+        ("dsgrid-sql query (sent again: translation kept)", query, env),
+        ("dsgrid-sql query (first time: planned)", query, off),
     ]
     checks = []
-    baseline = measurements[2].name
+    baseline = commands[2][0]
     if question.duckdb_sql is not None:
         command = _duckdb_peer(question.duckdb_sql)
         peer = _answer(ast.literal_eval(_process(command, env).strip()))
         worst = compare.assert_same(ours, peer, ["us_states"], "the hand-written DuckDB SQL")
         checks.append(f"hand-written DuckDB SQL: same answer (max rel diff {worst:.1e})")
-        measurements.append(
-            _timed("duckdb peer (python -c, hand-written SQL)", command, env, runs)
-        )
-        baseline = measurements[-1].name
+        baseline = "duckdb peer (python -c, hand-written SQL)"
+        commands.append((baseline, command, env))
+    measurements = _timed(commands, runs)
     if with_dsgrid and question.dsgrid_query is not None:
         dsgrid, theirs = _dsgrid_runs(question, runs, notes)
         worst = compare.assert_same(ours, theirs, ["us_states"], "dsgrid")
@@ -331,7 +335,8 @@ def run(runs: int = MIN_RUNS, with_dsgrid: bool = True) -> str:
         f"Question: `{question.sql}`, printed as a table (answers checked as CSV). "
         + "; ".join(checks)
         + (". " if checks else "")
-        + f"{runs} runs each after one warm-up, whole processes (wall time), compiled bytecode. "
+        + f"{runs} runs each after one warm-up, taking turns, whole processes (wall time), "
+        "compiled bytecode. "
         "'sent again' finds the query's translation in the cache (no catalog, sqlglot or "
         "pydantic loaded); 'first time' plans it (DSGRID_SQL_CACHE_DIR=off).",
     ]
