@@ -111,6 +111,7 @@ def cached_plan(
     restrictions: Restrictions,
     dialect: str,
     only_summed: bool = False,
+    aggregate_early: bool = True,
 ) -> TablePlan:
     key = (
         "plan",
@@ -121,11 +122,14 @@ def cached_plan(
         None if restrictions.datasets is None else tuple(sorted(restrictions.datasets)),
         dialect,
         only_summed,
+        aggregate_early,
     )
     return remembered(
         catalog,
         key,
-        lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect, only_summed),
+        lambda: plan_virtual_table(
+            catalog, table, needed, restrictions, dialect, only_summed, aggregate_early
+        ),
     )
 
 
