@@ -279,8 +279,25 @@ def build_dataset_plan(
 
     early = keep is not None
     kept: set[DimensionType] = set(keep or ())
+    # Zoned time nobody reads, on the stored geography ids (their own zones, or the project's
+    # with no geography mapping between): each stored row weighs the project hours its
+    # period stands for in its zone, joined on the stored columns before the early sum.
+    zoned_summed = (
+        early
+        and not keep_time
+        and isinstance(plan.time, ZonedTime)
+        and not (
+            plan.time.project_zones and any(s.dim_type is DimensionType.GEOGRAPHY for s in steps)
+        )
+    )
     if early:
-        if isinstance(plan.time, ZonedTime):
+        if zoned_summed:
+            assert isinstance(plan.time, ZonedTime)
+            value = _weigh_zoned_time(
+                plan, plan.time, load_dims[DimensionType.GEOGRAPHY], stored,
+                files.load_schema(), value, joins,
+            )  # fmt: skip
+        elif isinstance(plan.time, ZonedTime):
             kept.add(DimensionType.GEOGRAPHY)  # the zone of a row comes from its geography
             keep_time = True  # the lookup's keys
         if isinstance(plan.time, AnnualSpread) and DimensionType.MODEL_YEAR in kept:
@@ -426,6 +443,8 @@ def build_dataset_plan(
             stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
                 col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
             )
+    elif isinstance(time_mapping, ZonedTime) and zoned_summed:
+        time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
     elif isinstance(time_mapping, ZonedTime):
         assert time_column is not None
         stage2, stage2_value, time_expr = _join_zoned_time(
@@ -609,37 +628,8 @@ def _join_zoned_time(
 ) -> tuple[exp.Select, exp.Expression, exp.Expression]:
     """Join each mapped row with its geography's time zone, then with the lookup of its
     stored period (or index) in that zone: one row per project timestamp it stands for."""
-    dataset = plan.dataset
-    geography = (
-        dataset.base_dimensions[DimensionType.GEOGRAPHY]
-        if mapping.project_zones
-        else dataset.dimensions[DimensionType.GEOGRAPHY]
-    )
-    ids, zones = [], []
-    for record in geography.records:  # type: ignore[union-attr]
-        zone = record.fields.get("time_zone")
-        if zone:
-            ids.append(record.id)
-            zones.append(str(zone))
-    distinct = tuple(sorted(set(zones)))
-    if not distinct:
-        raise CatalogError(
-            f"Dataset '{dataset.dataset_id}' reads time in its geographies' time zones, but "
-            f"the geography records of '{geography.name}' have none.",
-            hint="dsgrid cannot map it either; the dataset may set "
-            "use_project_geography_time_zone.",
-        )
-    for zone in distinct:
-        named_zone(zone, f"Geography dimension '{geography.name}'")
-    zone_input = ArrowInput.of(
-        "zones", pa.table({"id": pa.array(ids, pa.string()), "time_zone": zones})
-    )
-    table = mapping.lookup.table(distinct)
+    zone_input, table = _zone_tables(plan, mapping, load_schema)
     keys = mapping.key_columns
-    for name in keys:
-        stored_type = load_schema.field(name).type
-        position = table.schema.get_field_index(name)
-        table = table.set_column(position, name, table.column(name).cast(stored_type))
     if sum_spread:
         plan.spread_summed = True
         table = summed(table, keys)
@@ -668,6 +658,80 @@ def _join_zoned_time(
         return stage2, value, exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
     plan.time_grouped = mapping.lookup.interpolates
     return stage2, value, col(time_column, "lk")
+
+
+def _weigh_zoned_time(
+    plan: DatasetPlan,
+    mapping: ZonedTime,
+    geography: exp.Expression,
+    stored: Callable[[str], exp.Expression | None],
+    load_schema: pa.Schema,
+    value: exp.Expression,
+    joins: list[exp.Join],
+) -> exp.Expression:
+    """Zoned time nobody reads, before an early aggregate: each stored row (its geography's
+    zone, its period or index) weighs the number of project timestamps it stands for."""
+    zone_input, table = _zone_tables(plan, mapping, load_schema)
+    keys = mapping.key_columns
+    table = summed(table, keys)
+    lookup_input = ArrowInput.of("timelookup", table)
+    plan.inputs += [zone_input, lookup_input]
+    plan.spread_summed = True
+    joins.append(
+        exp.Join(
+            this=exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
+            on=exp.EQ(this=geography.copy(), expression=col("id", "z")),
+            kind="INNER",
+        )
+    )
+    on = [exp.EQ(this=col("time_zone", "lk"), expression=col("time_zone", "z"))]
+    on += [exp.EQ(this=col(k, "lk"), expression=stored(k) or col(k, "t")) for k in keys]
+    joins.append(
+        exp.Join(
+            this=exp.Table(this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("lk"))),
+            on=exp.and_(*on),
+            kind="INNER",
+        )
+    )
+    return exp.Mul(this=value, expression=col(FACTOR, "lk"))
+
+
+def _zone_tables(
+    plan: DatasetPlan, mapping: ZonedTime, load_schema: pa.Schema
+) -> tuple[ArrowInput, pa.Table]:
+    """The zone of each geography record, and the time lookup for those zones (its key
+    columns typed as stored)."""
+    dataset = plan.dataset
+    geography = (
+        dataset.base_dimensions[DimensionType.GEOGRAPHY]
+        if mapping.project_zones
+        else dataset.dimensions[DimensionType.GEOGRAPHY]
+    )
+    ids, zones = [], []
+    for record in geography.records:  # type: ignore[union-attr]
+        zone = record.fields.get("time_zone")
+        if zone:
+            ids.append(record.id)
+            zones.append(str(zone))
+    distinct = tuple(sorted(set(zones)))
+    if not distinct:
+        raise CatalogError(
+            f"Dataset '{dataset.dataset_id}' reads time in its geographies' time zones, but "
+            f"the geography records of '{geography.name}' have none.",
+            hint="dsgrid cannot map it either; the dataset may set "
+            "use_project_geography_time_zone.",
+        )
+    for zone in distinct:
+        named_zone(zone, f"Geography dimension '{geography.name}'")
+    zone_input = ArrowInput.of(
+        "zones", pa.table({"id": pa.array(ids, pa.string()), "time_zone": zones})
+    )
+    table = mapping.lookup.table(distinct)
+    for name in mapping.key_columns:
+        stored_type = load_schema.field(name).type
+        position = table.schema.get_field_index(name)
+        table = table.set_column(position, name, table.column(name).cast(stored_type))
+    return zone_input, table
 
 
 def _micros(delta: timedelta) -> exp.Literal:
