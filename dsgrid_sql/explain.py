@@ -34,6 +34,19 @@ def explain_text(translation: Translation) -> str:
                 )
             if not dataset_plan.scan_filters and dataset_plan.annual_filter is None:
                 lines.append("    pushed filters: none")
+            if dataset_plan.aggregated_over is not None:
+                over = ", ".join(dataset_plan.aggregated_over) or "nothing (one row)"
+                lines.append(
+                    f"    aggregated before mapping (the query only sums value): SUM(value) by "
+                    f"{over}"
+                    + (
+                        "; mappings of "
+                        + ", ".join(t.value for t in dataset_plan.weighed)
+                        + " (not read) applied as row weights"
+                        if dataset_plan.weighed
+                        else ""
+                    )
+                )
             for mapping in dataset_plan.mappings:
                 how = "identity, skipped" if mapping.skipped else f"{mapping.records} records"
                 lines.append(
@@ -53,6 +66,13 @@ def explain_text(translation: Translation) -> str:
                     f"    time: shift {shift:+g} h, wrap into "
                     f"{time.project.start:%Y-%m-%d %H:%M} – "
                     f"{time.project.end:%Y-%m-%d %H:%M} UTC ({time.project.count} periods)"
+                    + (
+                        "; not read, so only rows outside that range are dropped"
+                        if dataset_plan.aggregated_over is not None
+                        and not set(dataset.files().time_columns())
+                        & set(dataset_plan.aggregated_over)
+                        else ""
+                    )
                 )
             elif isinstance(time, AnnualSpread) and dataset_plan.spread_summed:
                 lines.append(

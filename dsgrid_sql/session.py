@@ -35,7 +35,7 @@ from dsgrid_sql.rewrite.parse import (
 from dsgrid_sql.rewrite.translate import Translation, translate
 from dsgrid_sql.suggest import did_you_mean
 
-SETTINGS = ("dialect", "engine", "schema", "pushdown")
+SETTINGS = ("dialect", "engine", "schema", "pushdown", "aggregate_early")
 
 
 class Result:
@@ -156,6 +156,7 @@ class Session:
         schema: str | None = None,
         export_dir: str | Path | None = None,
         pushdown: bool = True,
+        aggregate_early: bool = True,
         engine_options: dict[str, Any] | None = None,
         allow_copy: bool = True,
         max_sql_length: int = DEFAULT_LIMITS.max_length,
@@ -183,6 +184,9 @@ class Session:
         # A server lets remote clients COPY only into its export directory.
         self.allow_copy = allow_copy
         self.pushdown = pushdown
+        # Sum each dataset over the columns a query reads before its mappings, where the
+        # query only sums (off: the literal plan, for comparison).
+        self.aggregate_early = aggregate_early
         self._engine_options = engine_options or {}
         self._engine_lock = threading.Lock()
 
@@ -243,6 +247,7 @@ class Session:
                     default_schema=self.current_schema,
                     params=params,
                     pushdown=self.pushdown,
+                    aggregate_early=self.aggregate_early,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
@@ -306,8 +311,8 @@ class Session:
             self.engine_name = value.lower()
         elif name in ("schema", "project"):
             self.use(value)
-        elif name == "pushdown":
-            self.pushdown = value.lower() in ("on", "true", "1", "yes")
+        elif name in ("pushdown", "aggregate_early"):
+            setattr(self, name, _switch(name, value))
         else:
             raise UnsupportedSqlError(
                 f"Unknown setting '{name}'.",
@@ -468,6 +473,15 @@ def _table(rows: list[dict[str, Any]], columns: list[str]) -> pa.Table:
     return arrays.table({c: [r.get(c) for r in rows] for c in columns})
 
 
+def _switch(name: str, value: str) -> bool:
+    text = value.lower()
+    if text in ("on", "true", "1", "yes"):
+        return True
+    if text in ("off", "false", "0", "no"):
+        return False
+    raise UnsupportedSqlError(f"Setting '{name}' is on or off, not '{value}'.")
+
+
 def connect(
     registry: str | Path,
     *,
@@ -477,6 +491,7 @@ def connect(
     project: str | None = None,
     export_dir: str | Path | None = None,
     pushdown: bool = True,
+    aggregate_early: bool = True,
     spark_master: str | None = None,
     spark_remote: str | None = None,
     spark_conf: dict[str, str] | None = None,
@@ -501,6 +516,7 @@ def connect(
             schema=project,
             export_dir=export_dir,
             pushdown=pushdown,
+            aggregate_early=aggregate_early,
             engine_options={
                 "spark_master": spark_master,
                 "spark_remote": spark_remote,

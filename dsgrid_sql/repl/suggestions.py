@@ -19,7 +19,7 @@ STATEMENT_KEYWORDS = (
     "SELECT", "WITH", "SHOW", "DESCRIBE", "EXPLAIN", "USE", "SET", "COPY", "VALUES",
 )  # fmt: skip
 SHOW_KEYWORDS = ("PROJECTS", "SCHEMAS", "TABLES", "DIMENSIONS", "COLUMNS")
-SETTINGS = ("dialect", "engine", "schema", "pushdown")
+SETTINGS = ("dialect", "engine", "schema", "pushdown", "aggregate_early")
 # Keywords offered inside a statement. Multi-word entries complete as a whole.
 KEYWORDS = (
     "ALL", "AND", "AS", "ASC", "BETWEEN", "BY", "CASE", "CAST", "CROSS JOIN", "DESC",

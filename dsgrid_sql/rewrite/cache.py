@@ -113,6 +113,7 @@ def cached_plan(
     restrictions: Restrictions,
     dialect: str,
     only_summed: bool = False,
+    aggregate_early: bool = True,
 ) -> TablePlan:
     key = (
         "plan",
@@ -123,13 +124,16 @@ def cached_plan(
         None if restrictions.datasets is None else tuple(sorted(restrictions.datasets)),
         dialect,
         only_summed,
+        aggregate_early,
     )
     from .table_plan import plan_virtual_table
 
     return remembered(
         catalog,
         key,
-        lambda: plan_virtual_table(catalog, table, needed, restrictions, dialect, only_summed),
+        lambda: plan_virtual_table(
+            catalog, table, needed, restrictions, dialect, only_summed, aggregate_early
+        ),
     )
 
 

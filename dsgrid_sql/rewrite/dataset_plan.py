@@ -22,6 +22,7 @@ The result has one column per dimension type, the project's time column and ``va
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
@@ -48,6 +49,9 @@ VALUE = "value"
 MAPPING_SCHEMA = pa.schema(
     [("from_id", pa.string()), ("to_id", pa.string()), ("from_fraction", pa.float64())]
 )
+
+
+WEIGHTS_SCHEMA = pa.schema([("from_id", pa.string()), ("weight", pa.float64())])
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -101,6 +105,11 @@ class DatasetPlan:
     # Zoned time whose lookup feeds one project timestamp from two stored periods.
     time_grouped: bool = False
     grouped: bool = False
+    # Summed before the mappings over these dimension columns and stored time columns
+    # (None: not aggregated early).
+    aggregated_over: tuple[str, ...] | None = None
+    # Mappings of columns nobody reads, applied as row weights before that aggregate.
+    weighed: list[DimensionType] = field(default_factory=list)
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
@@ -125,10 +134,17 @@ def build_dataset_plan(
     dialect: str,
     *,
     sum_spread: bool = False,
+    keep: frozenset[DimensionType] | None = None,
+    keep_time: bool = True,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
-    sums value and reads no time, so annual data need not be repeated per timestamp."""
+    sums value and reads no time, so annual data need not be repeated per timestamp.
+
+    ``keep`` (aggregate early): the query only sums value, reading of this dataset's rows
+    only the dimension types in ``keep`` and time only if ``keep_time``. The scan is then
+    summed over exactly those columns before any mapping join (see :func:`_aggregate_early`);
+    the other dimension columns come out NULL, as nobody reads them."""
     plan = DatasetPlan(project, dataset)
     config = dataset.config
     assert config is not None
@@ -224,6 +240,7 @@ def build_dataset_plan(
     # 2. Mapping joins.
     mapped_dims = dict(load_dims)
     dataset_filters: dict[DimensionType, frozenset[str]] = {}
+    steps: list[_MappingStep] = []
     by_type = {m.model.to_dimension.type: m for m in dataset.mappings}
     for dim_type in DIMENSION_COLUMN_ORDER:
         wanted = allowed.get(dim_type)
@@ -261,6 +278,41 @@ def build_dataset_plan(
             continue
         if wanted is not None:
             dataset_filters[dim_type] = frozenset(r[0] for r in records)
+        steps.append(_MappingStep(dim_type, records))
+
+    early = keep is not None
+    kept: set[DimensionType] = set(keep or ())
+    # Zoned time nobody reads, on the stored geography ids (their own zones, or the project's
+    # with no geography mapping between): each stored row weighs the project hours its
+    # period stands for in its zone, joined on the stored columns before the early sum.
+    zoned_summed = (
+        early
+        and not keep_time
+        and isinstance(plan.time, ZonedTime)
+        and not (
+            plan.time.project_zones and any(s.dim_type is DimensionType.GEOGRAPHY for s in steps)
+        )
+    )
+    if early:
+        if zoned_summed:
+            assert isinstance(plan.time, ZonedTime)
+            value = _weigh_zoned_time(
+                plan, plan.time, load_dims[DimensionType.GEOGRAPHY], stored,
+                files.load_schema(), value, joins,
+            )  # fmt: skip
+        elif isinstance(plan.time, ZonedTime):
+            kept.add(DimensionType.GEOGRAPHY)  # the zone of a row comes from its geography
+            keep_time = True  # the lookup's keys
+        if isinstance(plan.time, AnnualSpread) and DimensionType.MODEL_YEAR in kept:
+            keep_time = True  # an annual dataset's model year is its time value
+        plan.aggregated_over = tuple(t.value for t in DIMENSION_COLUMN_ORDER if t in kept) + (
+            tuple(time_columns) if keep_time else ()
+        )
+    for step in steps:
+        dim_type, records = step.dim_type, step.records
+        if early and dim_type not in kept:
+            value = _weigh(plan, step, load_dims[dim_type], value, joins)
+            continue
         table = arrays.from_rows(
             [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
             MAPPING_SCHEMA,
@@ -268,22 +320,26 @@ def build_dataset_plan(
         mapping_input = ArrowInput.of("map", table)
         plan.inputs.append(mapping_input)
         alias = f"m_{dim_type.value}"
-        joins.append(
-            exp.Join(
-                this=exp.Table(
-                    this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))
-                ),
-                on=exp.EQ(this=load_dims[dim_type], expression=col("from_id", alias)),
-                kind="INNER",
-            )
+        step.join = exp.Join(
+            this=exp.Table(
+                this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))
+            ),
+            on=exp.EQ(this=load_dims[dim_type], expression=col("from_id", alias)),
+            kind="INNER",
         )
         mapped_dims[dim_type] = col("to_id", alias)
-        value = exp.Mul(this=value, expression=col("from_fraction", alias))
+        step.fraction = col("from_fraction", alias)
         to_ids: dict[str, set[str]] = defaultdict(set)
         for f, t, _ in records:
             to_ids[t].add(f)
-        if any(len(froms) > 1 for froms in to_ids.values()):
+        # Keys can collide only then; early-aggregated rows are summed by the query anyway.
+        if not early and any(len(froms) > 1 for froms in to_ids.values()):
             plan.grouped = True
+    if not early:
+        for step in steps:
+            if step.join is not None and step.fraction is not None:
+                joins.append(step.join)
+                value = exp.Mul(this=value, expression=step.fraction)
 
     # Pushed filters become sets of dataset record ids in the scan.
     where: list[exp.Expression] = []
@@ -311,18 +367,28 @@ def build_dataset_plan(
             )
 
     # 3. The mapped load data: one row per key, summed only when keys can collide.
-    stage1_columns = [
-        exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
-    ]
-    stage1_columns += [exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns]
-    value_expr = exp.Sum(this=value) if plan.grouped else value
-    stage1 = exp.select(*stage1_columns, exp.alias_(value_expr, VALUE, quoted=True)).from_(source)
-    for join in joins:
-        stage1 = stage1.join(join)
-    if where:
-        stage1 = stage1.where(exp.and_(*where))
-    if plan.grouped:
-        stage1 = stage1.group_by(*[exp.Literal.number(i + 1) for i in range(len(stage1_columns))])
+    if early:
+        pre = _early_aggregate(plan, source, joins, where, load_dims, stored, time_columns,
+                               value, kept, keep_time)  # fmt: skip
+        stage1 = _map_summed(pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time)
+    else:
+        stage1_columns = [
+            exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
+        ]
+        stage1_columns += [
+            exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns
+        ]
+        value_expr = exp.Sum(this=value) if plan.grouped else value
+        stage1 = exp.select(*stage1_columns, exp.alias_(value_expr, VALUE, quoted=True))
+        stage1 = stage1.from_(source)
+        for join in joins:
+            stage1 = stage1.join(join)
+        if where:
+            stage1 = stage1.where(exp.and_(*where))
+        if plan.grouped:
+            stage1 = stage1.group_by(
+                *[exp.Literal.number(i + 1) for i in range(len(stage1_columns))]
+            )
 
     # 4. Time onto project time.
     stage2_dims = {t: col(t.value, "s") for t in DIMENSION_COLUMN_ORDER}
@@ -330,7 +396,10 @@ def build_dataset_plan(
     stage2 = exp.select().from_(exp.Subquery(this=stage1, alias=exp.TableAlias(this=ident("s"))))
     time_expr: exp.Expression | None = None
     time_mapping = plan.time
-    if isinstance(time_mapping, DatetimeShift):
+    if early and not keep_time and isinstance(time_mapping, DatetimeShift):
+        # Out-of-range rows were dropped before the early aggregate; nobody reads time.
+        time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+    elif isinstance(time_mapping, DatetimeShift):
         raw = col(time_columns[0], "s")
         project_range = time_mapping.project
         if time_mapping.shift:
@@ -352,6 +421,8 @@ def build_dataset_plan(
             stage2 = stage2.where(in_range)
     elif isinstance(time_mapping, AnnualSpread):
         assert project_time_input is not None and time_column is not None
+        if early and not keep_time:
+            sum_spread = True  # neither time nor model year is read: nothing to spread by
         stage2_value = exp.Div(
             this=stage2_value, expression=exp.Literal.number(time_mapping.periods_per_year)
         )
@@ -371,9 +442,12 @@ def build_dataset_plan(
                 join_type="CROSS",
             )
             time_expr = col(time_column, "pt")
-        stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
-            col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
-        )
+        if keep_time:
+            stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
+                col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
+            )
+    elif isinstance(time_mapping, ZonedTime) and zoned_summed:
+        time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
     elif isinstance(time_mapping, ZonedTime):
         assert time_column is not None
         stage2, stage2_value, time_expr = _join_zoned_time(
@@ -386,13 +460,161 @@ def build_dataset_plan(
                 f"Dataset '{dataset.dataset_id}' has no time to map onto the project's."
             )
         columns.append(exp.alias_(time_expr, time_column, quoted=True))
-    if plan.time_grouped:
-        # Interpolated index time: two stored periods feed one project timestamp.
+    if plan.time_grouped and not early:
+        # Interpolated index time: two stored periods feed one project timestamp (the
+        # query's own sum adds them when rows were aggregated early).
         stage2_value = exp.Sum(this=stage2_value)
         stage2 = stage2.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))])
     columns.append(exp.alias_(stage2_value, VALUE, quoted=True))
     plan.select = stage2.select(*columns)
     return plan
+
+
+@dataclass
+class _MappingStep:
+    """A dataset→project mapping the plan applies: its records (from, to, fraction with the
+    unit factor), then the join and the fraction column once built."""
+
+    dim_type: DimensionType
+    records: list[tuple[str, str, float]]
+    join: exp.Join | None = None
+    fraction: exp.Expression | None = None
+
+
+def _weigh(
+    plan: DatasetPlan,
+    step: _MappingStep,
+    load_column: exp.Expression,
+    value: exp.Expression,
+    joins: list[exp.Join],
+) -> exp.Expression:
+    """A mapping of a column nobody reads, before an early aggregate: each row only weighs
+    the sum of its fractions over the records kept (none: the row is dropped, as the
+    mapping's inner join drops it)."""
+    weights: dict[str, float] = defaultdict(float)
+    for f, _, x in step.records:
+        weights[f] += x
+    name = step.dim_type.value
+    plan.weighed.append(step.dim_type)
+    if isinstance(load_column, exp.Literal):  # a trivial dimension: one weight for all
+        weight = weights.get(load_column.this)
+        if weight is None:
+            plan.empty_reason = f"its {name} '{load_column.this}' maps to no project record"
+            return value
+        return exp.Mul(this=value, expression=exp.Literal.number(weight))
+    table = arrays.table(
+        {"from_id": list(weights), "weight": list(weights.values())}, WEIGHTS_SCHEMA
+    )
+    weight_input = ArrowInput.of("weights", table)
+    plan.inputs.append(weight_input)
+    alias = f"w_{name}"
+    joins.append(
+        exp.Join(
+            this=exp.Table(this=ident(weight_input.name), alias=exp.TableAlias(this=ident(alias))),
+            on=exp.EQ(this=load_column, expression=col("from_id", alias)),
+            kind="INNER",
+        )
+    )
+    return exp.Mul(this=value, expression=col("weight", alias))
+
+
+def _early_aggregate(
+    plan: DatasetPlan,
+    source: exp.Expression,
+    joins: list[exp.Join],
+    where: list[exp.Expression],
+    load_dims: dict[DimensionType, exp.Expression],
+    stored: Callable[[str], exp.Expression | None],
+    time_columns: tuple[str, ...],
+    value: exp.Expression,
+    kept: set[DimensionType],
+    keep_time: bool,
+) -> exp.Select:
+    """The scan summed over the columns the query reads, before any mapping: the expert's
+    plan for a query that only sums. ``SUM(f(keys) · value)`` over mapped rows equals that
+    sum over the mapped pre-summed rows, because each mapping multiplies value by a factor
+    that depends only on the row's keys."""
+    columns: list[exp.Expression] = []
+    for dim_type in DIMENSION_COLUMN_ORDER:
+        expression = load_dims[dim_type]
+        if dim_type in kept and not isinstance(expression, exp.Literal):
+            columns.append(exp.alias_(expression, dim_type.value, quoted=True))
+    conditions = list(where)
+    if keep_time:
+        columns += [exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns]
+    elif isinstance(plan.time, DatetimeShift) and not plan.time.always_in_range:
+        # Rows that the time mapping would drop are dropped before they are summed.
+        raw = stored(time_columns[0]) or col(time_columns[0], "t")
+        conditions.append(_in_project_range(raw, plan.time))
+    pre = exp.select(*columns, exp.alias_(exp.Sum(this=value), VALUE, quoted=True))
+    pre = pre.from_(source)
+    for join in joins:
+        pre = pre.join(join)
+    if conditions:
+        pre = pre.where(exp.and_(*conditions))
+    if columns:
+        pre = pre.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))])
+    else:
+        # A sum without GROUP BY has a row even over no rows; the literal plan has none.
+        pre = pre.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)))
+    return pre
+
+
+def _map_summed(
+    pre: exp.Select,
+    steps: list[_MappingStep],
+    load_dims: dict[DimensionType, exp.Expression],
+    mapped_dims: dict[DimensionType, exp.Expression],
+    kept: set[DimensionType],
+    time_columns: tuple[str, ...],
+    keep_time: bool,
+) -> exp.Select:
+    """The mappings of the kept columns, joined to the pre-summed rows (aliased ``e``);
+    columns nobody reads come out as typed NULLs, for the union's sake."""
+    value: exp.Expression = col(VALUE, "e")
+    columns = []
+    for dim_type in DIMENSION_COLUMN_ORDER:
+        load = load_dims[dim_type]
+        if dim_type not in kept:
+            expression: exp.Expression = exp.cast(exp.Null(), exp.DataType.build("VARCHAR"))
+        elif mapped_dims[dim_type] is not load:
+            expression = mapped_dims[dim_type]
+        elif isinstance(load, exp.Literal):
+            expression = load
+        else:
+            expression = col(dim_type.value, "e")
+        columns.append(exp.alias_(expression, dim_type.value, quoted=True))
+    for name in time_columns:
+        # Not kept: never read, but typed as the time mapping expects (annual years, etc.).
+        columns.append(exp.alias_(col(name, "e") if keep_time else exp.Null(), name, quoted=True))
+    select = exp.select().from_(exp.Subquery(this=pre, alias=exp.TableAlias(this=ident("e"))))
+    for step in steps:
+        if step.join is None or step.fraction is None:
+            continue
+        join = step.join.copy()
+        if not isinstance(load_dims[step.dim_type], exp.Literal):
+            # Built on the load column; on the pre-summed rows that column is e.<type>.
+            on = join.args["on"]
+            join.set("on", exp.EQ(this=col(step.dim_type.value, "e"), expression=on.expression))
+        select = select.join(join)
+        value = exp.Mul(this=value, expression=step.fraction)
+    return select.select(*columns, exp.alias_(value, VALUE, quoted=True))
+
+
+def _in_project_range(raw: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
+    """Whether a stored instant, shifted and wrapped, lies in the project's range."""
+    project_range = mapping.project
+    if mapping.shift:
+        return exp.Between(
+            this=_shifted_micros(raw, mapping),
+            low=_instant_micros(project_range.start),
+            high=_instant_micros(project_range.end),
+        )
+    return exp.Between(
+        this=raw.copy(),
+        low=timestamp_literal(project_range.start),
+        high=timestamp_literal(project_range.end),
+    )
 
 
 def _join_zoned_time(
@@ -406,35 +628,8 @@ def _join_zoned_time(
 ) -> tuple[exp.Select, exp.Expression, exp.Expression]:
     """Join each mapped row with its geography's time zone, then with the lookup of its
     stored period (or index) in that zone: one row per project timestamp it stands for."""
-    dataset = plan.dataset
-    geography = (
-        dataset.base_dimensions[DimensionType.GEOGRAPHY]
-        if mapping.project_zones
-        else dataset.dimensions[DimensionType.GEOGRAPHY]
-    )
-    ids, zones = [], []
-    for record in geography.records:  # type: ignore[union-attr]
-        zone = record.fields.get("time_zone")
-        if zone:
-            ids.append(record.id)
-            zones.append(str(zone))
-    distinct = tuple(sorted(set(zones)))
-    if not distinct:
-        raise CatalogError(
-            f"Dataset '{dataset.dataset_id}' reads time in its geographies' time zones, but "
-            f"the geography records of '{geography.name}' have none.",
-            hint="dsgrid cannot map it either; the dataset may set "
-            "use_project_geography_time_zone.",
-        )
-    for zone in distinct:
-        named_zone(zone, f"Geography dimension '{geography.name}'")
-    zone_input = ArrowInput.of("zones", arrays.table({"id": ids, "time_zone": zones}))
-    table = mapping.lookup.table(distinct)
+    zone_input, table = _zone_tables(plan, mapping, load_schema)
     keys = mapping.key_columns
-    for name in keys:
-        stored_type = load_schema.field(name).type
-        position = table.schema.get_field_index(name)
-        table = table.set_column(position, name, table.column(name).cast(stored_type))
     if sum_spread:
         plan.spread_summed = True
         table = summed(table, keys)
@@ -463,6 +658,78 @@ def _join_zoned_time(
         return stage2, value, exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
     plan.time_grouped = mapping.lookup.interpolates
     return stage2, value, col(time_column, "lk")
+
+
+def _weigh_zoned_time(
+    plan: DatasetPlan,
+    mapping: ZonedTime,
+    geography: exp.Expression,
+    stored: Callable[[str], exp.Expression | None],
+    load_schema: pa.Schema,
+    value: exp.Expression,
+    joins: list[exp.Join],
+) -> exp.Expression:
+    """Zoned time nobody reads, before an early aggregate: each stored row (its geography's
+    zone, its period or index) weighs the number of project timestamps it stands for."""
+    zone_input, table = _zone_tables(plan, mapping, load_schema)
+    keys = mapping.key_columns
+    table = summed(table, keys)
+    lookup_input = ArrowInput.of("timelookup", table)
+    plan.inputs += [zone_input, lookup_input]
+    plan.spread_summed = True
+    joins.append(
+        exp.Join(
+            this=exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
+            on=exp.EQ(this=geography.copy(), expression=col("id", "z")),
+            kind="INNER",
+        )
+    )
+    on = [exp.EQ(this=col("time_zone", "lk"), expression=col("time_zone", "z"))]
+    on += [exp.EQ(this=col(k, "lk"), expression=stored(k) or col(k, "t")) for k in keys]
+    joins.append(
+        exp.Join(
+            this=exp.Table(this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("lk"))),
+            on=exp.and_(*on),
+            kind="INNER",
+        )
+    )
+    return exp.Mul(this=value, expression=col(FACTOR, "lk"))
+
+
+def _zone_tables(
+    plan: DatasetPlan, mapping: ZonedTime, load_schema: pa.Schema
+) -> tuple[ArrowInput, pa.Table]:
+    """The zone of each geography record, and the time lookup for those zones (its key
+    columns typed as stored)."""
+    dataset = plan.dataset
+    geography = (
+        dataset.base_dimensions[DimensionType.GEOGRAPHY]
+        if mapping.project_zones
+        else dataset.dimensions[DimensionType.GEOGRAPHY]
+    )
+    ids, zones = [], []
+    for record in geography.records:  # type: ignore[union-attr]
+        zone = record.fields.get("time_zone")
+        if zone:
+            ids.append(record.id)
+            zones.append(str(zone))
+    distinct = tuple(sorted(set(zones)))
+    if not distinct:
+        raise CatalogError(
+            f"Dataset '{dataset.dataset_id}' reads time in its geographies' time zones, but "
+            f"the geography records of '{geography.name}' have none.",
+            hint="dsgrid cannot map it either; the dataset may set "
+            "use_project_geography_time_zone.",
+        )
+    for zone in distinct:
+        named_zone(zone, f"Geography dimension '{geography.name}'")
+    zone_input = ArrowInput.of("zones", arrays.table({"id": ids, "time_zone": zones}))
+    table = mapping.lookup.table(distinct)
+    for name in mapping.key_columns:
+        stored_type = load_schema.field(name).type
+        position = table.schema.get_field_index(name)
+        table = table.set_column(position, name, table.column(name).cast(stored_type))
+    return zone_input, table
 
 
 def _micros(delta: timedelta) -> exp.Literal:

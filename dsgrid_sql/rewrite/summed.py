@@ -16,7 +16,10 @@ reads a data table's rows in nothing but ``SUM(<linear in value>)`` and reads no
   value-free conditions, COALESCE — or ``MIN``/``MAX`` of a value-free expression, which
   copies do not change;
 - ``value`` appears nowhere else (not in WHERE, GROUP BY, FILTER, or another function);
-- no window function and no function sqlglot does not model (it might count rows).
+- no function sqlglot does not model (it might count rows); window functions only over
+  the groups of an aggregating SELECT (``RANK() OVER (ORDER BY SUM(value))``,
+  ``SUM(SUM(value)) OVER (...)``): they see one row per group, however many rows each group
+  summed.
 
 Anything else keeps the literal spread: COUNT(*), AVG(value), MIN(value), a filter on value,
 ``SUM(value + 1)``, ``SUM(value * value)``, or any query that reads the timestamp.
@@ -41,7 +44,7 @@ class _Kind(Enum):
 _LINEARISH = (_Kind.LINEAR, _Kind.ZERO)
 # Nodes after which the row count is no longer the table's, or that may count rows.
 _REFUSED = (
-    exp.Select, exp.Subquery, exp.Window, exp.Lateral, exp.Unnest, exp.Explode,
+    exp.Select, exp.Subquery, exp.Lateral, exp.Unnest, exp.Explode,
     exp.TableSample, exp.Pivot, exp.WithinGroup, exp.Anonymous,
 )  # fmt: skip
 # Casts that keep a number's value (an integer or decimal cast would round each copy).
@@ -55,7 +58,8 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         return False
     if select.args.get("joins") or select.args.get("laterals"):
         return False
-    aggregates = list(select.find_all(exp.AggFunc))
+    # Aggregates over the table's rows; window functions run over the groups they make.
+    aggregates = [a for a in select.find_all(exp.AggFunc) if not _over_groups(a)]
     if not aggregates and not select.args.get("group"):
         return False
     for node in select.walk():
@@ -65,8 +69,10 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
     values = [c for c in select.find_all(exp.Column) if c.table == alias and c.name in value_names]
     # Every read of value lies inside a SUM (whose argument must be linear, below); MIN and
     # MAX then only see value-free terms, which copies do not change.
-    if any(not isinstance(c.find_ancestor(exp.AggFunc), exp.Sum) for c in values):
-        return False
+    for column in values:
+        aggregate = column.find_ancestor(exp.AggFunc)
+        if not isinstance(aggregate, exp.Sum) or _over_groups(aggregate):
+            return False
     if any(not isinstance(a, exp.Sum | exp.Min | exp.Max) for a in aggregates):
         return False
     # The nodes that read value: the value columns and their ancestors (one walk up each),
@@ -85,6 +91,11 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         )
     except RecursionError:  # a very long arithmetic chain: keep the literal spread
         return False
+
+
+def _over_groups(function: exp.Expression) -> bool:
+    """Whether ``function`` is a window function (``f(...) OVER (...)``)."""
+    return isinstance(function.parent, exp.Window) and function.parent.this is function
 
 
 def _kind(node: exp.Expression, reading: set[int]) -> _Kind:

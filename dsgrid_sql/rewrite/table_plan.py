@@ -84,9 +84,12 @@ def plan_virtual_table(
     restrictions: Restrictions,
     dialect: str,
     only_summed: bool = False,
+    aggregate_early: bool = True,
 ) -> TablePlan:
     """``only_summed``: the query reads the rows only through sums linear in value
-    (summed.py); with no time column read either, annual data is summed, not spread."""
+    (summed.py); with no time column read either, annual data is summed, not spread, and
+    with ``aggregate_early`` each dataset is summed over the columns the query reads before
+    its mappings (dataset_plan._early_aggregate)."""
     assert table.is_data and table.project_id
     project = catalog.project(table.project_id, table.project_version)
     names = catalog.project_names(table.project_id)
@@ -105,6 +108,15 @@ def plan_virtual_table(
     project_time_input = _project_time_input(project, time_column)
     reads_time = any(c.role in (ColumnRole.TIME, ColumnRole.LOCAL_TIME) for c in columns)
     sum_spread = only_summed and not reads_time
+    supplemental_dims = {
+        names.supplemental_columns[d.name]: d for d in project.supplemental_dimensions
+    }
+    keep = (
+        _dimension_types_read(table, columns, supplemental_dims)
+        # A projection multiplies by growth rates per key: its rows must keep their keys.
+        if only_summed and aggregate_early and table.projection is None
+        else None
+    )
 
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
@@ -120,6 +132,8 @@ def plan_virtual_table(
             project_time_input,
             dialect,
             sum_spread=sum_spread,
+            keep=keep,
+            keep_time=reads_time,
         )
         if plan.empty_reason:
             skipped.append((dataset.dataset_id, plan.empty_reason))
@@ -165,9 +179,6 @@ def plan_virtual_table(
 
     query = exp.select().from_(exp.Subquery(this=union, alias=exp.TableAlias(this=ident("u"))))
     value: exp.Expression = col(VALUE, "u")
-    supplemental_dims = {
-        names.supplemental_columns[d.name]: d for d in project.supplemental_dimensions
-    }
     supplementals: list[tuple[str, str, str]] = []
     joined: dict[str, str] = {}  # join key → alias
 
@@ -280,6 +291,31 @@ def plan_virtual_table(
         query.select(*selected),
         left_out=left_out,
     )
+
+
+def _dimension_types_read(
+    table: Table, columns: list, supplemental_dims: dict[str, ProjectDimension]
+) -> frozenset[DimensionType]:
+    """The base dimension types whose columns the query's columns are computed from: a
+    supplemental column or a record name from its base column, time zones and local times
+    from geography, units from metric."""
+    types: set[DimensionType] = set()
+    for column in columns:
+        role = column.role
+        if role is ColumnRole.RECORD_NAME:
+            column = table.get_column(column.names_column or "")
+            role = column.role
+        if role is ColumnRole.DIMENSION:
+            types.add(column.dimension_type)
+        elif role is ColumnRole.SUPPLEMENTAL:
+            mapping = supplemental_dims[column.name].base_mapping
+            assert mapping is not None
+            types.add(mapping.from_dimension.type)
+        elif role in (ColumnRole.TIME_ZONE, ColumnRole.LOCAL_TIME):
+            types.add(DimensionType.GEOGRAPHY)
+        elif role is ColumnRole.UNIT:
+            types.add(DimensionType.METRIC)
+    return frozenset(types)
 
 
 def _check_one_group(table: Table, project: Project, datasets: list[ProjectDataset]) -> None:

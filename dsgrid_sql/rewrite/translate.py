@@ -66,12 +66,14 @@ def translate(
     default_schema: str | None = None,
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
+    aggregate_early: bool = True,
 ) -> Translation:
     def build() -> Translation:
         statement = parse_query(text, dialect)
         return translate_statement(
             statement, text, catalog, dialect=dialect, target=target,
             default_schema=default_schema, params=params, pushdown=pushdown,
+            aggregate_early=aggregate_early,
         )  # fmt: skip
 
     if params:
@@ -79,7 +81,10 @@ def translate(
     # A dashboard or BI tool sends the same texts again and again; a translation depends
     # only on the text, the catalog (registry version) and these settings (including the
     # SQL limits the parse enforces), and is never modified once built.
-    key = ("translation", text, dialect, target, default_schema, pushdown, active_limits())
+    key = (
+        "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
+        active_limits(),
+    )  # fmt: skip
     return remembered(catalog, key, build)
 
 
@@ -93,6 +98,7 @@ def translate_statement(
     default_schema: str | None,
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
+    aggregate_early: bool = True,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema)
     check_statement_kind(statement)
@@ -119,8 +125,9 @@ def translate_statement(
         table = binding.table
         if table.is_data:
             plan = cached_plan(
-                catalog, table, binding.used, binding.restrictions, target, binding.only_summed
-            )
+                catalog, table, binding.used, binding.restrictions, target, binding.only_summed,
+                aggregate_early,
+            )  # fmt: skip
             plans.append(plan)
             inputs += plan.inputs
             # A placeholder now, the plan's SQL spliced into the text below: the plan's

@@ -32,6 +32,10 @@ SUMMED = [
     # The aggregating SELECT is a CTE's; what reads the CTE does not matter.
     f"WITH t AS (SELECT metric, SUM(value) AS v FROM {P}.data GROUP BY 1) "
     "SELECT metric, v / 2, COUNT(*) OVER () FROM t",
+    # Window functions of an aggregating SELECT see its groups, not the table's rows.
+    f"SELECT metric, SUM(value), SUM(SUM(value)) OVER () FROM {P}.data GROUP BY 1",
+    f"SELECT metric, RANK() OVER (ORDER BY SUM(value) DESC), COUNT(*) OVER () "
+    f"FROM {P}.data GROUP BY 1",
 ]
 
 SPREAD = [
@@ -65,7 +69,8 @@ SPREAD = [
     f"SELECT metric, SUM(value) FROM (SELECT * FROM {P}.data) AS d GROUP BY 1",
     f"SELECT d.metric, SUM(d.value) FROM {P}.data d "
     f"JOIN {P}_dimensions.metric m ON d.metric = m.id GROUP BY 1",
-    f"SELECT metric, SUM(value), SUM(SUM(value)) OVER () FROM {P}.data GROUP BY 1",
+    f"SELECT metric, SUM(value) OVER (PARTITION BY metric) FROM {P}.data",
+    f"SELECT metric, SUM(value), AVG(value) OVER () FROM {P}.data GROUP BY 1, value",
     f"SELECT metric, SUM(value) FROM {P}.data GROUP BY 1 "
     f"HAVING SUM(value) > (SELECT COUNT(*) FROM {P}.{EV})",
 ]

@@ -16,39 +16,38 @@ FROM (
       "s"."model_year" AS "model_year",
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
-      MAKE_TIMESTAMPTZ(
-        CASE
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 > 1325995200000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 - 604800000000
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 < 1325394000000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 + 604800000000
-          ELSE EPOCH_US("s"."timestamp") - 3600000000
-        END
-      ) AS "timestamp",
+      CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
       "s"."value" AS "value",
       'test_efs_comstock' AS "dataset_id"
     FROM (
       SELECT
-        "l"."geography" AS "geography",
-        "l"."sector" AS "sector",
-        "m_subsector"."to_id" AS "subsector",
-        "m_metric"."to_id" AS "metric",
+        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "sector",
+        CAST(NULL AS TEXT) AS "subsector",
+        CAST(NULL AS TEXT) AS "metric",
         "m_model_year"."to_id" AS "model_year",
-        '2012' AS "weather_year",
-        'baseline' AS "scenario",
-        "t"."timestamp" AS "timestamp",
-        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
-      FROM "__dsgrid_scan_1" AS "t"
-      INNER JOIN "__dsgrid_scan_2" AS "l"
-        ON "t"."id" = "l"."id"
-      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
-        ON "l"."subsector" = "m_subsector"."from_id"
-      INNER JOIN "__dsgrid_map_4" AS "m_metric"
-        ON "t"."metric" = "m_metric"."from_id"
+        CAST(NULL AS TEXT) AS "weather_year",
+        CAST(NULL AS TEXT) AS "scenario",
+        NULL AS "timestamp",
+        "e"."value" * "m_model_year"."from_fraction" AS "value"
+      FROM (
+        SELECT
+          "l"."geography" AS "geography",
+          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight") AS "value"
+        FROM "__dsgrid_scan_1" AS "t"
+        INNER JOIN "__dsgrid_scan_2" AS "l"
+          ON "t"."id" = "l"."id"
+        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+          ON "l"."subsector" = "w_subsector"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+          ON "t"."metric" = "w_metric"."from_id"
+        WHERE
+          "l"."geography" IN ('06073', '06075')
+        GROUP BY
+          1
+      ) AS "e"
       INNER JOIN "__dsgrid_map_5" AS "m_model_year"
         ON '2012' = "m_model_year"."from_id"
-      WHERE
-        "l"."geography" IN ('06073', '06075')
     ) AS "s"
     UNION ALL
     SELECT
@@ -59,37 +58,36 @@ FROM (
       "s"."model_year" AS "model_year",
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
-      MAKE_TIMESTAMPTZ(
-        CASE
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 > 1325995200000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 - 604800000000
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 < 1325394000000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 + 604800000000
-          ELSE EPOCH_US("s"."timestamp") - 3600000000
-        END
-      ) AS "timestamp",
+      CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
       "s"."value" AS "value",
       'test_efs_comstock_unpivoted' AS "dataset_id"
     FROM (
       SELECT
-        "t"."geography" AS "geography",
-        "t"."sector" AS "sector",
-        "m_subsector"."to_id" AS "subsector",
-        "m_metric"."to_id" AS "metric",
+        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "sector",
+        CAST(NULL AS TEXT) AS "subsector",
+        CAST(NULL AS TEXT) AS "metric",
         "m_model_year"."to_id" AS "model_year",
-        '2012' AS "weather_year",
-        'baseline' AS "scenario",
-        "t"."timestamp" AS "timestamp",
-        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
-      FROM "__dsgrid_scan_6" AS "t"
-      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
-        ON "t"."subsector" = "m_subsector"."from_id"
-      INNER JOIN "__dsgrid_map_4" AS "m_metric"
-        ON "t"."metric" = "m_metric"."from_id"
+        CAST(NULL AS TEXT) AS "weather_year",
+        CAST(NULL AS TEXT) AS "scenario",
+        NULL AS "timestamp",
+        "e"."value" * "m_model_year"."from_fraction" AS "value"
+      FROM (
+        SELECT
+          "t"."geography" AS "geography",
+          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight") AS "value"
+        FROM "__dsgrid_scan_6" AS "t"
+        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+          ON "t"."subsector" = "w_subsector"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+          ON "t"."metric" = "w_metric"."from_id"
+        WHERE
+          "t"."geography" IN ('06073', '06075')
+        GROUP BY
+          1
+      ) AS "e"
       INNER JOIN "__dsgrid_map_5" AS "m_model_year"
         ON '2012' = "m_model_year"."from_id"
-      WHERE
-        "t"."geography" IN ('06073', '06075')
     ) AS "s"
   ) AS "u"
   INNER JOIN "__dsgrid_map_7" AS "s0"

@@ -1,0 +1,179 @@
+"""Aggregating before the mappings (dataset_plan._early_aggregate) never changes an answer.
+
+Each query runs with ``aggregate_early`` on and off on both engines, over registries of every
+shape — dsgrid's test_efs (two-table, one-to-many model years, unit conversion, period-ending
+time), the generated demo (three fractional supplementals, annual EV data), representative
+periods and index time (interpolated and not), growth-rate projections — and the rows must
+be equal (relative 1e-9). The plans must show that the early aggregate was taken where the
+query only sums, and not where it does not. dsgrid's own answers for summed queries are
+compared in test_dsgrid_shapes.py / test_dsgrid_expected.py, which now run this plan.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+import dsgrid_sql
+from dsgrid_sql.session import Session
+
+EFS = [
+    "SELECT us_states, metric, SUM(value) AS v FROM test_efs.data GROUP BY ALL",
+    "SELECT five_year_intervals, us_census_divisions, subsectors_by_sector, SUM(value) AS v "
+    "FROM test_efs.data GROUP BY ALL",
+    "SELECT date_trunc('day', timestamp) AS day, metric, SUM(value) AS v "
+    "FROM test_efs.data GROUP BY ALL",
+    "SELECT geography, MAX(v) AS peak FROM (SELECT geography, timestamp, SUM(value) AS v "
+    "FROM test_efs.data GROUP BY ALL) GROUP BY 1",
+    "SELECT SUM(value) AS v FROM test_efs.test_efs_comstock",
+    "SELECT dataset_id, SUM(value) AS v FROM test_efs.data GROUP BY 1",
+    "SELECT dataset_id, model_year, SUM(value * 2) / 1000 AS v FROM test_efs.data "
+    "WHERE us_states IN ('CA', 'TX') AND timestamp < '2012-01-03 00:00:00+00' GROUP BY ALL",
+    "SELECT metric_name, unit, geography_name, time_zone, SUM(value) AS v "
+    "FROM test_efs.data GROUP BY ALL",
+    "SELECT us_states, SUM(value) AS v, RANK() OVER (ORDER BY SUM(value) DESC) AS r "
+    "FROM test_efs.data GROUP BY 1",
+    "SELECT CAST(local_timestamp AS DATE) AS day, SUM(value) AS v FROM test_efs.data GROUP BY 1",
+    "SELECT commercial_subsectors, SUM(CASE WHEN metric = 'fans' THEN value ELSE -value END) "
+    "AS v FROM test_efs.data GROUP BY 1",
+]
+DEMO = [
+    "SELECT us_census_divisions, five_year_intervals, end_uses_by_fuel_type, SUM(value) AS v "
+    "FROM dsgrid_demo.data GROUP BY ALL",
+    "SELECT date_trunc('day', timestamp) AS day, sector, SUM(value) AS v "
+    "FROM dsgrid_demo.data GROUP BY ALL",
+    "SELECT geography, timestamp, SUM(value) AS v FROM dsgrid_demo.data GROUP BY ALL "
+    "ORDER BY v DESC, geography, timestamp LIMIT 10",
+    "SELECT model_year, timestamp, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_ev_annual "
+    "GROUP BY ALL",
+    "SELECT us_states, SUM(CASE WHEN scenario = 'high_electrification' THEN value "
+    "ELSE -value END) AS v FROM dsgrid_demo.data WHERE model_year = '2030' GROUP BY 1",
+    "SELECT dataset_id, building_types_by_sector, SUM(value) AS v FROM dsgrid_demo.data "
+    "GROUP BY ALL",
+    "SELECT local_standard_timestamp, SUM(value) AS v FROM dsgrid_demo.data "
+    "WHERE us_states = 'CA' GROUP BY 1",
+]
+SHAPES = [
+    f"SELECT geography, date_trunc('month', timestamp) AS month, SUM(value) AS v FROM {d} "
+    "GROUP BY ALL"
+    for d in (
+        "dsgrid_demo_ev_rep_week",
+        "dsgrid_demo_ev_rep_weekday",
+        "dsgrid_demo_industry_index",
+        "dsgrid_demo_industry_index_pe",
+    )
+] + [
+    "SELECT metric, us_states, SUM(value) AS v FROM dsgrid_demo.data GROUP BY ALL",
+    "SELECT timestamp, SUM(value) AS v FROM dsgrid_demo_industry_index_pe "
+    "WHERE CAST(timestamp AS DATE) = DATE '2018-11-04' GROUP BY 1",
+    "SELECT CAST(local_timestamp AS DATE) AS day, metric, SUM(value) AS v "
+    "FROM dsgrid_demo_ev_rep_weekday WHERE model_year = '2030' GROUP BY ALL",
+]
+PROJECTION = [
+    "SELECT model_year, us_states, SUM(value) AS v "
+    "FROM projected('dsgrid_demo_residential', 'dsgrid_demo_growth') GROUP BY ALL",
+    "SELECT us_states, SUM(value) AS v FROM dsgrid_demo.data GROUP BY ALL",
+]
+# Not only sums: the literal plan either way.
+NOT_SUMMED = [
+    "SELECT metric, COUNT(*) AS n, SUM(value) AS v FROM test_efs.data GROUP BY 1",
+    "SELECT metric, AVG(value) AS v FROM test_efs.data GROUP BY 1",
+    "SELECT us_states, SUM(value) AS v FROM test_efs.data WHERE value > 1 GROUP BY 1",
+]
+
+
+@pytest.fixture(scope="module")
+def sessions(
+    efs_dir: Path, small_registry: Path, case_registries: dict[str, Path], engine: str
+) -> Iterator[dict[str, Session]]:
+    opened = {
+        "efs": dsgrid_sql.connect(efs_dir, engine=engine),
+        "demo": dsgrid_sql.connect(small_registry, engine=engine),
+        "shapes": dsgrid_sql.connect(case_registries["shapes"], engine=engine),
+        "projection": dsgrid_sql.connect(case_registries["projection"], engine=engine),
+    }
+    yield opened
+    for session in opened.values():
+        session.close()
+
+
+def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], bool]:
+    session.set("aggregate_early", "on")
+    translation = session.translate(sql)
+    early = [d.aggregated_over is not None for p in translation.plans for d in p.datasets]
+    on = session.sql(sql).to_arrow()
+    session.set("aggregate_early", "off")
+    try:
+        assert not any(
+            d.aggregated_over is not None for p in session.translate(sql).plans for d in p.datasets
+        )
+        off = session.sql(sql).to_arrow()
+    finally:
+        session.set("aggregate_early", "on")
+    assert on.schema == off.schema
+    return _rows(on), _rows(off), all(early) and bool(early)
+
+
+def _rows(table) -> list[tuple]:  # type: ignore[no-untyped-def]
+    rows = [tuple(r.values()) for r in table.to_pylist()]
+    return sorted(rows, key=lambda r: tuple((x is None, str(x)) for x in r))
+
+
+def _assert_equal(on: list[tuple], off: list[tuple]) -> None:
+    assert len(on) == len(off)
+    for a, b in zip(on, off, strict=True):
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float) and isinstance(y, float):
+                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (a, b)
+            else:
+                assert x == y, (a, b)
+
+
+CASES = (
+    [("efs", q) for q in EFS]
+    + [("demo", q) for q in DEMO]
+    + [("shapes", q) for q in SHAPES]
+    + [("projection", q) for q in PROJECTION]
+)
+
+
+@pytest.mark.parametrize(("registry", "sql"), CASES)
+def test_the_same_rows_either_way(sessions: dict[str, Session], registry: str, sql: str) -> None:
+    on, off, early = _both_ways(sessions[registry], sql)
+    _assert_equal(on, off)
+    assert on, "the query returns rows"
+    if "projected(" not in sql:
+        assert early, "every dataset was aggregated before its mappings"
+
+
+@pytest.mark.parametrize("sql", NOT_SUMMED)
+def test_queries_that_do_not_only_sum_keep_the_literal_plan(
+    sessions: dict[str, Session], sql: str
+) -> None:
+    on, off, early = _both_ways(sessions["efs"], sql)
+    _assert_equal(on, off)
+    assert not early
+
+
+def test_a_projection_keeps_its_keys(sessions: dict[str, Session]) -> None:
+    """Growth rates multiply per key: a projection's inputs are never summed early."""
+    translation = sessions["projection"].translate(PROJECTION[0])
+    assert all(d.aggregated_over is None for p in translation.plans for d in p.datasets)
+
+
+def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session]) -> None:
+    session = sessions["efs"]
+    translation = session.translate(
+        "SELECT us_states, SUM(value) FROM test_efs.data WHERE metric = 'fans' GROUP BY 1"
+    )
+    for dataset in translation.plans[0].datasets:
+        assert dataset.aggregated_over == ("geography", "metric")
+        # The one-to-many model-year mapping of a trivial column: one weight, 0.9 + … + 1.3.
+        assert [t.value for t in dataset.weighed] == ["subsector", "model_year"]
+    explained = session.explain("SELECT us_states, SUM(value) FROM test_efs.data GROUP BY 1")
+    assert "aggregated before mapping (the query only sums value): SUM(value) by geography" in (
+        explained
+    )
