@@ -22,15 +22,17 @@ The result has one column per dimension type, the project's time column and ``va
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
 
 from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset, arrays
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
+from dsgrid_sql.catalog.project import DatasetMapping
 from dsgrid_sql.errors import CatalogError
 
 from .inputs import ArrowInput, Input, ParquetInput, input_name
@@ -46,6 +48,7 @@ from .time_mapping import (
 from .units import unit_factor
 
 VALUE = "value"
+DATASET_ID = "dataset_id"
 MAPPING_SCHEMA = pa.schema(
     [("from_id", pa.string()), ("to_id", pa.string()), ("from_fraction", pa.float64())]
 )
@@ -69,9 +72,21 @@ def string(value: str) -> exp.Literal:
     return exp.Literal.string(value)
 
 
+_TYPES: dict[str, exp.DataType] = {}
+
+
+def sql_type(name: str) -> exp.DataType:
+    """A data type node, parsed once per name (DataType.build parses its text each call: a
+    fifth of planning a dataset)."""
+    built = _TYPES.get(name)
+    if built is None:
+        built = _TYPES[name] = exp.DataType.build(name)
+    return built.copy()
+
+
 def timestamp_literal(instant: object) -> exp.Expression:
     text = instant.strftime("%Y-%m-%d %H:%M:%S+00:00")  # type: ignore[attr-defined]
-    return exp.cast(string(text), exp.DataType.build("TIMESTAMPTZ"))
+    return exp.cast(string(text), sql_type("TIMESTAMPTZ"))
 
 
 @dataclass(frozen=True)
@@ -113,6 +128,9 @@ class DatasetPlan:
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
+    # The SQL of this dataset's rows with their dataset_id, per engine dialect (generated
+    # once: a plan is shared by every table plan whose columns and filters it serves).
+    rendered: dict[str, str] = field(default_factory=dict)
 
     @property
     def dataset_id(self) -> str:
@@ -136,6 +154,7 @@ def build_dataset_plan(
     sum_spread: bool = False,
     keep: frozenset[DimensionType] | None = None,
     keep_time: bool = True,
+    memo: Memo | None = None,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
@@ -144,7 +163,11 @@ def build_dataset_plan(
     ``keep`` (aggregate early): the query only sums value, reading of this dataset's rows
     only the dimension types in ``keep`` and time only if ``keep_time``. The scan is then
     summed over exactly those columns before any mapping join (see :func:`_aggregate_early`);
-    the other dimension columns come out NULL, as nobody reads them."""
+    the other dimension columns come out NULL, as nobody reads them.
+
+    ``memo(key, build)`` keeps the engine inputs this dataset's plans share (mapping and
+    weight tables, zone and time lookups) between plans of different column sets."""
+    memo = memo or build_now
     plan = DatasetPlan(project, dataset)
     config = dataset.config
     assert config is not None
@@ -188,7 +211,7 @@ def build_dataset_plan(
             if schema is not None and name in schema.names:
                 column: exp.Expression = col(name, alias)
                 if dimension and not pa.types.is_string(schema.field(name).type):
-                    column = exp.cast(column, exp.DataType.build("VARCHAR"))
+                    column = exp.cast(column, sql_type("VARCHAR"))
                 return column
         return None
 
@@ -249,28 +272,42 @@ def build_dataset_plan(
             if wanted is not None:
                 dataset_filters[dim_type] = wanted
             continue
-        factors = (
-            _unit_factors(project, dataset, mapping.model)
-            if dim_type == DimensionType.METRIC
-            else {}
+
+        def applied_mapping(
+            dim_type: DimensionType = dim_type,
+            mapping: DatasetMapping = mapping,
+            wanted: frozenset[str] | None = wanted,
+        ) -> tuple[list[tuple[str, str, float]], AppliedMapping]:
+            factors = (
+                _unit_factors(project, dataset, mapping.model)
+                if dim_type == DimensionType.METRIC
+                else {}
+            )
+            records = [
+                (r.from_id, r.to_id, r.from_fraction * factors.get((r.from_id, r.to_id), 1.0))
+                for r in mapping.model.records
+                if r.to_id is not None and (wanted is None or r.to_id in wanted)
+            ]
+            skipped = _is_identity(mapping.model) and not any(f != 1.0 for f in factors.values())
+            applied = AppliedMapping(
+                dim_type,
+                mapping.model.mapping_id,
+                mapping.model.version,
+                mapping.model.mapping_type,
+                mapping.from_dimension.name,
+                mapping.to_dimension.name,
+                skipped,
+                len(records),
+                tuple(sorted((f, t, x) for (f, t), x in factors.items() if x != 1.0)),
+            )
+            return records, applied
+
+        # The records kept and the unit factors, once per mapping and filter.
+        records, applied = memo(
+            ("mapping", mapping.model.mapping_id, mapping.model.version, wanted),
+            applied_mapping,
         )
-        records = [
-            (r.from_id, r.to_id, r.from_fraction * factors.get((r.from_id, r.to_id), 1.0))
-            for r in mapping.model.records
-            if r.to_id is not None and (wanted is None or r.to_id in wanted)
-        ]
-        skipped = _is_identity(mapping.model) and not any(f != 1.0 for f in factors.values())
-        applied = AppliedMapping(
-            dim_type,
-            mapping.model.mapping_id,
-            mapping.model.version,
-            mapping.model.mapping_type,
-            mapping.from_dimension.name,
-            mapping.to_dimension.name,
-            skipped,
-            len(records),
-            tuple(sorted((f, t, x) for (f, t), x in factors.items() if x != 1.0)),
-        )
+        skipped = applied.skipped
         plan.mappings.append(applied)
         if skipped:
             if wanted is not None:
@@ -278,7 +315,11 @@ def build_dataset_plan(
             continue
         if wanted is not None:
             dataset_filters[dim_type] = frozenset(r[0] for r in records)
-        steps.append(_MappingStep(dim_type, records))
+        steps.append(
+            _MappingStep(
+                dim_type, records, (mapping.model.mapping_id, mapping.model.version, wanted)
+            )
+        )
 
     early = keep is not None
     kept: set[DimensionType] = set(keep or ())
@@ -298,7 +339,7 @@ def build_dataset_plan(
             assert isinstance(plan.time, ZonedTime)
             value = _weigh_zoned_time(
                 plan, plan.time, load_dims[DimensionType.GEOGRAPHY], stored,
-                files.load_schema(), value, joins,
+                files.load_schema(), value, joins, memo,
             )  # fmt: skip
         elif isinstance(plan.time, ZonedTime):
             kept.add(DimensionType.GEOGRAPHY)  # the zone of a row comes from its geography
@@ -311,13 +352,17 @@ def build_dataset_plan(
     for step in steps:
         dim_type, records = step.dim_type, step.records
         if early and dim_type not in kept:
-            value = _weigh(plan, step, load_dims[dim_type], value, joins)
+            value = _weigh(plan, step, load_dims[dim_type], value, joins, memo)
             continue
-        table = arrays.from_rows(
-            [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
-            MAPPING_SCHEMA,
-        )
-        mapping_input = ArrowInput.of("map", table)
+
+        def mapping_table(records: list[tuple[str, str, float]] = records) -> ArrowInput:
+            table = arrays.from_rows(
+                [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in records],
+                MAPPING_SCHEMA,
+            )
+            return ArrowInput.of("map", table)
+
+        mapping_input = memo(("map", *step.key), mapping_table)
         plan.inputs.append(mapping_input)
         alias = f"m_{dim_type.value}"
         step.join = exp.Join(
@@ -376,29 +421,33 @@ def build_dataset_plan(
             exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
         ]
         stage1_columns += [
-            exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns
+            exp.alias_(stored(c) or col(c, "t"), c, quoted=True, copy=False) for c in time_columns
         ]
         value_expr = exp.Sum(this=value) if plan.grouped else value
-        stage1 = exp.select(*stage1_columns, exp.alias_(value_expr, VALUE, quoted=True))
-        stage1 = stage1.from_(source)
+        stage1 = exp.select(
+            *stage1_columns, exp.alias_(value_expr, VALUE, quoted=True, copy=False)
+        )
+        stage1 = stage1.from_(source, copy=False)
         for join in joins:
-            stage1 = stage1.join(join)
+            stage1 = stage1.join(join, copy=False)
         if where:
-            stage1 = stage1.where(exp.and_(*where))
+            stage1 = stage1.where(exp.and_(*where), copy=False)
         if plan.grouped:
             stage1 = stage1.group_by(
-                *[exp.Literal.number(i + 1) for i in range(len(stage1_columns))]
+                *[exp.Literal.number(i + 1) for i in range(len(stage1_columns))], copy=False
             )
 
     # 4. Time onto project time.
     stage2_dims = {t: col(t.value, "s") for t in DIMENSION_COLUMN_ORDER}
     stage2_value: exp.Expression = col(VALUE, "s")
-    stage2 = exp.select().from_(exp.Subquery(this=stage1, alias=exp.TableAlias(this=ident("s"))))
+    stage2 = exp.select().from_(
+        exp.Subquery(this=stage1, alias=exp.TableAlias(this=ident("s"))), copy=False
+    )
     time_expr: exp.Expression | None = None
     time_mapping = plan.time
     if early and not keep_time and isinstance(time_mapping, DatetimeShift):
         # Out-of-range rows were dropped before the early aggregate; nobody reads time.
-        time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+        time_expr = exp.cast(exp.Null(), sql_type("TIMESTAMPTZ"))
     elif isinstance(time_mapping, DatetimeShift):
         raw = col(time_columns[0], "s")
         project_range = time_mapping.project
@@ -418,7 +467,7 @@ def build_dataset_plan(
                 high=timestamp_literal(project_range.end),
             )
         if not time_mapping.always_in_range:
-            stage2 = stage2.where(in_range)
+            stage2 = stage2.where(in_range, copy=False)
     elif isinstance(time_mapping, AnnualSpread):
         assert project_time_input is not None and time_column is not None
         if early and not keep_time:
@@ -432,7 +481,7 @@ def build_dataset_plan(
             stage2_value = exp.Mul(
                 this=stage2_value, expression=exp.Literal.number(time_mapping.project.count)
             )
-            time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+            time_expr = exp.cast(exp.Null(), sql_type("TIMESTAMPTZ"))
         else:
             plan.inputs.append(project_time_input)
             stage2 = stage2.join(
@@ -440,33 +489,41 @@ def build_dataset_plan(
                     this=ident(project_time_input.name), alias=exp.TableAlias(this=ident("pt"))
                 ),
                 join_type="CROSS",
+                copy=False,
             )
             time_expr = col(time_column, "pt")
         if keep_time:
             stage2_dims[DimensionType.MODEL_YEAR] = exp.cast(
-                col(time_mapping.time_column, "s"), exp.DataType.build("VARCHAR")
+                col(time_mapping.time_column, "s"), sql_type("VARCHAR")
             )
     elif isinstance(time_mapping, ZonedTime) and zoned_summed:
-        time_expr = exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+        time_expr = exp.cast(exp.Null(), sql_type("TIMESTAMPTZ"))
     elif isinstance(time_mapping, ZonedTime):
         assert time_column is not None
         stage2, stage2_value, time_expr = _join_zoned_time(
-            plan, stage2, stage2_value, time_mapping, files.load_schema(), time_column, sum_spread
-        )
-    columns = [exp.alias_(stage2_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER]
+            plan, stage2, stage2_value, time_mapping, files.load_schema(), time_column,
+            sum_spread, memo,
+        )  # fmt: skip
+    columns = [
+        exp.alias_(stage2_dims[t], t.value, quoted=True, copy=False)
+        for t in DIMENSION_COLUMN_ORDER
+    ]
     if time_column is not None:
         if time_expr is None:
             raise CatalogError(
                 f"Dataset '{dataset.dataset_id}' has no time to map onto the project's."
             )
-        columns.append(exp.alias_(time_expr, time_column, quoted=True))
+        columns.append(exp.alias_(time_expr, time_column, quoted=True, copy=False))
     if plan.time_grouped and not early:
         # Interpolated index time: two stored periods feed one project timestamp (the
         # query's own sum adds them when rows were aggregated early).
         stage2_value = exp.Sum(this=stage2_value)
-        stage2 = stage2.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))])
-    columns.append(exp.alias_(stage2_value, VALUE, quoted=True))
-    plan.select = stage2.select(*columns)
+        stage2 = stage2.group_by(
+            *[exp.Literal.number(i + 1) for i in range(len(columns))], copy=False
+        )
+    columns.append(exp.alias_(stage2_value, VALUE, quoted=True, copy=False))
+    columns.append(exp.alias_(string(dataset.dataset_id), DATASET_ID, quoted=True, copy=False))
+    plan.select = stage2.select(*columns, copy=False)
     return plan
 
 
@@ -477,6 +534,8 @@ class _MappingStep:
 
     dim_type: DimensionType
     records: list[tuple[str, str, float]]
+    # (mapping id, version, project ids kept): what its engine inputs are built from.
+    key: tuple[Hashable, ...] = ()
     join: exp.Join | None = None
     fraction: exp.Expression | None = None
 
@@ -487,6 +546,7 @@ def _weigh(
     load_column: exp.Expression,
     value: exp.Expression,
     joins: list[exp.Join],
+    memo: Memo,
 ) -> exp.Expression:
     """A mapping of a column nobody reads, before an early aggregate: each row only weighs
     the sum of its fractions over the records kept (none: the row is dropped, as the
@@ -502,10 +562,15 @@ def _weigh(
             plan.empty_reason = f"its {name} '{load_column.this}' maps to no project record"
             return value
         return exp.Mul(this=value, expression=exp.Literal.number(weight))
-    table = arrays.table(
-        {"from_id": list(weights), "weight": list(weights.values())}, WEIGHTS_SCHEMA
+    weight_input = memo(
+        ("weights", *step.key),
+        lambda: ArrowInput.of(
+            "weights",
+            arrays.table(
+                {"from_id": list(weights), "weight": list(weights.values())}, WEIGHTS_SCHEMA
+            ),
+        ),
     )
-    weight_input = ArrowInput.of("weights", table)
     plan.inputs.append(weight_input)
     alias = f"w_{name}"
     joins.append(
@@ -541,22 +606,27 @@ def _early_aggregate(
             columns.append(exp.alias_(expression, dim_type.value, quoted=True))
     conditions = list(where)
     if keep_time:
-        columns += [exp.alias_(stored(c) or col(c, "t"), c, quoted=True) for c in time_columns]
+        columns += [
+            exp.alias_(stored(c) or col(c, "t"), c, quoted=True, copy=False) for c in time_columns
+        ]
     elif isinstance(plan.time, DatetimeShift) and not plan.time.always_in_range:
         # Rows that the time mapping would drop are dropped before they are summed.
         raw = stored(time_columns[0]) or col(time_columns[0], "t")
         conditions.append(_in_project_range(raw, plan.time))
-    pre = exp.select(*columns, exp.alias_(exp.Sum(this=value), VALUE, quoted=True))
-    pre = pre.from_(source)
+    pre = exp.select(*columns, exp.alias_(exp.Sum(this=value), VALUE, quoted=True, copy=False))
+    pre = pre.from_(source, copy=False)
     for join in joins:
-        pre = pre.join(join)
+        pre = pre.join(join, copy=False)
     if conditions:
-        pre = pre.where(exp.and_(*conditions))
+        pre = pre.where(exp.and_(*conditions), copy=False)
     if columns:
-        pre = pre.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))])
+        pre = pre.group_by(*[exp.Literal.number(i + 1) for i in range(len(columns))], copy=False)
     else:
         # A sum without GROUP BY has a row even over no rows; the literal plan has none.
-        pre = pre.having(exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)))
+        pre = pre.having(
+            exp.GT(this=exp.Count(this=exp.Star()), expression=exp.Literal.number(0)),
+            copy=False,
+        )
     return pre
 
 
@@ -576,18 +646,22 @@ def _map_summed(
     for dim_type in DIMENSION_COLUMN_ORDER:
         load = load_dims[dim_type]
         if dim_type not in kept:
-            expression: exp.Expression = exp.cast(exp.Null(), exp.DataType.build("VARCHAR"))
+            expression: exp.Expression = exp.cast(exp.Null(), sql_type("VARCHAR"))
         elif mapped_dims[dim_type] is not load:
             expression = mapped_dims[dim_type]
         elif isinstance(load, exp.Literal):
-            expression = load
+            expression = load.copy()
         else:
             expression = col(dim_type.value, "e")
-        columns.append(exp.alias_(expression, dim_type.value, quoted=True))
+        columns.append(exp.alias_(expression, dim_type.value, quoted=True, copy=False))
     for name in time_columns:
         # Not kept: never read, but typed as the time mapping expects (annual years, etc.).
-        columns.append(exp.alias_(col(name, "e") if keep_time else exp.Null(), name, quoted=True))
-    select = exp.select().from_(exp.Subquery(this=pre, alias=exp.TableAlias(this=ident("e"))))
+        columns.append(
+            exp.alias_(col(name, "e") if keep_time else exp.Null(), name, quoted=True, copy=False)
+        )
+    select = exp.select().from_(
+        exp.Subquery(this=pre, alias=exp.TableAlias(this=ident("e"))), copy=False
+    )
     for step in steps:
         if step.join is None or step.fraction is None:
             continue
@@ -596,9 +670,9 @@ def _map_summed(
             # Built on the load column; on the pre-summed rows that column is e.<type>.
             on = join.args["on"]
             join.set("on", exp.EQ(this=col(step.dim_type.value, "e"), expression=on.expression))
-        select = select.join(join)
+        select = select.join(join, copy=False)
         value = exp.Mul(this=value, expression=step.fraction)
-    return select.select(*columns, exp.alias_(value, VALUE, quoted=True))
+    return select.select(*columns, exp.alias_(value, VALUE, quoted=True, copy=False), copy=False)
 
 
 def _in_project_range(raw: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
@@ -625,24 +699,23 @@ def _join_zoned_time(
     load_schema: pa.Schema,
     time_column: str,
     sum_spread: bool,
+    memo: Memo,
 ) -> tuple[exp.Select, exp.Expression, exp.Expression]:
     """Join each mapped row with its geography's time zone, then with the lookup of its
     stored period (or index) in that zone: one row per project timestamp it stands for."""
-    zone_input, table = _zone_tables(plan, mapping, load_schema)
     keys = mapping.key_columns
     if sum_spread:
         plan.spread_summed = True
-        table = summed(table, keys)
-    else:
-        table = table.rename_columns(
-            [time_column if n == "instant" else n for n in table.column_names]
-        )
-    lookup_input = ArrowInput.of("timelookup", table)
+    zone_input, lookup_input, weighted = memo(
+        ("zoned", sum_spread, time_column),
+        lambda: _zoned_inputs(plan, mapping, load_schema, time_column, sum_spread),
+    )
     plan.inputs += [zone_input, lookup_input]
     stage2 = stage2.join(
         exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
         on=exp.EQ(this=col(DimensionType.GEOGRAPHY.value, "s"), expression=col("id", "z")),
         join_type="INNER",
+        copy=False,
     )
     on = [exp.EQ(this=col("time_zone", "lk"), expression=col("time_zone", "z"))]
     on += [exp.EQ(this=col(k, "lk"), expression=col(k, "s")) for k in keys]
@@ -650,12 +723,12 @@ def _join_zoned_time(
         exp.Table(this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("lk"))),
         on=exp.and_(*on),
         join_type="INNER",
+        copy=False,
     )
-    factors = set(table.column(FACTOR).to_pylist())
-    if factors != {1.0}:
+    if weighted:
         value = exp.Mul(this=value, expression=col(FACTOR, "lk"))
     if sum_spread:
-        return stage2, value, exp.cast(exp.Null(), exp.DataType.build("TIMESTAMPTZ"))
+        return stage2, value, exp.cast(exp.Null(), sql_type("TIMESTAMPTZ"))
     plan.time_grouped = mapping.lookup.interpolates
     return stage2, value, col(time_column, "lk")
 
@@ -668,13 +741,14 @@ def _weigh_zoned_time(
     load_schema: pa.Schema,
     value: exp.Expression,
     joins: list[exp.Join],
+    memo: Memo,
 ) -> exp.Expression:
     """Zoned time nobody reads, before an early aggregate: each stored row (its geography's
     zone, its period or index) weighs the number of project timestamps it stands for."""
-    zone_input, table = _zone_tables(plan, mapping, load_schema)
     keys = mapping.key_columns
-    table = summed(table, keys)
-    lookup_input = ArrowInput.of("timelookup", table)
+    zone_input, lookup_input, _ = memo(
+        ("zoned", True, None), lambda: _zoned_inputs(plan, mapping, load_schema, None, True)
+    )
     plan.inputs += [zone_input, lookup_input]
     plan.spread_summed = True
     joins.append(
@@ -694,6 +768,27 @@ def _weigh_zoned_time(
         )
     )
     return exp.Mul(this=value, expression=col(FACTOR, "lk"))
+
+
+def _zoned_inputs(
+    plan: DatasetPlan,
+    mapping: ZonedTime,
+    load_schema: pa.Schema,
+    time_column: str | None,
+    summed_up: bool,
+) -> tuple[ArrowInput, ArrowInput, bool]:
+    """The zone table and the time lookup as engine inputs (summed: one row per zone and
+    stored period with the count of project timestamps it stands for), and whether the
+    lookup carries factors other than 1."""
+    zone_input, table = _zone_tables(plan, mapping, load_schema)
+    if summed_up:
+        table = summed(table, mapping.key_columns)
+    else:
+        table = table.rename_columns(
+            [time_column if n == "instant" else n for n in table.column_names]
+        )
+    weighted = set(table.column(FACTOR).to_pylist()) != {1.0}
+    return zone_input, ArrowInput.of("timelookup", table), weighted
 
 
 def _zone_tables(
@@ -730,6 +825,14 @@ def _zone_tables(
         position = table.schema.get_field_index(name)
         table = table.set_column(position, name, table.column(name).cast(stored_type))
     return zone_input, table
+
+
+Memo = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+def build_now(_key: Hashable, build: Callable[[], Any]) -> Any:
+    """A Memo that keeps nothing."""
+    return build()
 
 
 def _micros(delta: timedelta) -> exp.Literal:

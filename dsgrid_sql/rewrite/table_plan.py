@@ -9,9 +9,10 @@ aggregate of the user's query; record names, time zones and units join only when
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 import pyarrow as pa
 from sqlglot import exp
@@ -31,19 +32,21 @@ from dsgrid_sql.catalog.tables import LOCAL_STANDARD_TIME_COLUMN
 from dsgrid_sql.errors import MixedDatasetsError
 
 from .dataset_plan import (
+    DATASET_ID,
     MAPPING_SCHEMA,
     VALUE,
     DatasetPlan,
+    Memo,
     build_dataset_plan,
+    build_now,
     col,
     ident,
+    sql_type,
     string,
 )
 from .inputs import ArrowInput, Input
 from .projection import projected_relation
 from .time_mapping import instant_range, named_zone
-
-DATASET_ID = "dataset_id"
 
 
 @dataclass
@@ -69,6 +72,37 @@ class TablePlan:
     rendered: dict[str, str] = field(default_factory=dict)
     # Submitted datasets `data` would stack but cannot read: (dataset id, why).
     left_out: list[tuple[str, str]] = field(default_factory=list)
+    # What `u` reads instead of the datasets' union: a projection, or no rows at all.
+    relation: exp.Select | None = None
+
+    def render(self, dialect: str) -> str:
+        """The plan's SQL: its own SELECT, with the datasets' union spliced in as text."""
+        text = self.select.sql(dialect=dialect, identify=True)
+        union = exp.to_identifier(UNION, quoted=True).sql(dialect=dialect)
+        return text.replace(union, f"({self.union_sql(dialect)})", 1)
+
+    def union_sql(self, dialect: str) -> str:
+        """The rows of ``u``: the datasets' SQL (each generated once per dataset plan and
+        dialect, shared by every plan that uses it) joined with UNION ALL."""
+        if self.relation is not None:
+            return self.relation.sql(dialect=dialect, identify=True)
+        return " UNION ALL ".join(branch_sql(d, dialect) for d in self.datasets)
+
+    def tree(self) -> exp.Select:
+        """The whole plan as one tree (EXPLAIN and `translate` print it)."""
+        if self.relation is not None:
+            union: exp.Expression = self.relation.copy()
+        else:
+            branches = [d.select.copy() for d in self.datasets if d.select is not None]
+            union = branches[0]
+            for other in branches[1:]:
+                union = exp.union(union, other, distinct=False, copy=False)
+        tree = self.select.copy()
+        for node in tree.find_all(exp.Table):
+            if node.name == UNION:
+                node.replace(exp.Subquery(this=union, alias=node.args.get("alias")))
+                break
+        return tree
 
     @property
     def notes(self) -> list[str]:
@@ -85,11 +119,19 @@ def plan_virtual_table(
     dialect: str,
     only_summed: bool = False,
     aggregate_early: bool = True,
+    memo: Memo | None = None,
 ) -> TablePlan:
     """``only_summed``: the query reads the rows only through sums linear in value
     (summed.py); with no time column read either, annual data is summed, not spread, and
     with ``aggregate_early`` each dataset is summed over the columns the query reads before
-    its mappings (dataset_plan._early_aggregate)."""
+    its mappings (dataset_plan._early_aggregate).
+
+    ``memo(key, build)`` keeps what plans of one registry version share: each dataset's plan
+    for the dimension types, time and filters it reads (many column sets share it: us_states
+    and us_census_regions both read geography), its rendered SQL, and the engine inputs
+    (mapping, record and time tables). A new column set then costs a few look-ups per
+    dataset, not a plan per dataset."""
+    memo = memo or build_now
     assert table.is_data and table.project_id
     project = catalog.project(table.project_id, table.project_version)
     names = catalog.project_names(table.project_id)
@@ -105,7 +147,11 @@ def plan_virtual_table(
     time_column = next((c.name for c in table.columns if c.role is ColumnRole.TIME), None)
     project_start = _project_start(project)
     inputs: list[Input] = []
-    project_time_input = _project_time_input(project, time_column)
+    version = (table.project_id, table.project_version)
+    project_time_input = memo(
+        ("project_time", *version, time_column),
+        lambda: _project_time_input(project, time_column),
+    )
     reads_time = any(c.role in (ColumnRole.TIME, ColumnRole.LOCAL_TIME) for c in columns)
     sum_spread = only_summed and not reads_time
     supplemental_dims = {
@@ -121,19 +167,32 @@ def plan_virtual_table(
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
     projection = table.projection
+    # A projection's base year and model years come from the whole inputs: nothing is
+    # pushed into them (filters still apply above the projection).
+    pushed = {} if projection is not None else restrictions.base
+    pushed_key = tuple(sorted((t.value, ids) for t, ids in pushed.items()))
     for dataset in datasets:
-        plan = build_dataset_plan(
-            project,
-            dataset,
-            # A projection's base year and model years come from the whole inputs: nothing
-            # is pushed into them (filters still apply above the projection).
-            {} if projection is not None else restrictions.base,
-            time_column if dataset.has_time else None,
-            project_time_input,
-            dialect,
-            sum_spread=sum_spread,
-            keep=keep,
-            keep_time=reads_time,
+        prefix = ("dataset", *version, dataset.dataset_id, dataset.version)
+
+        def dataset_memo(key: Hashable, build: Callable[[], Any], prefix: tuple = prefix) -> Any:
+            return memo((*prefix, key), build)
+
+        def build(dataset: ProjectDataset = dataset) -> DatasetPlan:
+            return build_dataset_plan(
+                project,
+                dataset,
+                pushed,
+                time_column if dataset.has_time else None,
+                project_time_input,
+                dialect,
+                sum_spread=sum_spread,
+                keep=keep,
+                keep_time=reads_time,
+                memo=dataset_memo,
+            )
+
+        plan = dataset_memo(
+            ("plan", pushed_key, time_column, dialect, sum_spread, keep, reads_time), build
         )
         if plan.empty_reason:
             skipped.append((dataset.dataset_id, plan.empty_reason))
@@ -141,7 +200,7 @@ def plan_virtual_table(
         plans.append(plan)
         inputs += plan.inputs
 
-    branches = []
+    relation: exp.Select | None = None
     if projection is not None:
         by_id = {p.dataset_id: p for p in plans}
         initial = by_id[projection.initial_dataset_id]
@@ -149,26 +208,12 @@ def plan_virtual_table(
         assert initial.select is not None and growth.select is not None
         relation = projected_relation(
             projection, initial.dataset, initial.select.copy(), growth.select.copy(), time_column
+        ).select(
+            exp.alias_(string(projection.initial_dataset_id), DATASET_ID, quoted=True),
+            copy=False,
         )
-        branches.append(
-            relation.select(
-                exp.alias_(string(projection.initial_dataset_id), DATASET_ID, quoted=True)
-            )
-        )
-    else:
-        for plan in plans:
-            assert plan.select is not None
-            branches.append(
-                plan.select.copy().select(
-                    exp.alias_(string(plan.dataset_id), DATASET_ID, quoted=True)
-                )
-            )
-    if branches:
-        union: exp.Expression = branches[0]
-        for branch in branches[1:]:
-            union = exp.union(union, branch, distinct=False)
-    else:
-        union = _empty_relation(time_column)
+    elif not plans:
+        relation = _empty_relation(time_column)
 
     # Bases in use: those of the (single group of) datasets, else the project's first.
     bases: dict[DimensionType, ProjectDimension] = {}
@@ -177,7 +222,10 @@ def plan_virtual_table(
     for dim in project.base_dimensions:
         bases.setdefault(dim.type, dim)
 
-    query = exp.select().from_(exp.Subquery(this=union, alias=exp.TableAlias(this=ident("u"))))
+    # The datasets' union is spliced in as text (plan_sql): their trees are shared by plans.
+    query = exp.select().from_(
+        exp.Table(this=ident(UNION), alias=exp.TableAlias(this=ident("u"))), copy=False
+    )
     value: exp.Expression = col(VALUE, "u")
     supplementals: list[tuple[str, str, str]] = []
     joined: dict[str, str] = {}  # join key → alias
@@ -188,12 +236,16 @@ def plan_virtual_table(
         if key in joined:
             return joined[key]
         alias = f"r{len(joined)}"
-        records_input = _records_input(dim, project_start)
+        records_input = memo(
+            ("records", dim.dimension_id, dim.version, project_start),
+            lambda: _records_input(dim, project_start),
+        )
         inputs.append(records_input)
         query = query.join(
             exp.Table(this=ident(records_input.name), alias=exp.TableAlias(this=ident(alias))),
             on=exp.EQ(this=on, expression=col("id", alias)),
             join_type="INNER",
+            copy=False,
         )
         joined[key] = alias
         return alias
@@ -206,12 +258,18 @@ def plan_virtual_table(
         mapping = supplemental_dims[column_name].base_mapping
         assert mapping is not None
         wanted = restrictions.supplemental.get(column_name)
-        records = [
-            {"from_id": r.from_id, "to_id": r.to_id, "from_fraction": r.from_fraction}
-            for r in mapping.records
-            if r.to_id is not None and (wanted is None or r.to_id in wanted)
-        ]
-        mapping_input = ArrowInput.of("map", arrays.from_rows(records, MAPPING_SCHEMA))
+
+        def mapping_table() -> ArrowInput:
+            records = [
+                {"from_id": r.from_id, "to_id": r.to_id, "from_fraction": r.from_fraction}
+                for r in mapping.records
+                if r.to_id is not None and (wanted is None or r.to_id in wanted)
+            ]
+            return ArrowInput.of("map", arrays.from_rows(records, MAPPING_SCHEMA))
+
+        mapping_input = memo(
+            ("supplemental", mapping.mapping_id, mapping.version, wanted), mapping_table
+        )
         inputs.append(mapping_input)
         alias = f"s{len(joined)}"
         base_type = mapping.from_dimension.type
@@ -219,6 +277,7 @@ def plan_virtual_table(
             exp.Table(this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))),
             on=exp.EQ(this=col(base_type.value, "u"), expression=col("from_id", alias)),
             join_type="INNER",
+            copy=False,
         )
         value = exp.Mul(this=value, expression=col("from_fraction", alias))
         supplementals.append((column_name, mapping.mapping_id, mapping.version))
@@ -288,8 +347,9 @@ def plan_virtual_table(
         skipped,
         supplementals,
         _unique(inputs),
-        query.select(*selected),
+        query.select(*selected, copy=False),
         left_out=left_out,
+        relation=relation,
     )
 
 
@@ -316,6 +376,19 @@ def _dimension_types_read(
         elif role is ColumnRole.UNIT:
             types.add(DimensionType.METRIC)
     return frozenset(types)
+
+
+UNION = "__dsgrid_union"
+
+
+def branch_sql(plan: DatasetPlan, dialect: str) -> str:
+    """One dataset's rows (with their dataset_id) as engine SQL, generated once."""
+    rendered = plan.rendered.get(dialect)
+    if rendered is None:
+        assert plan.select is not None
+        # Racing threads generate the same text; the last write wins harmlessly.
+        rendered = plan.rendered[dialect] = plan.select.sql(dialect=dialect, identify=True)
+    return rendered
 
 
 def _check_one_group(table: Table, project: Project, datasets: list[ProjectDataset]) -> None:
@@ -401,20 +474,16 @@ def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> 
 
 def _empty_relation(time_column: str | None) -> exp.Select:
     null = exp.Null()
-    varchar = exp.DataType.build("VARCHAR")
+    varchar = sql_type("VARCHAR")
     columns = [
         exp.alias_(exp.cast(null.copy(), varchar), t.value, quoted=True)
         for t in DIMENSION_COLUMN_ORDER
     ]
     if time_column:
         columns.append(
-            exp.alias_(
-                exp.cast(null.copy(), exp.DataType.build("TIMESTAMPTZ")), time_column, quoted=True
-            )
+            exp.alias_(exp.cast(null.copy(), sql_type("TIMESTAMPTZ")), time_column, quoted=True)
         )
-    columns.append(
-        exp.alias_(exp.cast(null.copy(), exp.DataType.build("DOUBLE")), VALUE, quoted=True)
-    )
+    columns.append(exp.alias_(exp.cast(null.copy(), sql_type("DOUBLE")), VALUE, quoted=True))
     columns.append(exp.alias_(exp.cast(null.copy(), varchar), DATASET_ID, quoted=True))
     return exp.select(*columns).where(exp.false())
 

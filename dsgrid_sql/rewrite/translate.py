@@ -53,7 +53,7 @@ class Translation:
         for node in list(tree.find_all(exp.Table)):
             plan = self.placeholders.get(node.name)
             if plan is not None:
-                node.replace(exp.Subquery(this=plan.select.copy(), alias=node.args.get("alias")))
+                node.replace(exp.Subquery(this=plan.tree(), alias=node.args.get("alias")))
         return tree
 
 
