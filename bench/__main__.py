@@ -4,7 +4,8 @@ written to ``bench/results/<date>.md`` with the machine's details.
 Cases (issue 6): overhead (1), handwritten (2), dsgrid (3), spark (4), flight (5), repl (6),
 memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator; shapes
 (8): representative-period and index time against hand-written SQL and dsgrid; startup (9):
-one small query as a whole process (dsgrid-sql, DuckDB, dsgrid).
+one small query as a whole process (dsgrid-sql, DuckDB, dsgrid); size (1b): translating new
+query texts on registries of 3 to 100 datasets and 3,000 counties.
 ``all`` runs every one; registries are generated once per scale and cached in bench/cache.
 """
 
@@ -21,7 +22,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator", "shapes", "startup",
+    "catalog", "generator", "shapes", "startup", "size",
 )  # fmt: skip
 
 
@@ -127,6 +128,11 @@ def main() -> None:
         from . import startup
 
         emit(startup.run(args.runs))
+
+    if "size" in cases:
+        from . import project_size
+
+        emit(project_size.run(min(args.runs, 3)))
 
     if not args.no_report:
         RESULTS.mkdir(exist_ok=True)

@@ -43,7 +43,7 @@ class GeneratorSpec(BaseModel):
     # How many datasets; they cycle through `templates` (by default commercial two_table with
     # period-ending time, residential one_table, annual EV charging; ALL_TEMPLATES lists
     # every shape), so datasets = len(templates) covers each once.
-    datasets: int = Field(3, ge=1, le=30)
+    datasets: int = Field(3, ge=1, le=100)
     templates: tuple[str, ...] = DATASET_TEMPLATES
     commercial_subsectors_per_county: int = Field(4, ge=1, le=8)
     commercial_end_uses: int = Field(6, ge=1, le=7)
@@ -51,7 +51,7 @@ class GeneratorSpec(BaseModel):
     residential_end_uses: int = Field(5, ge=1, le=6)
     # The last N datasets are registered but not submitted to the project (its status is
     # then "In Progress"), as real registries hold.
-    unsubmitted: int = Field(0, ge=0, le=30)
+    unsubmitted: int = Field(0, ge=0, le=100)
     # A second base metric dimension used only by the EV dataset, as DECARB has several
     # metric bases: `data` then covers two groups of datasets.
     ev_metric_base: bool = False
