@@ -280,7 +280,7 @@ def _queries(r: _Registry, engine: str) -> dict[str, str]:
 
     q: dict[str, str] = {}
 
-    # EXPLAIN ANALYZE (10M): the commercial scan (3.3M rows) is summed to 6,000 (id, end
+    # EXPLAIN ANALYZE (10M): the commercial scan (3.3M rows) is summed to 5,891 (id, end
     # use) rows before its only joins (the 3,000-row key table, the end-use mapping);
     # residential is filtered in the scan (3.3M rows) and summed to 3,000 (county, end
     # use) rows before its mappings; EV to 3,000; the last aggregate sees 6,098 rows.
@@ -536,7 +536,7 @@ SELECT us_states, date_trunc('day', {local("timestamp", "time_zone")}) AS local_
        SUM(value) AS value
 FROM hourly GROUP BY us_states, local_day""".strip()
 
-    # EXPLAIN ANALYZE (10M): each hourly scan summed to (hour, end use), 1,112 rows, before
+    # EXPLAIN ANALYZE (10M): each hourly scan summed to (hour, end use), ≤ 1,112 rows, before
     # the end-use and fuel-type mappings; date_trunc on the summed rows; EV per end use ×
     # the hours of each month.
     q["monthly_fuel_totals"] = f"""

@@ -2,6 +2,7 @@
 SQL over the same Parquet (case 2), and peak memory at scale under a memory limit (case 7).
 
     python -m bench.queries [--scales 1M,10M,100M] [--runs 5] [--cases overhead,handwritten,memory]
+                            [--questions id,id]
 
 Every answer is checked against its peer (relative 1e-9) before its time counts.
 """
@@ -142,7 +143,7 @@ def _ours(session: dsgrid_sql.Session, question: Question, output: Path | None) 
     return session.sql(question.sql).to_arrow()
 
 
-def handwritten_case(scales: list[str], runs: int) -> str:
+def handwritten_case(scales: list[str], runs: int, question_ids: list[str] | None = None) -> str:
     """Case 2: each question through dsgrid-sql (aggregate_early on, its default, and off,
     the literal plan) and as hand-written SQL, runs interleaved so all three see the same
     machine; every answer compared with the hand-written one before times count."""
@@ -167,6 +168,8 @@ def handwritten_case(scales: list[str], runs: int) -> str:
         expert = _Expert(found.path)
         try:
             for question in QUESTIONS:
+                if question_ids and question.id not in question_ids:
+                    continue
                 outputs = iter(scratch / f"{question.id}-{i}.parquet" for i in range(10_000))
                 theirs = expert.run(question, next(outputs))
                 worst = 0.0
@@ -258,12 +261,18 @@ def memory_case(scale: str, limit: str) -> str:
     return "\n".join(lines)
 
 
-def run(scales: list[str], runs: int, cases: list[str], memory_limit: str = "2GB") -> str:
+def run(
+    scales: list[str],
+    runs: int,
+    cases: list[str],
+    memory_limit: str = "2GB",
+    question_ids: list[str] | None = None,
+) -> str:
     parts = []
     if "overhead" in cases:
         parts.append(overhead(runs))
     if "handwritten" in cases:
-        parts.append(handwritten_case(scales, runs))
+        parts.append(handwritten_case(scales, runs, question_ids))
     if "memory" in cases:
         parts.append(memory_case(scales[-1], memory_limit))
     return "\n\n".join(parts)
@@ -275,8 +284,10 @@ def main() -> None:
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--cases", default="overhead,handwritten,memory")
     parser.add_argument("--memory-limit", default="2GB")
+    parser.add_argument("--questions", default="", help="case 2: question ids (default: all)")
     args = parser.parse_args()
-    print(run(args.scales.split(","), args.runs, args.cases.split(","), args.memory_limit))
+    ids = [q for q in args.questions.split(",") if q] or None
+    print(run(args.scales.split(","), args.runs, args.cases.split(","), args.memory_limit, ids))
 
 
 if __name__ == "__main__":
