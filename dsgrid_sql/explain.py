@@ -47,6 +47,12 @@ def explain_text(translation: Translation) -> str:
                         else ""
                     )
                 )
+            if dataset_plan.folded:
+                lines.append(
+                    "    supplemental " + ", ".join(dataset_plan.folded) + ": summed by in place "
+                    "of the base column (dataset and supplemental mappings composed, fractions "
+                    "multiplied)"
+                )
             for mapping in dataset_plan.mappings:
                 how = "identity, skipped" if mapping.skipped else f"{mapping.records} records"
                 lines.append(

@@ -21,6 +21,7 @@ The result has one column per dimension type, the project's time column and ``va
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass, field
@@ -125,6 +126,8 @@ class DatasetPlan:
     aggregated_over: tuple[str, ...] | None = None
     # Mappings of columns nobody reads, applied as row weights before that aggregate.
     weighed: list[DimensionType] = field(default_factory=list)
+    # Supplemental columns the early aggregate sums by in place of their base column.
+    folded: tuple[str, ...] = ()
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
@@ -155,6 +158,7 @@ def build_dataset_plan(
     keep: frozenset[DimensionType] | None = None,
     keep_time: bool = True,
     memo: Memo | None = None,
+    supplementals: tuple[SupplementalColumn, ...] = (),
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
@@ -164,6 +168,10 @@ def build_dataset_plan(
     only the dimension types in ``keep`` and time only if ``keep_time``. The scan is then
     summed over exactly those columns before any mapping join (see :func:`_aggregate_early`);
     the other dimension columns come out NULL, as nobody reads them.
+
+    ``supplementals`` (with ``keep`` only): supplemental columns the plan resolves itself,
+    output after time: folded into the early aggregate where the query reads their base
+    column no other way (``_fold_supplementals``), else joined to the summed rows.
 
     ``memo(key, build)`` keeps the engine inputs this dataset's plans share (mapping and
     weight tables, zone and time lookups) between plans of different column sets."""
@@ -349,8 +357,19 @@ def build_dataset_plan(
         plan.aggregated_over = tuple(t.value for t in DIMENSION_COLUMN_ORDER if t in kept) + (
             tuple(time_columns) if keep_time else ()
         )
+    # Supplemental columns whose base the query reads no other way are summed by, in place
+    # of their base column: the dataset's mapping and the supplemental's composed.
+    folded = {c.base for c in supplementals if c.base not in kept}
+    extra: list[tuple[str, exp.Expression]] = []
+    if early and folded:
+        value, extra = _fold_supplementals(
+            plan, supplementals, folded, steps, load_dims, value, joins, memo
+        )
+        plan.aggregated_over = (*(plan.aggregated_over or ()), *plan.folded)
     for step in steps:
         dim_type, records = step.dim_type, step.records
+        if early and dim_type in folded:
+            continue  # composed into the folded supplementals' table
         if early and dim_type not in kept:
             value = _weigh(plan, step, load_dims[dim_type], value, joins, memo)
             continue
@@ -414,8 +433,11 @@ def build_dataset_plan(
     # 3. The mapped load data: one row per key, summed only when keys can collide.
     if early:
         pre = _early_aggregate(plan, source, joins, where, load_dims, stored, time_columns,
-                               value, kept, keep_time)  # fmt: skip
-        stage1 = _map_summed(pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time)
+                               value, kept, keep_time, extra)  # fmt: skip
+        stage1 = _map_summed(
+            pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time, supplementals,
+            folded, plan, memo,
+        )  # fmt: skip
     else:
         stage1_columns = [
             exp.alias_(mapped_dims[t], t.value, quoted=True) for t in DIMENSION_COLUMN_ORDER
@@ -514,6 +536,9 @@ def build_dataset_plan(
                 f"Dataset '{dataset.dataset_id}' has no time to map onto the project's."
             )
         columns.append(exp.alias_(time_expr, time_column, quoted=True, copy=False))
+    columns += [
+        exp.alias_(col(c.name, "s"), c.name, quoted=True, copy=False) for c in supplementals
+    ]
     if plan.time_grouped and not early:
         # Interpolated index time: two stored periods feed one project timestamp (the
         # query's own sum adds them when rows were aggregated early).
@@ -538,6 +563,87 @@ class _MappingStep:
     key: tuple[Hashable, ...] = ()
     join: exp.Join | None = None
     fraction: exp.Expression | None = None
+
+
+@dataclass(frozen=True)
+class SupplementalColumn:
+    """A supplemental column a dataset plan resolves itself (aggregate early only)."""
+
+    name: str
+    base: DimensionType
+    # Project base record id → supplemental record id, fraction (to_id kept by filters).
+    records: tuple[tuple[str, str, float], ...] = field(repr=False)
+    # (mapping id, version, supplemental ids kept): what records is built from.
+    key: tuple[Hashable, ...] = ()
+
+
+def _fold_supplementals(
+    plan: DatasetPlan,
+    supplementals: tuple[SupplementalColumn, ...],
+    folded: set[DimensionType],
+    steps: list[_MappingStep],
+    load_dims: dict[DimensionType, exp.Expression],
+    value: exp.Expression,
+    joins: list[exp.Join],
+    memo: Memo,
+) -> tuple[exp.Expression, list[tuple[str, exp.Expression]]]:
+    """Supplemental columns whose base column the query does not read, in the early
+    aggregate: per base type, one table from the stored record id to the tuple of its
+    supplemental ids with the fraction Σ over project records of (dataset→project fraction
+    × each supplemental's fraction) — the literal plan's joins, composed — so the scan is
+    summed by state or region, not by county."""
+    extra: list[tuple[str, exp.Expression]] = []
+    by_step = {s.dim_type: s for s in steps}
+    for base in sorted(folded, key=DIMENSION_COLUMN_ORDER.index):
+        columns = [c for c in supplementals if c.base is base]
+        step = by_step.get(base)
+
+        def composed(
+            columns: list[SupplementalColumn] = columns, step: _MappingStep | None = step
+        ) -> ArrowInput:
+            targets: dict[str, list[list[tuple[str, float]]]] = defaultdict(
+                lambda: [[] for _ in columns]
+            )
+            for i, column in enumerate(columns):
+                for b, target, fraction in column.records:
+                    targets[b][i].append((target, fraction))
+            base_records = step.records if step is not None else [(b, b, 1.0) for b in targets]
+            weights: dict[tuple[str, ...], float] = defaultdict(float)
+            for d, b, f in base_records:
+                for combination in itertools.product(*targets.get(b, [[] for _ in columns])):
+                    fraction = f
+                    for _, x in combination:
+                        fraction *= x
+                    weights[(d, *(t for t, _ in combination))] += fraction
+            names = ["from_id", *(c.name for c in columns)]
+            data: dict[str, list[Any]] = {n: [] for n in names}
+            data["fraction"] = []
+            for key, fraction in weights.items():
+                for n, part in zip(names, key, strict=True):
+                    data[n].append(part)
+                data["fraction"].append(fraction)
+            schema = pa.schema([(n, pa.string()) for n in names] + [("fraction", pa.float64())])
+            return ArrowInput.of("folded", arrays.table(data, schema))
+
+        folded_input = memo(
+            ("folded", base.value, step.key if step else (), *(c.key for c in columns)),
+            composed,
+        )
+        plan.inputs.append(folded_input)
+        alias = f"f_{base.value}"
+        joins.append(
+            exp.Join(
+                this=exp.Table(
+                    this=ident(folded_input.name), alias=exp.TableAlias(this=ident(alias))
+                ),
+                on=exp.EQ(this=load_dims[base].copy(), expression=col("from_id", alias)),
+                kind="INNER",
+            )
+        )
+        value = exp.Mul(this=value, expression=col("fraction", alias))
+        extra += [(c.name, col(c.name, alias)) for c in columns]
+    plan.folded = tuple(c.name for c in supplementals if c.base in folded)
+    return value, extra
 
 
 def _weigh(
@@ -594,6 +700,7 @@ def _early_aggregate(
     value: exp.Expression,
     kept: set[DimensionType],
     keep_time: bool,
+    extra: list[tuple[str, exp.Expression]],
 ) -> exp.Select:
     """The scan summed over the columns the query reads, before any mapping: the expert's
     plan for a query that only sums. ``SUM(f(keys) · value)`` over mapped rows equals that
@@ -604,6 +711,7 @@ def _early_aggregate(
         expression = load_dims[dim_type]
         if dim_type in kept and not isinstance(expression, exp.Literal):
             columns.append(exp.alias_(expression, dim_type.value, quoted=True))
+    columns += [exp.alias_(e, name, quoted=True, copy=False) for name, e in extra]
     conditions = list(where)
     if keep_time:
         columns += [
@@ -638,9 +746,14 @@ def _map_summed(
     kept: set[DimensionType],
     time_columns: tuple[str, ...],
     keep_time: bool,
+    supplementals: tuple[SupplementalColumn, ...],
+    folded: set[DimensionType],
+    plan: DatasetPlan,
+    memo: Memo,
 ) -> exp.Select:
     """The mappings of the kept columns, joined to the pre-summed rows (aliased ``e``);
-    columns nobody reads come out as typed NULLs, for the union's sake."""
+    columns nobody reads come out as typed NULLs, for the union's sake. Supplemental columns
+    come out too: summed by already (folded), or joined here on their mapped base column."""
     value: exp.Expression = col(VALUE, "e")
     columns = []
     for dim_type in DIMENSION_COLUMN_ORDER:
@@ -672,6 +785,31 @@ def _map_summed(
             join.set("on", exp.EQ(this=col(step.dim_type.value, "e"), expression=on.expression))
         select = select.join(join, copy=False)
         value = exp.Mul(this=value, expression=step.fraction)
+    for index, column in enumerate(supplementals):
+        if column.base in folded:
+            columns.append(exp.alias_(col(column.name, "e"), column.name, quoted=True, copy=False))
+            continue
+        mapping_input = memo(
+            ("supplemental", *column.key),
+            lambda column=column: ArrowInput.of(
+                "map",
+                arrays.from_rows(
+                    [{"from_id": f, "to_id": t, "from_fraction": x} for f, t, x in column.records],
+                    MAPPING_SCHEMA,
+                ),
+            ),
+        )
+        plan.inputs.append(mapping_input)
+        alias = f"sp{index}"
+        base = columns[DIMENSION_COLUMN_ORDER.index(column.base)].this.copy()
+        select = select.join(
+            exp.Table(this=ident(mapping_input.name), alias=exp.TableAlias(this=ident(alias))),
+            on=exp.EQ(this=base, expression=col("from_id", alias)),
+            join_type="INNER",
+            copy=False,
+        )
+        value = exp.Mul(this=value, expression=col("from_fraction", alias))
+        columns.append(exp.alias_(col("to_id", alias), column.name, quoted=True, copy=False))
     return select.select(*columns, exp.alias_(value, VALUE, quoted=True, copy=False), copy=False)
 
 

@@ -37,6 +37,7 @@ from .dataset_plan import (
     VALUE,
     DatasetPlan,
     Memo,
+    SupplementalColumn,
     build_dataset_plan,
     build_now,
     col,
@@ -157,12 +158,17 @@ def plan_virtual_table(
     supplemental_dims = {
         names.supplemental_columns[d.name]: d for d in project.supplemental_dimensions
     }
-    keep = (
-        _dimension_types_read(table, columns, supplemental_dims)
-        # A projection multiplies by growth rates per key: its rows must keep their keys.
-        if only_summed and aggregate_early and table.projection is None
-        else None
-    )
+    # A projection multiplies by growth rates per key: its rows must keep their keys.
+    early = only_summed and aggregate_early and table.projection is None
+    keep = _dimension_types_read(table, columns, supplemental_dims) if early else None
+    # Aggregating early, the datasets resolve the supplemental columns themselves (summed by
+    # them in place of their base column where the query reads that no other way).
+    resolved = (
+        tuple(_supplemental_column(c, supplemental_dims, restrictions) for c in
+              _supplementals_read(table, columns, supplemental_dims))
+        if early
+        else ()
+    )  # fmt: skip
 
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
@@ -189,11 +195,16 @@ def plan_virtual_table(
                 keep=keep,
                 keep_time=reads_time,
                 memo=dataset_memo,
+                supplementals=resolved,
             )
 
         plan = dataset_memo(
-            ("plan", pushed_key, time_column, dialect, sum_spread, keep, reads_time), build
-        )
+            (
+                "plan", pushed_key, time_column, dialect, sum_spread, keep, reads_time,
+                tuple(c.key for c in resolved),
+            ),
+            build,
+        )  # fmt: skip
         if plan.empty_reason:
             skipped.append((dataset.dataset_id, plan.empty_reason))
             continue
@@ -213,7 +224,7 @@ def plan_virtual_table(
             copy=False,
         )
     elif not plans:
-        relation = _empty_relation(time_column)
+        relation = _empty_relation(time_column, [c.name for c in resolved])
 
     # Bases in use: those of the (single group of) datasets, else the project's first.
     bases: dict[DimensionType, ProjectDimension] = {}
@@ -250,9 +261,13 @@ def plan_virtual_table(
         joined[key] = alias
         return alias
 
+    resolved_names = {c.name for c in resolved}
+
     def join_supplemental(column_name: str) -> str:
         nonlocal query, value
         key = f"supplemental:{column_name}"
+        if column_name in resolved_names:
+            return "u"  # the datasets' rows carry it, its fraction applied
         if key in joined:
             return joined[key]
         mapping = supplemental_dims[column_name].base_mapping
@@ -303,12 +318,13 @@ def plan_virtual_table(
         elif role is ColumnRole.VALUE:
             expression = value
         elif role is ColumnRole.SUPPLEMENTAL:
-            expression = col("to_id", join_supplemental(column.name))
+            alias = join_supplemental(column.name)
+            expression = col(column.name if alias == "u" else "to_id", alias)
         elif role is ColumnRole.RECORD_NAME:
             target = table.get_column(column.names_column or "")
             if target.role is ColumnRole.SUPPLEMENTAL:
                 alias = join_supplemental(target.name)
-                on = col("to_id", alias)
+                on = col(target.name if alias == "u" else "to_id", alias)
                 expression = col("name", join_records(supplemental_dims[target.name], on))
             else:
                 dim = bases[target.dimension_type]  # type: ignore[index]
@@ -353,12 +369,44 @@ def plan_virtual_table(
     )
 
 
+def _supplementals_read(
+    table: Table, columns: list, supplemental_dims: dict[str, ProjectDimension]
+) -> list[str]:
+    """The supplemental columns the query reads, itself or through its `*_name` twin."""
+    names: list[str] = []
+    for column in columns:
+        if column.role is ColumnRole.RECORD_NAME:
+            column = table.get_column(column.names_column or "")
+        if column.role is ColumnRole.SUPPLEMENTAL and column.name not in names:
+            names.append(column.name)
+    return sorted(names)
+
+
+def _supplemental_column(
+    name: str, supplemental_dims: dict[str, ProjectDimension], restrictions: Restrictions
+) -> SupplementalColumn:
+    mapping = supplemental_dims[name].base_mapping
+    assert mapping is not None
+    wanted = restrictions.supplemental.get(name)
+    records = tuple(
+        (r.from_id, r.to_id, r.from_fraction)
+        for r in mapping.records
+        if r.to_id is not None and (wanted is None or r.to_id in wanted)
+    )
+    return SupplementalColumn(
+        name,
+        mapping.from_dimension.type,
+        records,
+        (mapping.mapping_id, mapping.version, wanted),
+    )
+
+
 def _dimension_types_read(
     table: Table, columns: list, supplemental_dims: dict[str, ProjectDimension]
 ) -> frozenset[DimensionType]:
-    """The base dimension types whose columns the query's columns are computed from: a
-    supplemental column or a record name from its base column, time zones and local times
-    from geography, units from metric."""
+    """The base dimension types whose base columns the query's columns are computed from:
+    a record name from its base column, time zones and local times from geography, units
+    from metric. (Supplemental columns are resolved by the dataset plans themselves.)"""
     types: set[DimensionType] = set()
     for column in columns:
         role = column.role
@@ -367,10 +415,6 @@ def _dimension_types_read(
             role = column.role
         if role is ColumnRole.DIMENSION:
             types.add(column.dimension_type)
-        elif role is ColumnRole.SUPPLEMENTAL:
-            mapping = supplemental_dims[column.name].base_mapping
-            assert mapping is not None
-            types.add(mapping.from_dimension.type)
         elif role in (ColumnRole.TIME_ZONE, ColumnRole.LOCAL_TIME):
             types.add(DimensionType.GEOGRAPHY)
         elif role is ColumnRole.UNIT:
@@ -472,7 +516,7 @@ def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> 
     return exp.Anonymous(this="timezone", expressions=[zone, instant])
 
 
-def _empty_relation(time_column: str | None) -> exp.Select:
+def _empty_relation(time_column: str | None, extra: list[str] = ()) -> exp.Select:  # type: ignore[assignment]
     null = exp.Null()
     varchar = sql_type("VARCHAR")
     columns = [
@@ -484,6 +528,9 @@ def _empty_relation(time_column: str | None) -> exp.Select:
             exp.alias_(exp.cast(null.copy(), sql_type("TIMESTAMPTZ")), time_column, quoted=True)
         )
     columns.append(exp.alias_(exp.cast(null.copy(), sql_type("DOUBLE")), VALUE, quoted=True))
+    columns += [
+        exp.alias_(exp.cast(null.copy(), varchar.copy()), name, quoted=True) for name in extra
+    ]
     columns.append(exp.alias_(exp.cast(null.copy(), varchar), DATASET_ID, quoted=True))
     return exp.select(*columns).where(exp.false())
 

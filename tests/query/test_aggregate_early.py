@@ -170,10 +170,18 @@ def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session
         "SELECT us_states, SUM(value) FROM test_efs.data WHERE metric = 'fans' GROUP BY 1"
     )
     for dataset in translation.plans[0].datasets:
-        assert dataset.aggregated_over == ("geography", "metric")
+        # us_states is summed by in place of geography (its mapping composed in).
+        assert dataset.aggregated_over == ("metric", "us_states")
+        assert dataset.folded == ("us_states",)
         # The one-to-many model-year mapping of a trivial column: one weight, 0.9 + … + 1.3.
         assert [t.value for t in dataset.weighed] == ["subsector", "model_year"]
     explained = session.explain("SELECT us_states, SUM(value) FROM test_efs.data GROUP BY 1")
-    assert "aggregated before mapping (the query only sums value): SUM(value) by geography" in (
+    assert "aggregated before mapping (the query only sums value): SUM(value) by us_states" in (
         explained
     )
+    # Read through geography itself too: the supplemental is joined to the summed rows.
+    both = session.translate(
+        "SELECT geography, us_states, SUM(value) FROM test_efs.data GROUP BY ALL"
+    )
+    for dataset in both.plans[0].datasets:
+        assert dataset.aggregated_over == ("geography",) and dataset.folded == ()

@@ -5,8 +5,8 @@ SELECT
 FROM (
   SELECT
     "u"."model_year" AS "model_year",
-    "u"."value" * "s0"."from_fraction" AS "value",
-    "s0"."to_id" AS "us_states"
+    "u"."value" AS "value",
+    "u"."us_states" AS "us_states"
   FROM (
     SELECT
       "s"."geography" AS "geography",
@@ -17,11 +17,12 @@ FROM (
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
       CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
+      "s"."us_states" AS "us_states",
       "s"."value" AS "value",
       'test_efs_comstock' AS "dataset_id"
     FROM (
       SELECT
-        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "geography",
         CAST(NULL AS TEXT) AS "sector",
         CAST(NULL AS TEXT) AS "subsector",
         CAST(NULL AS TEXT) AS "metric",
@@ -29,24 +30,29 @@ FROM (
         CAST(NULL AS TEXT) AS "weather_year",
         CAST(NULL AS TEXT) AS "scenario",
         NULL AS "timestamp",
+        "e"."us_states" AS "us_states",
         "e"."value" * "m_model_year"."from_fraction" AS "value"
       FROM (
         SELECT
-          "l"."geography" AS "geography",
-          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight") AS "value"
+          "f_geography"."us_states" AS "us_states",
+          SUM(
+            "t"."value" * "f_geography"."fraction" * "w_subsector"."weight" * "w_metric"."weight"
+          ) AS "value"
         FROM "__dsgrid_scan_1" AS "t"
         INNER JOIN "__dsgrid_scan_2" AS "l"
           ON "t"."id" = "l"."id"
-        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+        INNER JOIN "__dsgrid_folded_3" AS "f_geography"
+          ON "l"."geography" = "f_geography"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_subsector"
           ON "l"."subsector" = "w_subsector"."from_id"
-        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+        INNER JOIN "__dsgrid_weights_5" AS "w_metric"
           ON "t"."metric" = "w_metric"."from_id"
         WHERE
           "l"."geography" IN ('06073', '06075')
         GROUP BY
           1
       ) AS "e"
-      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
+      INNER JOIN "__dsgrid_map_6" AS "m_model_year"
         ON '2012' = "m_model_year"."from_id"
     ) AS "s"
     UNION ALL
@@ -59,11 +65,12 @@ FROM (
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
       CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
+      "s"."us_states" AS "us_states",
       "s"."value" AS "value",
       'test_efs_comstock_unpivoted' AS "dataset_id"
     FROM (
       SELECT
-        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "geography",
         CAST(NULL AS TEXT) AS "sector",
         CAST(NULL AS TEXT) AS "subsector",
         CAST(NULL AS TEXT) AS "metric",
@@ -71,27 +78,30 @@ FROM (
         CAST(NULL AS TEXT) AS "weather_year",
         CAST(NULL AS TEXT) AS "scenario",
         NULL AS "timestamp",
+        "e"."us_states" AS "us_states",
         "e"."value" * "m_model_year"."from_fraction" AS "value"
       FROM (
         SELECT
-          "t"."geography" AS "geography",
-          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight") AS "value"
-        FROM "__dsgrid_scan_6" AS "t"
-        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+          "f_geography"."us_states" AS "us_states",
+          SUM(
+            "t"."value" * "f_geography"."fraction" * "w_subsector"."weight" * "w_metric"."weight"
+          ) AS "value"
+        FROM "__dsgrid_scan_7" AS "t"
+        INNER JOIN "__dsgrid_folded_3" AS "f_geography"
+          ON "t"."geography" = "f_geography"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_subsector"
           ON "t"."subsector" = "w_subsector"."from_id"
-        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+        INNER JOIN "__dsgrid_weights_5" AS "w_metric"
           ON "t"."metric" = "w_metric"."from_id"
         WHERE
           "t"."geography" IN ('06073', '06075')
         GROUP BY
           1
       ) AS "e"
-      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
+      INNER JOIN "__dsgrid_map_6" AS "m_model_year"
         ON '2012' = "m_model_year"."from_id"
     ) AS "s"
   ) AS "u"
-  INNER JOIN "__dsgrid_map_7" AS "s0"
-    ON "u"."geography" = "s0"."from_id"
 ) AS "data"
 WHERE
   "data"."us_states" = 'CA' AND "data"."model_year" IN ('2020', '2030')

@@ -4,8 +4,8 @@ SELECT
   SUM(`data`.`value`) AS `sum(value)`
 FROM (
   SELECT
-    `s0`.`to_id` AS `us_states`,
-    `u`.`value` * `s0`.`from_fraction` AS `value`
+    `u`.`us_states` AS `us_states`,
+    `u`.`value` AS `value`
   FROM (
     SELECT
       `s`.`geography` AS `geography`,
@@ -16,11 +16,12 @@ FROM (
       `s`.`weather_year` AS `weather_year`,
       `s`.`scenario` AS `scenario`,
       CAST(NULL AS TIMESTAMP) AS `timestamp`,
+      `s`.`us_states` AS `us_states`,
       `s`.`value` AS `value`,
       'test_efs_comstock' AS `dataset_id`
     FROM (
       SELECT
-        `e`.`geography` AS `geography`,
+        CAST(NULL AS STRING) AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -28,17 +29,22 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
+        `e`.`us_states` AS `us_states`,
         `e`.`value` AS `value`
       FROM (
         SELECT
-          `l`.`geography` AS `geography`,
-          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5) AS `value`
+          `f_geography`.`us_states` AS `us_states`,
+          SUM(
+            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5
+          ) AS `value`
         FROM `__dsgrid_scan_1` AS `t`
         INNER JOIN `__dsgrid_scan_2` AS `l`
           ON `t`.`id` = `l`.`id`
-        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
+        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
+          ON `l`.`geography` = `f_geography`.`from_id`
+        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
           ON `l`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         GROUP BY
           1
@@ -54,11 +60,12 @@ FROM (
       `s`.`weather_year` AS `weather_year`,
       `s`.`scenario` AS `scenario`,
       CAST(NULL AS TIMESTAMP) AS `timestamp`,
+      `s`.`us_states` AS `us_states`,
       `s`.`value` AS `value`,
       'test_efs_comstock_unpivoted' AS `dataset_id`
     FROM (
       SELECT
-        `e`.`geography` AS `geography`,
+        CAST(NULL AS STRING) AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -66,22 +73,25 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
+        `e`.`us_states` AS `us_states`,
         `e`.`value` AS `value`
       FROM (
         SELECT
-          `t`.`geography` AS `geography`,
-          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5) AS `value`
-        FROM `__dsgrid_scan_5` AS `t`
-        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
+          `f_geography`.`us_states` AS `us_states`,
+          SUM(
+            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5
+          ) AS `value`
+        FROM `__dsgrid_scan_6` AS `t`
+        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
+          ON `t`.`geography` = `f_geography`.`from_id`
+        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
           ON `t`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         GROUP BY
           1
       ) AS `e`
     ) AS `s`
   ) AS `u`
-  INNER JOIN `__dsgrid_map_6` AS `s0`
-    ON `u`.`geography` = `s0`.`from_id`
 ) AS `data`
 GROUP BY ALL
