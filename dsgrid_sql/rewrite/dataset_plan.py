@@ -363,15 +363,21 @@ def build_dataset_plan(
     extra: list[tuple[str, exp.Expression]] = []
     if early and folded:
         value, extra = _fold_supplementals(
-            plan, supplementals, folded, steps, load_dims, value, joins, memo
+            plan, supplementals, folded, kept, steps, load_dims, value, joins, memo
         )
-        plan.aggregated_over = (*(plan.aggregated_over or ()), *plan.folded)
+        plan.aggregated_over = (
+            tuple(t.value for t in DIMENSION_COLUMN_ORDER if t in kept)
+            + (tuple(time_columns) if keep_time else ())
+            + plan.folded
+        )
     for step in steps:
         dim_type, records = step.dim_type, step.records
         if early and dim_type in folded:
             continue  # composed into the folded supplementals' table
         if early and dim_type not in kept:
-            value = _weigh(plan, step, load_dims[dim_type], value, joins, memo)
+            dimension = dataset.dimensions.get(dim_type)
+            ids = frozenset(r.id for r in getattr(dimension, "records", None) or ())
+            value = _weigh(plan, step, load_dims[dim_type], value, joins, memo, ids)
             continue
 
         def mapping_table(records: list[tuple[str, str, float]] = records) -> ArrowInput:
@@ -581,6 +587,7 @@ def _fold_supplementals(
     plan: DatasetPlan,
     supplementals: tuple[SupplementalColumn, ...],
     folded: set[DimensionType],
+    kept: set[DimensionType],
     steps: list[_MappingStep],
     load_dims: dict[DimensionType, exp.Expression],
     value: exp.Expression,
@@ -593,6 +600,7 @@ def _fold_supplementals(
     × each supplemental's fraction) — the literal plan's joins, composed — so the scan is
     summed by state or region, not by county."""
     extra: list[tuple[str, exp.Expression]] = []
+    unfolded: set[DimensionType] = set()
     by_step = {s.dim_type: s for s in steps}
     for base in sorted(folded, key=DIMENSION_COLUMN_ORDER.index):
         columns = [c for c in supplementals if c.base is base]
@@ -600,7 +608,7 @@ def _fold_supplementals(
 
         def composed(
             columns: list[SupplementalColumn] = columns, step: _MappingStep | None = step
-        ) -> ArrowInput:
+        ) -> tuple[ArrowInput, bool]:
             targets: dict[str, list[list[tuple[str, float]]]] = defaultdict(
                 lambda: [[] for _ in columns]
             )
@@ -623,12 +631,19 @@ def _fold_supplementals(
                     data[n].append(part)
                 data["fraction"].append(fraction)
             schema = pa.schema([(n, pa.string()) for n in names] + [("fraction", pa.float64())])
-            return ArrowInput.of("folded", arrays.table(data, schema))
+            # Folding pays only where each stored record goes to one place: a split (five-
+            # year intervals, dual-fuel end uses) would multiply the stored rows before the
+            # sum instead of the summed ones after it.
+            single = len(set(data["from_id"])) == len(data["from_id"])
+            return ArrowInput.of("folded", arrays.table(data, schema)), single
 
-        folded_input = memo(
+        folded_input, single = memo(
             ("folded", base.value, step.key if step else (), *(c.key for c in columns)),
             composed,
         )
+        if not single:
+            unfolded.add(base)
+            continue
         plan.inputs.append(folded_input)
         alias = f"f_{base.value}"
         joins.append(
@@ -642,6 +657,8 @@ def _fold_supplementals(
         )
         value = exp.Mul(this=value, expression=col("fraction", alias))
         extra += [(c.name, col(c.name, alias)) for c in columns]
+    folded -= unfolded
+    kept |= unfolded  # summed by their base column, the supplemental joined afterwards
     plan.folded = tuple(c.name for c in supplementals if c.base in folded)
     return value, extra
 
@@ -653,6 +670,7 @@ def _weigh(
     value: exp.Expression,
     joins: list[exp.Join],
     memo: Memo,
+    record_ids: frozenset[str],
 ) -> exp.Expression:
     """A mapping of a column nobody reads, before an early aggregate: each row only weighs
     the sum of its fractions over the records kept (none: the row is dropped, as the
@@ -668,6 +686,12 @@ def _weigh(
             plan.empty_reason = f"its {name} '{load_column.this}' maps to no project record"
             return value
         return exp.Mul(this=value, expression=exp.Literal.number(weight))
+    filtered = step.key[2] is not None if len(step.key) > 2 else False
+    if len(set(weights.values())) == 1 and (filtered or set(weights) >= record_ids):
+        # Every row that reaches here weighs the same (a unit factor, say): a constant,
+        # not a join per stored row. (With a pushed filter the scan keeps exactly the ids
+        # weighed; else every record of the dimension is weighed.)
+        return exp.Mul(this=value, expression=exp.Literal.number(next(iter(weights.values()))))
     weight_input = memo(
         ("weights", *step.key),
         lambda: ArrowInput.of(
