@@ -169,6 +169,15 @@ def plan_virtual_table(
         if early
         else ()
     )  # fmt: skip
+    # A row's time zone depends on its geography alone: resolved like a supplemental, so
+    # local days sum by zone (and state), not by county.
+    zones_resolved = early and any(
+        c.role in (ColumnRole.TIME_ZONE, ColumnRole.LOCAL_TIME)
+        and c.name != LOCAL_STANDARD_TIME_COLUMN
+        for c in columns
+    )
+    if zones_resolved:
+        resolved += (_zone_column(project, datasets),)
 
     plans: list[DatasetPlan] = []
     skipped: list[tuple[str, str]] = []
@@ -335,9 +344,12 @@ def plan_virtual_table(
             instant = col(time_column or "timestamp", "u")
             expression = _offset_time(instant, col(UTC_OFFSET, alias), dialect)
         elif role is ColumnRole.TIME_ZONE or role is ColumnRole.LOCAL_TIME:
-            geography = bases[DimensionType.GEOGRAPHY]
-            alias = join_records(geography, col(DimensionType.GEOGRAPHY.value, "u"))
-            zone = col("time_zone", alias)
+            if zones_resolved:
+                zone = col(ZONE, "u")
+            else:
+                geography = bases[DimensionType.GEOGRAPHY]
+                alias = join_records(geography, col(DimensionType.GEOGRAPHY.value, "u"))
+                zone = col("time_zone", alias)
             expression = (
                 zone
                 if role is ColumnRole.TIME_ZONE
@@ -366,6 +378,28 @@ def plan_virtual_table(
         query.select(*selected, copy=False),
         left_out=left_out,
         relation=relation,
+    )
+
+
+ZONE = "__time_zone"
+
+
+def _zone_column(project: Project, datasets: list[ProjectDataset]) -> SupplementalColumn:
+    """The time zone of each base geography record, as a supplemental column (fraction 1;
+    a record without a zone keeps its rows, with no zone, as the records join does)."""
+    geography = (
+        next((d.base_dimensions[DimensionType.GEOGRAPHY] for d in datasets), None)
+        or project.base_dimensions_of(DimensionType.GEOGRAPHY)[0]
+    )
+    records = tuple(
+        (r.id, None if not r.fields.get("time_zone") else str(r.fields["time_zone"]), 1.0)
+        for r in geography.records
+    )
+    return SupplementalColumn(
+        ZONE,
+        DimensionType.GEOGRAPHY,
+        records,
+        ("zones", geography.dimension_id, geography.version),
     )
 
 
@@ -415,8 +449,8 @@ def _dimension_types_read(
             role = column.role
         if role is ColumnRole.DIMENSION:
             types.add(column.dimension_type)
-        elif role in (ColumnRole.TIME_ZONE, ColumnRole.LOCAL_TIME):
-            types.add(DimensionType.GEOGRAPHY)
+        elif column.name == LOCAL_STANDARD_TIME_COLUMN:
+            types.add(DimensionType.GEOGRAPHY)  # its offset comes from the records table
         elif role is ColumnRole.UNIT:
             types.add(DimensionType.METRIC)
     return frozenset(types)
