@@ -112,13 +112,30 @@ def overhead(runs: int) -> str:
     return "\n".join(lines)
 
 
+# DuckDB settings of dsgrid-sql's engine the peer copies (the optimizer passes matter: one
+# can change a plan's cost several times over at 100M rows).
+_COPIED_SETTINGS = ("TimeZone", "disabled_optimizers")
+
+
+def engine_settings(session: dsgrid_sql.Session) -> dict[str, str]:
+    """The settings of ``session``'s DuckDB connection that the hand-written peer copies."""
+    conn = session.engine._conn  # type: ignore[attr-defined]
+    return {
+        name: str(conn.execute(f"SELECT current_setting('{name}')").fetchone()[0])
+        for name in _COPIED_SETTINGS
+    }
+
+
 class _Expert:
     """The hand-written peer on its own DuckDB connection, same engine settings as ours."""
 
-    def __init__(self, registry_path: Path) -> None:
+    def __init__(self, registry_path: Path, settings: dict[str, str] | None = None) -> None:
         self.spec = handwritten.build(registry_path)
         self.conn = duckdb.connect(":memory:")
         self.conn.execute("SET TimeZone = 'UTC'")
+        for name, value in (settings or {}).items():
+            quoted = value.replace("'", "''")
+            self.conn.execute(f"SET {name} = '{quoted}'")
         for name, path in self.spec.parquet.items():
             quoted = str(path).replace("'", "''")
             self.conn.execute(f"CREATE VIEW {name} AS SELECT * FROM read_parquet('{quoted}')")
@@ -165,7 +182,7 @@ def handwritten_case(scales: list[str], runs: int, question_ids: list[str] | Non
         session = dsgrid_sql.connect(found.path, export_dir=scratch)
         literal = dsgrid_sql.connect(found.path, export_dir=scratch)
         literal.set("aggregate_early", "off")
-        expert = _Expert(found.path)
+        expert = _Expert(found.path, engine_settings(session))
         try:
             for question in QUESTIONS:
                 if question_ids and question.id not in question_ids:
