@@ -13,10 +13,11 @@ from sqlglot import exp
 from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table
 from dsgrid_sql.catalog.project import ProjectDimension
 
-from . import bind
+from . import bind, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
 from .cache import cached_plan, plan_sql, remembered, table_input
 from .dataset_plan import ident
+from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
 from .table_plan import TablePlan
@@ -104,11 +105,13 @@ def translate_statement(
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
-    check_functions(statement, ctx.position)
-    same_every_run = repeatable(statement)
     bind.expand_stars(statement, ctx)
     bind.canonicalize_columns(statement, ctx)
+    # Columns are named by the user's text, before any call is adapted to the engine.
     bind.name_output_columns(statement, dialect)
+    portable.adapt(statement, engine_of_dialect(dialect), target, ctx.position)
+    called = check_functions(statement, ctx.position, dialect, target, text)
+    same_every_run = repeatable(statement, called)
     statement = bind.qualify_columns(statement, ctx)
     _rebind_nodes(statement, ctx)
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
