@@ -248,10 +248,19 @@ class Session:
                     params=params,
                     pushdown=self.pushdown,
                     aggregate_early=self.aggregate_early,
+                    pivot_values=self._pivot_values,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
             raise too_deep(self.limits) from None
+
+    def _pivot_values(self, text: str) -> list[Any]:
+        """The first column of a query: the values a PIVOT without an IN list pivots on."""
+        reader = self._run(self.translate(text))
+        try:
+            return reader.read_all().column(0).to_pylist()
+        finally:
+            reader.close()
 
     def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
         statement = st.classify(text)

@@ -215,11 +215,17 @@ def duckdb_report() -> dict[str, Any]:
                 changed = True
     for name in by_name:
         verdict.setdefault(name, "impure: the macro's body could not be judged")
+    # Denied names this version lacks are refused all the same, saying why.
+    for name, family in denied.items():
+        verdict.setdefault(name, f"denied: {family}")
 
     aggregates = {n for n, i in by_name.items() if "aggregate" in i["types"]}
     functions: dict[str, Any] = {}
     refused: dict[str, str] = {}
-    for name in sorted(by_name):
+    for name in sorted(verdict):
+        if name not in by_name:
+            refused[name] = verdict[name]
+            continue
         item = by_name[name]
         if verdict[name] != "pure":
             refused[name] = verdict[name]
@@ -290,6 +296,9 @@ def spark_report(spark: Any) -> dict[str, Any]:
         examples = re.findall(r">\s*(SELECT\s.*?);", info.getExamples() or "", re.S)
         probe = " ".join(examples[0].split()) if examples else _call(name, 1)
         functions[name] = _entry(kind, SPARK_GROUPS.get(group), name in clock, probe)
+    for name, family in denied.items():
+        if name not in functions and name not in refused:
+            refused[name] = f"denied: {family}"
     import pyspark
 
     return {

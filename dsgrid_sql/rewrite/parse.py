@@ -60,13 +60,13 @@ def node_position(text: str, node: exp.Expression | None) -> Position | None:
     return None
 
 
-STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE")
+STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE", "PIVOT", "UNPIVOT")
 # A first word that is no SQL keyword at all is a typo worth naming (SELEC, SLECT, ...).
 _SQL_KEYWORDS = {k.split()[0] for k in Tokenizer.KEYWORDS} | set(STATEMENT_WORDS)
 # Statements of the engines that sqlglot does not know as keywords; named in the refusal.
 _ENGINE_STATEMENT_WORDS = {
     "ATTACH", "DETACH", "INSTALL", "LOAD", "CALL", "RESET", "EXPORT", "IMPORT", "ADD", "LIST",
-    "MSCK", "REFRESH", "SUMMARIZE", "CHECKPOINT", "VACUUM", "FORCE", "PIVOT", "UNPIVOT",
+    "MSCK", "REFRESH", "SUMMARIZE", "CHECKPOINT", "VACUUM", "FORCE",
 }  # fmt: skip
 _FIRST_WORD = re.compile(
     r"[\s;\ufeff]*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)[\s;]*)*(\(|[^\W\d]\w*)?", re.S
@@ -246,7 +246,8 @@ def _balanced(kind: type[exp.Expression], terms: list[exp.Expression]) -> exp.Ex
 
 
 def _check_first_word(text: str) -> None:
-    """An allowlist of how a query may begin: SELECT, WITH, VALUES, FROM, TABLE or '('.
+    """An allowlist of how a query may begin: SELECT, WITH, VALUES, FROM, TABLE, PIVOT,
+    UNPIVOT or '('.
     Every other statement (DDL, DML, ATTACH, PRAGMA, CALL, ...) is refused by name here,
     before any parser sees it."""
     first = _FIRST_WORD.match(text)
