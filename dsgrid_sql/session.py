@@ -161,10 +161,12 @@ class Session:
         allow_copy: bool = True,
         max_sql_length: int = DEFAULT_LIMITS.max_length,
         max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
+        max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
     ) -> None:
         self.catalog = catalog
-        # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting; 0 = none.
-        self.limits = SqlLimits(max_sql_length, max_nesting_depth)
+        # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting, rows of
+        # one generate_series; 0 = none.
+        self.limits = SqlLimits(max_sql_length, max_nesting_depth, max_series_rows)
         # An Engine instance is shared with its owner (a server runs one engine for all its
         # clients); the session neither replaces nor closes it.
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
@@ -508,6 +510,7 @@ def connect(
     result_cache_mb: float = 0,
     max_sql_length: int = DEFAULT_LIMITS.max_length,
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
+    max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
 ) -> Session:
     """Open a registry for SQL.
 
@@ -535,6 +538,7 @@ def connect(
             },
             max_sql_length=max_sql_length,
             max_nesting_depth=max_nesting_depth,
+            max_series_rows=max_series_rows,
         )
     except BaseException:
         catalog.close()

@@ -374,7 +374,6 @@ def verify(catalog: dict[str, Any], registry: Path) -> dict[str, Any]:
     whose example fails on its own engine, or that the other engine has no translation of,
     gets no mark."""
     import dsgrid_sql
-    from dsgrid_sql.errors import DsgridSqlError
     from dsgrid_sql.rewrite import functions
 
     unverified = json.loads(json.dumps(catalog))

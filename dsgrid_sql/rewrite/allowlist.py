@@ -52,7 +52,8 @@ _QUERY_PARTS = {
     "Null", "Boolean", "Paren", "Tuple", "DataType", "DataTypeParam", "Interval",
     "IntervalSpan", "Var", "Placeholder", "Parameter", "Bracket", "Slice", "Escape",
     "Kwarg", "PropertyEQ", "Lambda", "IgnoreNulls", "RespectNulls", "WithinGroup", "Filter",
-    "HavingMax", "ColumnPosition",
+    "HavingMax", "ColumnPosition", "HexString", "ByteString", "BitString", "RawString",
+    "National",
     # x AT TIME ZONE 'zone' (time_zones.py gives it one meaning on both engines)
     "AtTimeZone",
 }  # fmt: skip
@@ -105,7 +106,7 @@ _SYNTAX_NODES = (
 )  # fmt: skip
 # Calls that are syntax in the engines, not catalog functions (CAST(x AS t), EXTRACT(f FROM x),
 # Spark's TIMESTAMPDIFF(HOUR, a, b)).
-_COMMON_SYNTAX = {"cast", "try_cast", "extract", "coalesce", "struct", "array", "map"}
+_COMMON_SYNTAX = {"cast", "try_cast", "extract", "coalesce", "struct", "array", "map", "unnest"}
 _SYNTAX_CALLS = {
     "duckdb": _COMMON_SYNTAX,
     "spark": _COMMON_SYNTAX | {"timestampdiff", "timestampadd"},

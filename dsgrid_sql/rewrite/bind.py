@@ -58,6 +58,7 @@ from dsgrid_sql.errors import (
 from dsgrid_sql.suggest import did_you_mean
 
 from .cache import remembered, table_key
+from .forms import series_table
 from .parse import node_position, position_at
 from .summed import only_summed
 from .table_plan import Restrictions
@@ -198,6 +199,10 @@ def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
             node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             continue
         if not isinstance(node.this, exp.Identifier):
+            series = series_table(node, ctx.dialect)
+            if series is not None:
+                node.replace(series)
+                continue
             inner = node.this
             if isinstance(inner, exp.Anonymous):
                 what = inner.name.lower()

@@ -20,7 +20,13 @@ from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
 from dsgrid_sql.catalog import Column, Table
-from dsgrid_sql.errors import SqlSyntaxError, UnknownColumnError, UnsupportedSqlError
+from dsgrid_sql.errors import (
+    EngineOnlyError,
+    SeriesTooLargeError,
+    SqlSyntaxError,
+    UnknownColumnError,
+    UnsupportedSqlError,
+)
 from dsgrid_sql.suggest import did_you_mean
 
 # How many columns a pivot may make (DuckDB's own pivot_limit is 100,000).
@@ -38,6 +44,7 @@ def pivot_statements(statement: exp.Expression, dialect: str) -> exp.Expression:
     cols INTO NAME n VALUE v`` — the whole statement, a CTE or a subquery — as SELECTs with
     PIVOT / UNPIVOT clauses. Returns the (possibly new) statement."""
     for node in list(statement.find_all(exp.Pivot)):
+        _check_in_lists(node)
         if node.this is None:
             continue  # a clause already, attached to its table
         select = _unpivot_clause(node, dialect) if node.args.get("unpivot") else None
@@ -48,6 +55,28 @@ def pivot_statements(statement: exp.Expression, dialect: str) -> exp.Expression:
         else:
             node.replace(select)
     return statement
+
+
+def _check_in_lists(node: exp.Pivot) -> None:
+    """A pivot's IN list holds values (or, for UNPIVOT, columns), never a query."""
+    for field in [*(node.args.get("fields") or []), *node.expressions]:
+        if not isinstance(field, exp.In):
+            continue
+        if field.args.get("query") is not None or any(not _is_value(v) for v in field.expressions):
+            raise UnsupportedSqlError(
+                "A PIVOT's IN list takes values (an UNPIVOT's, columns), not queries or "
+                "expressions."
+            )
+
+
+def _is_value(node: exp.Expression) -> bool:
+    if isinstance(node, exp.PivotAlias):
+        node = node.this
+    if isinstance(node, exp.Literal | exp.Boolean | exp.Null | exp.Column | exp.Identifier):
+        return True
+    if isinstance(node, exp.Neg | exp.Paren):
+        return _is_value(node.this)
+    return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
 
 
 def _pivot_clause(node: exp.Pivot, dialect: str) -> exp.Expression:
@@ -413,3 +442,264 @@ def _matches(
             f"COLUMNS({argument.sql()}) matches no column.", position=position_of(node)
         )
     return matched
+
+
+# -- generate_series and range -----------------------------------------------------------------
+
+
+def series_table(node: exp.Table, dialect: str) -> exp.Expression | None:
+    """``FROM generate_series(a, b[, step])`` / ``FROM range(...)`` (DuckDB, column named
+    like the function) and Spark's ``FROM range([start,] end[, step])`` (column ``id``) as a
+    subquery unnesting the list, which both engines run: a bounded table of numbers, dates
+    or timestamps. None for any other table function."""
+    inner = node.this
+    if isinstance(inner, exp.GenerateSeries):
+        series = inner
+        column = "range" if inner.args.get("is_end_exclusive") else "generate_series"
+    elif isinstance(inner, exp.Anonymous) and inner.name.lower() == "range":
+        arguments = list(inner.expressions)
+        if not 1 <= len(arguments) <= 4:
+            raise SqlSyntaxError("range() takes one to four arguments: [start,] end[, step].")
+        if len(arguments) == 1:
+            arguments.insert(0, exp.Literal.number(0))
+        series = exp.GenerateSeries(
+            start=arguments[0],
+            end=arguments[1],
+            step=arguments[2] if len(arguments) > 2 else None,
+            is_end_exclusive=True,
+        )
+        column = "id"
+    else:
+        return None
+    alias = node.args.get("alias")
+    names = alias.columns if alias is not None else []
+    if names:
+        column = names[0].name
+    select = exp.select(
+        exp.Alias(this=exp.Unnest(expressions=[series]), alias=exp.to_identifier(column))
+    )
+    table_alias = exp.TableAlias(
+        this=exp.to_identifier(alias.name if alias is not None and alias.name else column)
+    )
+    return exp.Subquery(this=select, alias=table_alias)
+
+
+def check_series(
+    statement: exp.Expression,
+    limit: int,
+    position_of,  # type: ignore[no-untyped-def]
+    source: str | None = None,
+    target: str | None = None,
+) -> None:
+    """Refuse a generate_series / range / sequence whose size is not known before it runs
+    (bounds that are no constants), or over ``limit`` rows."""
+    for node in list(statement.find_all(exp.GenerateSeries)):
+        size = series_size(node, position_of)
+        if limit and size > limit:
+            raise SeriesTooLargeError(
+                f"generate_series would make {size:,} rows, over the limit of {limit:,}.",
+                position=position_of(node),
+                hint="Narrow the range or take a larger step (the limit is the "
+                "max_series_rows setting, --max-series-rows for serve).",
+            )
+        if source is not None and target is not None and source != target:
+            _check_month_steps(node, source, target, position_of)
+        _portable_series(node, size)
+
+
+def _check_month_steps(node: exp.GenerateSeries, source: str, target: str, position_of) -> None:  # type: ignore[no-untyped-def]
+    """DuckDB adds a month step to the previous value (Jan 30, Feb 29, Mar 29), Spark to the
+    start (Jan 30, Feb 29, Mar 30): they agree unless the series starts after the 28th."""
+    import datetime
+
+    from .portable import interval_width
+
+    step = node.args.get("step")
+    width = interval_width(step) if step is not None else None
+    low = _constant(node.args.get("start"))
+    if width and width[0] and isinstance(low, datetime.date) and low.day > 28:
+        from .functions import ENGINE_TITLES
+
+        raise EngineOnlyError(
+            f"A series in month steps from day {low.day} is {ENGINE_TITLES[source]}-only: "
+            f"{ENGINE_TITLES[target]} steps from the start, not from the previous value.",
+            position=position_of(node),
+        )
+
+
+def _portable_series(node: exp.GenerateSeries, size: int) -> None:
+    """Write the series the way both engines agree on: an explicit step, an inclusive end
+    (sqlglot's translation of DuckDB's exclusive range to Spark's sequence is wrong for
+    steps other than 1 and for intervals), integers as BIGINT (Spark's sequence of int
+    literals is INT), dates as timestamps (DuckDB's series of dates are), and no empty
+    series in the wrong direction (Spark's sequence refuses one)."""
+    start, end, step = (node.args.get(k) for k in ("start", "end", "step"))
+    low = _constant(start)
+    if isinstance(low, int | float):
+        by = _constant(step) if step is not None else 1
+        if size == 0:
+            # Empty on both engines: one value, filtered out.
+            one = exp.GenerateSeries(
+                start=exp.cast(exp.Literal.number(0), "BIGINT"),
+                end=exp.cast(exp.Literal.number(0), "BIGINT"),
+                step=exp.cast(exp.Literal.number(1), "BIGINT"),
+            )
+            never = exp.Lambda(this=exp.false(), expressions=[exp.to_identifier("x")])
+            node.replace(exp.ArrayFilter(this=one, expression=never))
+            return
+        last = low + (size - 1) * by
+        kind = "BIGINT" if all(isinstance(v, int) for v in (low, by, last)) else "DOUBLE"
+        node.set("start", exp.cast(start, kind))
+        node.set("end", exp.cast(_number_literal(last), kind))
+        node.set("step", exp.cast(_number_literal(by), kind))
+        node.set("is_end_exclusive", None)
+        return
+    high = _constant(end)
+    aware = any(getattr(v, "tzinfo", None) is not None for v in (low, high))
+    aware = aware or any(
+        isinstance(b, exp.Cast) and b.to.is_type(exp.DataType.Type.TIMESTAMPTZ)
+        for b in (start, end)
+    )
+    kind = exp.DataType(
+        this=exp.DataType.Type.TIMESTAMPTZ if aware else exp.DataType.Type.TIMESTAMPNTZ
+    )
+    node.set("start", _as_timestamp(start, kind))
+    end_node = _as_timestamp(end, kind)
+    if node.args.get("is_end_exclusive"):
+        one = exp.Interval(this=exp.Literal.string("1"), unit=exp.var("MICROSECOND"))
+        end_node = exp.Sub(this=end_node, expression=one)
+    node.set("end", end_node)
+    node.set("is_end_exclusive", None)
+
+
+def _as_timestamp(node: exp.Expression, kind: exp.DataType) -> exp.Expression:
+    if isinstance(node, exp.Cast) and node.to.this == kind.this:
+        return node
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal):
+        return exp.Cast(this=node.this, to=kind.copy())
+    return exp.Cast(this=node, to=kind.copy())
+
+
+def _number_literal(value: int | float) -> exp.Expression:
+    literal = exp.Literal.number(abs(value))
+    return exp.Neg(this=literal) if value < 0 else literal
+
+
+def series_size(node: exp.GenerateSeries, position_of=None) -> int:  # type: ignore[no-untyped-def]
+    """How many values ``node`` makes, from its constant bounds and step."""
+    from .portable import interval_width
+
+    start, end, step = (node.args.get(k) for k in ("start", "end", "step"))
+    exclusive = bool(node.args.get("is_end_exclusive"))
+    low, high = _constant(start), _constant(end)
+    if low is None or high is None:
+        raise UnsupportedSqlError(
+            "generate_series and range need constant bounds (numbers, or dates and "
+            "timestamps with a constant INTERVAL step), so their size is known before they "
+            "run.",
+            position=position_of(node) if position_of else None,
+        )
+    if isinstance(low, int | float) and isinstance(high, int | float):
+        by = _constant(step) if step is not None else 1
+        if not isinstance(by, int | float):
+            raise UnsupportedSqlError("generate_series needs a constant numeric step.")
+        return _count(float(high - low), float(by), exclusive)
+    import datetime
+
+    if isinstance(low, datetime.date) and isinstance(high, datetime.date):
+        width = interval_width(step) if step is not None else None
+        if width is None:
+            raise UnsupportedSqlError(
+                "generate_series of dates or timestamps needs a constant INTERVAL step."
+            )
+        months, micros = width
+        # A month is at least 28 days: an upper bound on the count.
+        shortest = months * 28 * 86_400_000_000 + micros
+        span = _micros(high) - _micros(low)
+        return _count(float(span), float(shortest), exclusive)
+    raise UnsupportedSqlError("generate_series bounds must be both numbers, or both dates.")
+
+
+def _count(span: float, step: float, exclusive: bool) -> int:
+    if step == 0:
+        raise UnsupportedSqlError("generate_series with a step of 0 never ends.")
+    if span * step < 0:
+        return 0
+    steps = span / step
+    whole = int(steps)
+    return whole + (0 if exclusive and whole == steps else 1)
+
+
+def _micros(value: Any) -> int:
+    import datetime
+
+    if not isinstance(value, datetime.datetime):
+        value = datetime.datetime(value.year, value.month, value.day)
+    if value.tzinfo is not None:
+        value = value.astimezone(datetime.UTC).replace(tzinfo=None)
+    delta = value - datetime.datetime(1970, 1, 1)
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def _number(node: exp.Expression | None) -> int | float | None:
+    value = _constant(node)
+    return value if isinstance(value, int | float) and not isinstance(value, bool) else None
+
+
+def _constant(node: exp.Expression | None) -> Any:
+    """The value of a constant expression: numbers with + - * / ^, dates and timestamps
+    written as typed literals. None for anything else."""
+    import datetime
+
+    if node is None:
+        return None
+    if isinstance(node, exp.Paren):
+        return _constant(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        text = node.this
+        try:
+            return int(text)
+        except ValueError:
+            try:
+                number = float(text)
+            except ValueError:
+                return None
+            return int(number) if number.is_integer() and abs(number) < 2**63 else number
+    if isinstance(node, exp.Neg):
+        value = _constant(node.this)
+        return -value if isinstance(value, int | float) else None
+    if isinstance(node, exp.Cast):
+        kind = node.to.this
+        inner = node.this
+        if kind in exp.DataType.NUMERIC_TYPES:
+            return _constant(inner)
+        if isinstance(inner, exp.Literal) and inner.is_string:
+            text = inner.this.strip()
+            try:
+                if kind == exp.DataType.Type.DATE:
+                    return datetime.date.fromisoformat(text)
+                if kind in exp.DataType.TEMPORAL_TYPES:
+                    return datetime.datetime.fromisoformat(text.replace(" UTC", "+00:00"))
+            except ValueError:
+                return None
+        return None
+    operators = {exp.Add: "+", exp.Sub: "-", exp.Mul: "*", exp.Div: "/", exp.Pow: "^"}
+    for kind, symbol in operators.items():
+        if isinstance(node, kind):
+            left = _constant(node.this)
+            right = _constant(node.expression)
+            if not isinstance(left, int | float) or not isinstance(right, int | float):
+                return None
+            try:
+                if symbol == "+":
+                    return left + right
+                if symbol == "-":
+                    return left - right
+                if symbol == "*":
+                    return left * right
+                if symbol == "/":
+                    return left / right
+                return left**right if abs(right) < 1000 else float("inf")
+            except (ZeroDivisionError, OverflowError):
+                return None
+    return None

@@ -79,10 +79,12 @@ _FIRST_WORD = re.compile(
 @dataclass(frozen=True)
 class SqlLimits:
     """How large a SQL text may be: characters, and how deeply parentheses, brackets,
-    CASE ... END, subqueries and prefix operators (NOT, -) may nest. 0 means no limit."""
+    CASE ... END, subqueries and prefix operators (NOT, -) may nest; and how many rows (or
+    list elements) one generate_series / range may make. 0 means no limit."""
 
     max_length: int = 1_048_576
     max_depth: int = 64
+    max_series_rows: int = 10_000_000
 
 
 DEFAULT_LIMITS = SqlLimits()

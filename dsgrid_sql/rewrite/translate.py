@@ -111,6 +111,10 @@ def translate_statement(
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
+    forms.check_series(
+        statement, active_limits().max_series_rows, ctx.position,
+        engine_of_dialect(dialect), target,
+    )  # fmt: skip
     forms.wrap_pivoted_tables(statement, ctx.bindings, bind.star_columns)
     bind.expand_stars(statement, ctx)
     by_node = {id(b.node): b.table for b in ctx.bindings}
