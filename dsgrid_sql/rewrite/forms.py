@@ -269,25 +269,47 @@ def _literal(value: Any) -> exp.Expression:
 
 
 def name_pivot_columns(statement: exp.Expression, dialect: str) -> None:
-    """Give every pivot the output names its dialect gives it (sqlglot's qualify reads them),
-    and name several aggregates explicitly, so both engines name the columns alike."""
+    """Name every pivot's output columns explicitly, as the query's dialect names them, so
+    both engines name them alike (Spark ignores a lone aggregate's alias, DuckDB appends
+    it), and give sqlglot's qualify the names."""
     for pivot in statement.find_all(exp.Pivot):
         if pivot.args.get("unpivot") or pivot.meta.get(_DYNAMIC):
             continue
+        names = _parsed_columns(pivot, dialect)
+        field = pivot.args["fields"][0]
+        values = list(field.expressions)
         aggregates = list(pivot.expressions)
-        if len(aggregates) > 1:
-            names = _parsed_columns(pivot, dialect)
-            values = len(pivot.args["fields"][0].expressions)
+        if not names or not values or len(names) != len(values) * len(aggregates):
+            continue
+        if len(aggregates) == 1:
+            # One aggregate: each value's column by an alias of its own.
+            for value, name in zip(values, names, strict=True):
+                bare = value.this if isinstance(value, exp.PivotAlias) else value
+                value.replace(exp.PivotAlias(this=bare.copy(), alias=exp.to_identifier(name)))
+            if isinstance(aggregates[0], exp.Alias):
+                aggregates[0].replace(aggregates[0].this.copy())
+        else:
+            # Several: "<value>_<aggregate>", the aggregate named as the dialect names it.
             for i, aggregate in enumerate(aggregates):
-                if isinstance(aggregate, exp.Alias) or not names or not values:
+                if isinstance(aggregate, exp.Alias):
                     continue
                 first = names[i]  # the first value's column for this aggregate
-                value_name = first.split("_", 1)[0] if "_" in first else first
-                suffix = first[len(value_name) + 1 :]
+                prefix = _value_name(values[0], names, len(aggregates))
+                suffix = first[len(prefix) + 1 :] if first.startswith(prefix + "_") else first
                 aggregate.replace(exp.alias_(aggregate.copy(), suffix, quoted=True))
         columns = _parsed_columns(pivot, dialect)
         if columns is not None:
             pivot.set("columns", [exp.to_identifier(c, quoted=True) for c in columns])
+
+
+def _value_name(value: exp.Expression, names: list[str], aggregates: int) -> str:
+    """The part of the first value's columns that names the value (the common prefix)."""
+    firsts = names[:aggregates]
+    prefix = firsts[0]
+    for name in firsts[1:]:
+        while not name.startswith(prefix):
+            prefix = prefix[:-1]
+    return prefix.rstrip("_")
 
 
 def _parsed_columns(pivot: exp.Pivot, dialect: str) -> list[str] | None:

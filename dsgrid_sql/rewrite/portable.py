@@ -39,16 +39,22 @@ def adapt(statement: exp.Expression, source: str | None, target: str, position_o
         node.replace(replacement)
 
 
+ADAPTED = "dsgrid_adapted"
+
+
 def _keep_place(node: exp.Expression, replacement: exp.Expression) -> None:
     """The calls the fix made stand where the user's call stood (errors point there and
-    name it as written)."""
-    if "start" not in node.meta:
-        return
+    name it as written), marked as made for the target engine: only its catalog judges
+    them."""
     original = {id(n) for n in node.walk()}
     for made in replacement.walk():
-        if id(made) not in original and isinstance(made, exp.Func) and "start" not in made.meta:
-            made.meta.update({k: node.meta[k] for k in ("line", "col", "start", "end")
-                              if k in node.meta})  # fmt: skip
+        if id(made) in original or not isinstance(made, exp.Func):
+            continue
+        made.meta[ADAPTED] = True
+        if "start" not in made.meta:
+            made.meta.update(
+                {k: node.meta[k] for k in ("line", "col", "start", "end") if k in node.meta}
+            )
 
 
 def _only(source: str, target: str, name: str, why: str, node: exp.Expression, position_of):  # type: ignore[no-untyped-def]

@@ -124,7 +124,9 @@ def test_coverage_is_at_least_95_percent_and_published() -> None:
         for kind, (allowed, total) in TOOL.coverage(engine).items():
             assert allowed >= 0.95 * total, (engine, kind, allowed, total)
     readme = (REPO / "README.md").read_text()
-    assert table in readme, "README's function coverage table: run tools/function_catalog.py --coverage"
+    assert table in readme, (
+        "README's function coverage table: run tools/function_catalog.py --coverage"
+    )
 
 
 def test_the_refusal_of_a_denied_function_says_why(small_registry: Path) -> None:
