@@ -152,7 +152,9 @@ def test_a_recursive_cte_that_never_ends_is_stopped_by_the_query_timeout(
     has no recursion limit of its own, the server's query timeout ends one that never ends
     (Spark stops at its recursion limit, tests/query/test_sql_forms.py)."""
     server = make_server(efs_dir, query_timeout_s=1.0)
-    endless = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) FROM t"
+    endless = (
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) FROM t"
+    )
     with flight_sql.connect(server.uri, autocommit=True) as conn:
         cur = conn.cursor()
         started = time.monotonic()
