@@ -39,17 +39,21 @@ PivotValues = Callable[[str], list[Any]]
 # -- PIVOT and UNPIVOT statements ----------------------------------------------------------------
 
 
-def pivot_statements(statement: exp.Expression, dialect: str) -> exp.Expression:
+def pivot_statements(
+    statement: exp.Expression,
+    dialect: str,
+    position_of=lambda _node: None,  # type: ignore[no-untyped-def]
+) -> exp.Expression:
     """DuckDB's ``PIVOT src ON col [IN (...)] USING agg [GROUP BY g]`` and ``UNPIVOT src ON
     cols INTO NAME n VALUE v`` — the whole statement, a CTE or a subquery — as SELECTs with
     PIVOT / UNPIVOT clauses. Returns the (possibly new) statement."""
     for node in list(statement.find_all(exp.Pivot)):
-        _check_in_lists(node)
+        _check_in_lists(node, position_of)
         if node.this is None:
             continue  # a clause already, attached to its table
-        select = _unpivot_clause(node, dialect) if node.args.get("unpivot") else None
+        select = _unpivot_clause(node, position_of) if node.args.get("unpivot") else None
         if select is None and not node.args.get("unpivot"):
-            select = _pivot_clause(node, dialect)
+            select = _pivot_clause(node, position_of)
         if node is statement:
             statement = select
         else:
@@ -57,7 +61,7 @@ def pivot_statements(statement: exp.Expression, dialect: str) -> exp.Expression:
     return statement
 
 
-def _check_in_lists(node: exp.Pivot) -> None:
+def _check_in_lists(node: exp.Pivot, position_of) -> None:  # type: ignore[no-untyped-def]
     """A pivot's IN list holds values (or, for UNPIVOT, columns), never a query."""
     for field in [*(node.args.get("fields") or []), *node.expressions]:
         if not isinstance(field, exp.In):
@@ -65,7 +69,8 @@ def _check_in_lists(node: exp.Pivot) -> None:
         if field.args.get("query") is not None or any(not _is_value(v) for v in field.expressions):
             raise UnsupportedSqlError(
                 "A PIVOT's IN list takes values (an UNPIVOT's, columns), not queries or "
-                "expressions."
+                "expressions.",
+                position=position_of(field.this),
             )
 
 
@@ -79,18 +84,20 @@ def _is_value(node: exp.Expression) -> bool:
     return isinstance(node, exp.Cast) and isinstance(node.this, exp.Literal)
 
 
-def _pivot_clause(node: exp.Pivot, dialect: str) -> exp.Expression:
+def _pivot_clause(node: exp.Pivot, position_of) -> exp.Expression:  # type: ignore[no-untyped-def]
     on = list(node.expressions)
     if len(on) != 1:
         raise UnsupportedSqlError(
             "PIVOT ... ON takes one column here; pivot on one column, or on an expression "
             "joining several in a subquery.",
+            position=position_of(on[1] if len(on) > 1 else node),
         )
     (field,) = on
     column = field.this if isinstance(field, exp.In) else field
     if not isinstance(column, exp.Column):
         raise UnsupportedSqlError(
-            "PIVOT ... ON takes a column; compute the expression in a subquery first."
+            "PIVOT ... ON takes a column; compute the expression in a subquery first.",
+            position=position_of(column),
         )
     using = list(node.args.get("using") or []) or [exp.Count(this=exp.Star())]
     group = node.args.get("group")
@@ -98,7 +105,9 @@ def _pivot_clause(node: exp.Pivot, dialect: str) -> exp.Expression:
     if group is not None:
         keys = list(group.expressions)
         if not all(isinstance(k, exp.Column) for k in keys):
-            raise UnsupportedSqlError("PIVOT ... GROUP BY takes columns.")
+            raise UnsupportedSqlError(
+                "PIVOT ... GROUP BY takes columns.", position=position_of(group)
+            )
         # Only the grouped columns, the pivot column and what the aggregates read stay.
         wanted: list[exp.Expression] = []
         seen: set[str] = set()
@@ -117,12 +126,13 @@ def _pivot_clause(node: exp.Pivot, dialect: str) -> exp.Expression:
     return exp.select(exp.Star()).from_(source)
 
 
-def _unpivot_clause(node: exp.Pivot, dialect: str) -> exp.Expression:
+def _unpivot_clause(node: exp.Pivot, position_of) -> exp.Expression:  # type: ignore[no-untyped-def]
     columns = list(node.expressions)
     if not columns or not all(isinstance(c, exp.Column) for c in columns):
         raise UnsupportedSqlError(
             "UNPIVOT ... ON takes the columns to unpivot by name (COLUMNS(...) and * are not "
-            "supported there)."
+            "supported there).",
+            position=position_of(columns[0] if columns else node),
         )
     into = node.args.get("into")
     name = into.this.name if into is not None and into.this is not None else "name"
@@ -621,30 +631,36 @@ def series_size(node: exp.GenerateSeries, position_of=None) -> int:  # type: ign
             "run.",
             position=position_of(node) if position_of else None,
         )
+    where = position_of(node) if position_of else None
     if isinstance(low, int | float) and isinstance(high, int | float):
         by = _constant(step) if step is not None else 1
         if not isinstance(by, int | float):
-            raise UnsupportedSqlError("generate_series needs a constant numeric step.")
-        return _count(float(high - low), float(by), exclusive)
+            raise UnsupportedSqlError(
+                "generate_series needs a constant numeric step.", position=where
+            )
+        return _count(float(high - low), float(by), exclusive, where)
     import datetime
 
     if isinstance(low, datetime.date) and isinstance(high, datetime.date):
         width = interval_width(step) if step is not None else None
         if width is None:
             raise UnsupportedSqlError(
-                "generate_series of dates or timestamps needs a constant INTERVAL step."
+                "generate_series of dates or timestamps needs a constant INTERVAL step.",
+                position=where,
             )
         months, micros = width
         # A month is at least 28 days: an upper bound on the count.
         shortest = months * 28 * 86_400_000_000 + micros
         span = _micros(high) - _micros(low)
-        return _count(float(span), float(shortest), exclusive)
-    raise UnsupportedSqlError("generate_series bounds must be both numbers, or both dates.")
+        return _count(float(span), float(shortest), exclusive, where)
+    raise UnsupportedSqlError(
+        "generate_series bounds must be both numbers, or both dates.", position=where
+    )
 
 
-def _count(span: float, step: float, exclusive: bool) -> int:
+def _count(span: float, step: float, exclusive: bool, where=None) -> int:  # type: ignore[no-untyped-def]
     if step == 0:
-        raise UnsupportedSqlError("generate_series with a step of 0 never ends.")
+        raise UnsupportedSqlError("generate_series with a step of 0 never ends.", position=where)
     if span * step < 0:
         return 0
     steps = span / step

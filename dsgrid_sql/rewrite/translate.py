@@ -107,7 +107,7 @@ def translate_statement(
     pivot_values: forms.PivotValues | None = None,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema)
-    statement = forms.pivot_statements(statement, dialect)
+    statement = forms.pivot_statements(statement, dialect, ctx.position)
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
