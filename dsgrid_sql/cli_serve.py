@@ -57,6 +57,8 @@ def _int_env(name: str) -> dict[str, Any]:
 @click.option("--max-nesting-depth", default=64, **_int_env("DSGRID_SQL_MAX_NESTING_DEPTH"),
               help="Levels of parentheses, subqueries and CASE in one query; 0 for no "
               "limit.")  # fmt: skip
+@click.option("--max-series-rows", default=10_000_000, **_int_env("DSGRID_SQL_MAX_SERIES_ROWS"),
+              help="Rows one generate_series or range may make; 0 for no limit.")  # fmt: skip
 @click.option("--result-cache-mb", default=256.0, show_default=True, type=click.FloatRange(min=0),
               envvar="DSGRID_SQL_RESULT_CACHE_MB",
               help="MiB of results kept for queries sent again (one result at most a "

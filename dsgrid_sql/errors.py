@@ -142,6 +142,19 @@ class UnsupportedSqlError(DsgridSqlError):
     code = "not_allowed"
 
 
+class EngineOnlyError(UnsupportedSqlError):
+    """The query uses a function or form one engine has and the engine running it lacks."""
+
+    code = "engine_only"
+
+
+class SeriesTooLargeError(SqlLimitError):
+    """generate_series / range would make more rows than the limit, or a number the query
+    cannot know before it runs."""
+
+    code = "series_too_large"
+
+
 class UnknownColumnError(UnknownNameError):
     code = "unknown_column"
 

@@ -161,10 +161,12 @@ class Session:
         allow_copy: bool = True,
         max_sql_length: int = DEFAULT_LIMITS.max_length,
         max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
+        max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
     ) -> None:
         self.catalog = catalog
-        # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting; 0 = none.
-        self.limits = SqlLimits(max_sql_length, max_nesting_depth)
+        # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting, rows of
+        # one generate_series; 0 = none.
+        self.limits = SqlLimits(max_sql_length, max_nesting_depth, max_series_rows)
         # An Engine instance is shared with its owner (a server runs one engine for all its
         # clients); the session neither replaces nor closes it.
         self._engine: Engine | None = engine if isinstance(engine, Engine) else None
@@ -248,10 +250,19 @@ class Session:
                     params=params,
                     pushdown=self.pushdown,
                     aggregate_early=self.aggregate_early,
+                    pivot_values=self._pivot_values,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
             raise too_deep(self.limits) from None
+
+    def _pivot_values(self, text: str) -> list[Any]:
+        """The first column of a query: the values a PIVOT without an IN list pivots on."""
+        reader = self._run(self.translate(text))
+        try:
+            return reader.read_all().column(0).to_pylist()
+        finally:
+            reader.close()
 
     def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
         statement = st.classify(text)
@@ -499,6 +510,7 @@ def connect(
     result_cache_mb: float = 0,
     max_sql_length: int = DEFAULT_LIMITS.max_length,
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
+    max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
 ) -> Session:
     """Open a registry for SQL.
 
@@ -526,6 +538,7 @@ def connect(
             },
             max_sql_length=max_sql_length,
             max_nesting_depth=max_nesting_depth,
+            max_series_rows=max_series_rows,
         )
     except BaseException:
         catalog.close()

@@ -41,6 +41,8 @@ class ServerConfig:
     # subqueries, CASE, prefix operators); over either is a clear error before parsing.
     max_sql_length: int = DEFAULT_LIMITS.max_length
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth
+    # Rows (or list elements) one generate_series / range may make.
+    max_series_rows: int = DEFAULT_LIMITS.max_series_rows
     # Results of repeatable queries kept for clients that send the same query again
     # (dashboards refresh, many users open one chart): MiB of Arrow data, least recently
     # used out; one result may take a quarter of it (engine/results.py). 0 keeps nothing.

@@ -187,6 +187,7 @@ class ServerState:
                     allow_copy=self.config.export_dir is not None,
                     max_sql_length=self.config.max_sql_length,
                     max_nesting_depth=self.config.max_nesting_depth,
+                    max_series_rows=self.config.max_series_rows,
                 )
                 client = ClientSession(key, user, session)
                 self._sessions[key] = client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import abc
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
@@ -205,4 +206,13 @@ def reading_files(exc: BaseException, inputs: Iterable[Input]) -> str:
 def first_line(exc: BaseException) -> str:
     """The first line of an engine's error text, without its final period."""
     text = str(exc).strip()
-    return text.splitlines()[0].rstrip(".: ") if text else type(exc).__name__
+    if not text:
+        return type(exc).__name__
+    lines = text.splitlines()
+    first = lines[0]
+    if first.startswith("An error occurred while calling") and len(lines) > 1:
+        # py4j: the JVM's exception is on the next line, after its class name.
+        match = re.match(r":\s*[\w.$]+\s*:\s*(.+)", lines[1])
+        if match:
+            first = match.group(1)
+    return first.rstrip(".: ")

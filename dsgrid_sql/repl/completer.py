@@ -94,7 +94,9 @@ def function_matches(
 ) -> Iterable[Match]:
     if not word:
         return []  # two hundred functions on an empty word would bury the columns
-    found = best_matches(word, (((f,), f) for f in KNOWN_FUNCTION_NAMES))
+    # Over a thousand names: only those containing the word, never fuzzy look-alikes.
+    lowered = word.lower()
+    found = best_matches(word, (((f,), f) for f in KNOWN_FUNCTION_NAMES if lowered in f))
     return [Match(_cased(f, word) + "(", len(word), f + "()", "function") for f in found]
 
 

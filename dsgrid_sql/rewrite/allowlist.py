@@ -6,90 +6,35 @@ later (a file reader, an environment probe) is refused until someone decides it 
 
 from __future__ import annotations
 
-from sqlglot import exp
+import re
 
-from dsgrid_sql.errors import UnknownFunctionError, UnsupportedSqlError
+from sqlglot import exp
+from sqlglot.errors import ErrorLevel, UnsupportedError
+
+from dsgrid_sql.errors import EngineOnlyError, UnknownFunctionError, UnsupportedSqlError
 from dsgrid_sql.suggest import did_you_mean
 
-# sqlglot function classes that compute on values only, and behave alike on both engines,
-# grouped as SQL's metadata (JDBC/Flight SQL function lists) groups them.
-_FUNCTION_CLASS_GROUPS = {
-    "aggregate": {
-        "Sum", "Avg", "Min", "Max", "Count", "CountIf", "Stddev", "StddevPop", "StddevSamp",
-        "Variance", "VariancePop", "Median", "Quantile", "PercentileCont", "PercentileDisc",
-        "ApproxDistinct", "ApproxQuantile", "AnyValue", "First", "Last", "ArrayAgg",
-        "GroupConcat", "BoolAnd", "BoolOr", "Corr", "CovarPop", "CovarSamp", "LogicalAnd",
-        "LogicalOr", "ArgMax", "ArgMin", "Mode",
-    },
-    "window": {
-        "RowNumber", "Rank", "DenseRank", "PercentRank", "CumeDist", "Ntile", "Lag", "Lead",
-        "FirstValue", "LastValue", "NthValue",
-    },
-    "numeric": {
-        "Abs", "Round", "Floor", "Ceil", "Sqrt", "Pow", "Exp", "Ln", "Log", "Log2", "Log10",
-        "Sign", "Mod", "Greatest", "Least", "Cbrt", "Trunc",
-    },
-    "system": {"Coalesce", "If", "Nullif", "Case", "IfNull", "Nvl2", "Cast", "TryCast"},
-    "string": {
-        "Lower", "Upper", "Length", "Substring", "Concat", "ConcatWs", "Trim", "Replace",
-        "StrPosition", "Left", "Right", "Pad", "Split", "RegexpLike", "RegexpExtract",
-        "RegexpReplace", "Reverse", "Initcap", "StartsWith", "EndsWith", "Contains", "Repeat",
-        "Format", "Lpad", "Rpad", "Ascii", "Chr", "Md5",
-    },
-    "datetime": {
-        "DateTrunc", "TimestampTrunc", "Extract", "Year", "Month", "Day", "Hour", "Minute",
-        "Second", "Quarter", "Week", "WeekOfYear", "DayOfWeek", "DayOfWeekIso", "DayOfMonth",
-        "DayOfYear", "DateAdd", "DateSub", "DateDiff", "TimestampAdd", "TimestampSub",
-        "TimestampDiff", "DatetimeAdd", "DatetimeSub", "DatetimeDiff", "TsOrDsAdd",
-        "TsOrDsDiff", "CurrentDate", "CurrentTimestamp", "StrToTime", "StrToDate", "TimeToStr",
-        "TsOrDsToDate", "TsOrDsToTimestamp", "Date", "TimeStrToTime", "UnixToTime",
-        "TimeToUnix", "DateFromParts", "TimestampFromParts", "LastDay", "ConvertTimezone",
-        "AtTimeZone", "MakeInterval", "GenerateDateArray",
-    },
-    "array": {
-        "Array", "ArraySize", "ArrayContains", "Struct", "StructExtract", "Bracket", "Explode",
-        "Unnest",
-    },
-}  # fmt: skip
-_ALLOWED_FUNCTION_CLASSES = set().union(*_FUNCTION_CLASS_GROUPS.values())
+from . import functions
+from .functions import ENGINE_TITLES, engine_of_dialect
 
-# Functions sqlglot does not model (parsed as Anonymous) that are safe on both engines.
-_ANONYMOUS_GROUPS = {
-    "datetime": {
-        "date_part", "datepart", "strftime", "strptime", "make_timestamp", "to_timestamp",
-        "epoch", "epoch_ms", "hour", "minute", "second", "isodow", "dayofweek", "weekday",
-        "from_utc_timestamp", "to_utc_timestamp", "timezone", "date_format", "unix_timestamp",
-    },
-    "aggregate": {"sum_if", "count_if", "fsum", "kahan_sum"},
-    "numeric": {
-        "try_divide", "nanvl", "isnan", "isinf", "power", "ceiling", "pi", "radians",
-        "degrees", "sin", "cos", "tan", "asin", "acos", "atan", "atan2",
-    },
-    "string": {
-        "lcase", "ucase", "char_length", "character_length", "position", "instr", "btrim",
-        "ltrim", "rtrim", "split_part", "string_split",
-    },
-    "array": {"list_value"},
-}  # fmt: skip
-_ALLOWED_ANONYMOUS = set().union(*_ANONYMOUS_GROUPS.values())
-
-ALLOWED_FUNCTIONS = {
-    cls.__name__ for cls in exp.ALL_FUNCTIONS if cls.__name__ in _ALLOWED_FUNCTION_CLASSES
-}
+# Which functions a query may call is the engines' own catalogs' answer (functions.py, from
+# tools/function_catalog.py): every pure function, by name, in the engine that reads the query's
+# dialect and in the engine that runs it.
 
 
-def function_names(group: str | None = None) -> list[str]:
-    """Allowed function names (lower case), all of them or one group's."""
-    names = set(_ALLOWED_ANONYMOUS if group is None else _ANONYMOUS_GROUPS.get(group, ()))
-    classes = ALLOWED_FUNCTIONS if group is None else _FUNCTION_CLASS_GROUPS[group]
-    for cls in exp.ALL_FUNCTIONS:
-        if cls.__name__ in classes and cls.__name__ in ALLOWED_FUNCTIONS:
-            names.update(n.lower() for n in cls.sql_names())
-    return sorted(names)
+def function_names(group: str | None = None, engine: str = "duckdb") -> list[str]:
+    """Allowed function names (lower case) of an engine, all of them or one group's."""
+    return list(functions.names(engine, group))
 
 
-FUNCTION_GROUPS = tuple(_FUNCTION_CLASS_GROUPS)
-KNOWN_FUNCTION_NAMES = function_names()
+FUNCTION_GROUPS = ("numeric", "string", "datetime", "system", "aggregate", "window", "array")
+# What completion offers: both engines' functions, less DuckDB's collation helpers (one per
+# language, reached through COLLATE).
+KNOWN_FUNCTION_NAMES = sorted(
+    n
+    for n in set(functions.names("duckdb")) | set(functions.names("spark"))
+    if not n.startswith(("collate_", "icu_collate_"))
+)
 
 
 # The parts a query may be built of besides functions and operators (which have their own
@@ -107,7 +52,8 @@ _QUERY_PARTS = {
     "Null", "Boolean", "Paren", "Tuple", "DataType", "DataTypeParam", "Interval",
     "IntervalSpan", "Var", "Placeholder", "Parameter", "Bracket", "Slice", "Escape",
     "Kwarg", "PropertyEQ", "Lambda", "IgnoreNulls", "RespectNulls", "WithinGroup", "Filter",
-    "HavingMax", "ColumnPosition",
+    "HavingMax", "ColumnPosition", "HexString", "ByteString", "BitString", "RawString",
+    "National",
     # x AT TIME ZONE 'zone' (time_zones.py gives it one meaning on both engines)
     "AtTimeZone",
 }  # fmt: skip
@@ -152,55 +98,203 @@ def _describe(node: exp.Expression) -> str:
     return words.get(name, f"'{node.key.upper()}'")
 
 
-def check_functions(statement: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
-    """Refuse any function not on the allowlist, with a suggestion when a known one is close."""
-    for node in statement.walk():
+# SQL that sqlglot models as a function but the engines parse as syntax (no catalog has
+# CASE, a list literal or CURRENT_DATE as a function): its parts are checked one by one.
+_SYNTAX_NODES = (
+    exp.Case, exp.Cast, exp.Array, exp.Struct, exp.CurrentDate, exp.CurrentTimestamp,
+    exp.CurrentTime, exp.Columns, exp.Unnest,
+)  # fmt: skip
+# Calls that are syntax in the engines, not catalog functions (CAST(x AS t), EXTRACT(f FROM x),
+# Spark's TIMESTAMPDIFF(HOUR, a, b)).
+_COMMON_SYNTAX = {
+    "cast", "try_cast", "extract", "coalesce", "struct", "array", "map", "unnest", "grouping",
+}  # fmt: skip
+_SYNTAX_CALLS = {
+    "duckdb": _COMMON_SYNTAX,
+    "spark": _COMMON_SYNTAX | {"timestampdiff", "timestampadd"},
+}
+_CALL = re.compile(r"\s*([A-Za-z_][A-Za-z0-9_]*)\s*\(")
+_UNSUPPORTED = "\x00unsupported"
+
+
+def _operator(node: exp.Expression) -> bool:
+    # The logical operators are Func subclasses in sqlglot; other "operators" that are
+    # (regular expression matches, array containment, POWER, CORR) are calls in some engine,
+    # and are judged as functions.
+    return isinstance(node, exp.And | exp.Or | exp.Xor | exp.Not | exp.Exists | exp.Collate)
+
+
+def engine_call(node: exp.Func, engine: str, spelled: str | None = None) -> str | None:
+    """The function an engine runs for ``node``: its name in the engine's SQL (lower case),
+    None when sqlglot writes it as syntax there (CASE, an operator, a literal), or
+    ``_UNSUPPORTED`` when sqlglot has no way to write it for that engine."""
+    if isinstance(node, exp.Anonymous):
+        return node.name.lower()
+    if isinstance(node, _SYNTAX_NODES):
+        return None
+    try:
+        text = node.sql(dialect=engine, unsupported_level=ErrorLevel.RAISE)
+    except UnsupportedError:
+        return _UNSUPPORTED
+    match = _CALL.match(text)
+    if match is not None and match.group(1).lower() in _SYNTAX_CALLS.get(engine, _COMMON_SYNTAX):
+        return None
+    if match is not None:
+        return match.group(1).lower()
+    # Written as syntax in that engine (CURRENT_CATALOG, x -> '$.a', d + INTERVAL 1 DAY): the
+    # function it stands for must be allowed under one of its names, or the name the query
+    # called it by (``spelled``, for the engine of the query's dialect).
+    names = [n.lower() for n in type(node).sql_names()]
+    if spelled:
+        names.insert(0, spelled.lower())
+    if any(functions.allowed(engine, n) for n in names):
+        return None
+    return names[0] if names else type(node).__name__.lower()
+
+
+def check_functions(
+    statement: exp.Expression,
+    position_of,  # type: ignore[no-untyped-def]
+    dialect: str = "duckdb",
+    target: str = "duckdb",
+    text: str | None = None,
+) -> set[str]:
+    """Refuse any function that is not pure in the engine of the query's dialect, or that the
+    target engine cannot run (with a suggestion when a known one is close, and the engine it
+    belongs to when it is one engine's only). Returns the names called, as the engines know
+    them."""
+    source = engine_of_dialect(dialect)
+    called: set[str] = set()
+    # Deepest first: a call inside another is judged (and named in an error) on its own.
+    for node in reversed(list(statement.walk())):
         if isinstance(node, exp.Command):
             raise UnsupportedSqlError(f"'{node.name.upper()}' is not allowed in a query.")
-        if isinstance(node, exp.Anonymous):
-            name = node.name.lower()
-            if name not in _ALLOWED_ANONYMOUS:
-                _refuse(node.name, node, position_of)
-        elif (
-            isinstance(node, exp.Func)
-            # Operators (AND, OR, comparisons) are Func subclasses in sqlglot too.
-            and not isinstance(node, exp.Binary | exp.Connector | exp.Unary | exp.Predicate)
-            and type(node).__name__ not in ALLOWED_FUNCTIONS
-        ):
-            _refuse(node.sql_name().lower(), node, position_of)
+        if not isinstance(node, exp.Func) or _operator(node):
+            continue
+        spelled = _spelling(node, text)
+        name = None
+        # A call portable.py wrote for the target engine is the target's to judge.
+        if source is not None and not node.meta.get("dsgrid_adapted"):
+            name = engine_call(node, source, spelled)
+            if name == _UNSUPPORTED or (name is not None and not functions.allowed(source, name)):
+                _refuse(spelled or name, source, target, node, position_of)
+            if name is not None:
+                called.add(name)
+        if target == source or _converted_later(node):
+            continue
+        there = engine_call(node, target)
+        if there == _UNSUPPORTED or (there is not None and not functions.allowed(target, there)):
+            if source is None:
+                _refuse(spelled or there, target, target, node, position_of)
+            raise engine_only(spelled or name or there or "", source, target, position_of(node))
+        if source is not None and name is not None and functions.verified():
+            # The target runs something of that name: does it compute what the source does?
+            verdict = functions.on_other_engine(source, name, target)
+            if verdict == "differs" or (isinstance(node, exp.Anonymous) and verdict != "equal"):
+                raise engine_only(spelled or name, source, target, position_of(node),
+                                  differs=verdict == "differs")  # fmt: skip
+        if there is not None:
+            called.add(there)
+    return called
 
 
-# Allowed functions whose value depends on when the query runs, not on the data. A query
-# using one, or sampling rows (engines give a seed no guarantee across threads), is not
-# repeatable (Translation.repeatable): its result is never served from the result cache.
-_TIME_DEPENDENT = {"CurrentDate", "CurrentTimestamp"}
-_TIME_DEPENDENT_ANONYMOUS = {"unix_timestamp"}  # with no argument: now
+def _converted_later(node: exp.Expression) -> bool:
+    """timezone('zone', x) is spelled for each engine by time_zones.py, after this check."""
+    return (
+        isinstance(node, exp.Anonymous)
+        and node.name.lower() == "timezone"
+        and len(node.expressions) == 2
+    )
 
 
-def repeatable(statement: exp.Expression) -> bool:
+def engine_only(
+    name: str, source: str, target: str, position=None, differs: bool = False
+) -> EngineOnlyError:  # type: ignore[no-untyped-def]
+    why = (
+        f"{ENGINE_TITLES[target]}'s gives other results"
+        if differs
+        else f"{ENGINE_TITLES[target]} has no equivalent"
+    )
+    return EngineOnlyError(
+        f"Function '{name}' is {ENGINE_TITLES[source]}-only: {why}.",
+        position=position,
+        hint=f"Run the query on {ENGINE_TITLES[source]} (--engine {source}), or write it with "
+        "functions both engines have.",
+    )
+
+
+def _spelling(node: exp.Expression, text: str | None) -> str | None:
+    """The function's name as the user wrote it, when the parser kept its place."""
+    if isinstance(node, exp.Anonymous):
+        return node.name
+    meta = node.meta
+    if text is None or "start" not in meta or "end" not in meta:
+        return None
+    word = text[meta["start"] : meta["end"] + 1]
+    return word if re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", word) else None
+
+
+def repeatable(statement: exp.Expression, called: set[str] | None = None) -> bool:
     """Whether the statement, run again on the same data, has the same answer (an answer
     that may come in any row order, or pick any value for ANY_VALUE, counts as the same:
-    any of them is correct)."""
-    for node in statement.walk():
-        if type(node).__name__ in _TIME_DEPENDENT:
+    any of them is correct). A function reading the clock, or sampling rows (engines give a
+    seed no guarantee across threads), makes it not repeatable (Translation.repeatable):
+    its result is never served from the result cache."""
+    for name in called or ():
+        if any(functions.is_clock(engine, name) for engine in functions.ENGINES):
             return False
-        if isinstance(node, exp.TableSample):
+    for node in statement.walk():
+        if isinstance(node, (*_SYNTAX_CLOCK, exp.TableSample)):
             return False
         if (
             isinstance(node, exp.Anonymous)
-            and node.name.lower() in _TIME_DEPENDENT_ANONYMOUS
+            and node.name.lower() in _CLOCK_WITHOUT_ARGUMENTS
             and not node.expressions
         ):
             return False
     return True
 
 
-def _refuse(name: str, node: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
-    suggestion = did_you_mean(name, KNOWN_FUNCTION_NAMES)
-    raise UnknownFunctionError(
-        f"Function '{name}' is unknown or not allowed.",
-        suggestion=suggestion,
-        position=position_of(node),
-        hint="dsgrid-sql allows functions that compute on values; file readers, table "
-        "functions and functions that reach outside the data are refused.",
+_SYNTAX_CLOCK = (exp.CurrentDate, exp.CurrentTimestamp, exp.CurrentTime)
+# unix_timestamp() with no argument is now; with one it converts its argument.
+_CLOCK_WITHOUT_ARGUMENTS = {"unix_timestamp"}
+
+
+def _refuse(name: str, engine: str, target: str, node: exp.Expression, position_of) -> None:  # type: ignore[no-untyped-def]
+    why = functions.refusal(engine, name)
+    hint = (
+        "dsgrid-sql allows the functions that compute on values; file readers, table "
+        "functions and functions that reach outside the data are refused."
     )
+    other = next((e for e in functions.ENGINES if e != engine), None)
+    suggestion = None
+    if why is not None:
+        reason = why.split(": ", 1)[-1]
+        message = f"Function '{name}' is not allowed: {_REASONS.get(reason, reason)}."
+    else:
+        message = f"Function '{name}' is unknown or not allowed."
+        suggestion = did_you_mean(name, functions.names(engine))
+        if other is not None and functions.allowed(other, name):
+            hint = (
+                f"'{name}' is a {ENGINE_TITLES[other]} function: write {ENGINE_TITLES[other]} "
+                f"SQL with SET dialect = '{other}' (or --dialect {other})."
+            )
+    raise UnknownFunctionError(
+        message, suggestion=suggestion, position=position_of(node), hint=hint
+    )
+
+
+_REASONS = {
+    "engine state": "it reads the engine's state",
+    "identity": "it reads who is connected",
+    "environment": "it reads the server's environment",
+    "files": "it reads files",
+    "runs SQL text": "it runs SQL text",
+    "extensions and secrets": "it reaches extensions or secrets",
+    "runs JVM code": "it runs JVM code",
+    "raises errors": "it raises errors",
+    "XML parsers (external entities)": "its XML parser can reach files and the network",
+    "PostgreSQL catalog compatibility": "it reads the engine's catalogs",
+    "volatile or side effects": "it is not deterministic or has side effects",
+    "nondeterministic": "it is not deterministic",
+}

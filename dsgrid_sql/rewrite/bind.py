@@ -58,6 +58,7 @@ from dsgrid_sql.errors import (
 from dsgrid_sql.suggest import did_you_mean
 
 from .cache import remembered, table_key
+from .forms import series_table
 from .parse import node_position, position_at
 from .summed import only_summed
 from .table_plan import Restrictions
@@ -198,6 +199,10 @@ def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
             node.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
             continue
         if not isinstance(node.this, exp.Identifier):
+            series = series_table(node, ctx.dialect)
+            if series is not None:
+                node.replace(series)
+                continue
             inner = node.this
             if isinstance(inner, exp.Anonymous):
                 what = inner.name.lower()
@@ -429,15 +434,65 @@ def expand_stars(statement: exp.Expression, ctx: BindContext) -> None:
         for projection in select.expressions:
             if projection in stars:
                 only = projection.table if isinstance(projection, exp.Column) else None
-                for alias, (node, _) in sources.items():
-                    if only and alias != only:
-                        continue
-                    binding = by_node[id(node)]
-                    for column in star_columns(binding.table):
-                        new.append(exp.column(column.name, table=alias, quoted=True))
+                star = projection.this if isinstance(projection, exp.Column) else projection
+                columns = [
+                    (alias, column)
+                    for alias, (node, _) in sources.items()
+                    if not only or alias == only
+                    for column in star_columns(by_node[id(node)].table)
+                ]
+                new += _star_projections(star, columns, ctx)
             else:
                 new.append(projection)
         select.set("expressions", new)
+
+
+def _star_projections(
+    star: exp.Star, columns: list[tuple[str, Column]], ctx: BindContext
+) -> list[exp.Expression]:
+    """The columns a star means, less its EXCLUDE list, with its REPLACE expressions and
+    RENAME aliases (DuckDB's ``* EXCLUDE (...) REPLACE (... AS c) RENAME (c AS d)``), and
+    only those matching its ILIKE pattern."""
+
+    def named(node: exp.Expression) -> Column:
+        name = node.name if isinstance(node, exp.Column | exp.Identifier) else node.sql()
+        found = next((c for _, c in columns if _is_named(c, name)), None)
+        if found is None:
+            raise UnknownColumnError(
+                f"Column '{name}' is not one of the columns * selects.",
+                suggestion=did_you_mean(name, [c.name for _, c in columns]),
+                position=ctx.position(node),
+            )
+        return found
+
+    excluded = {named(n).name for n in star.args.get("except_") or star.args.get("except") or []}
+    replaced = {named(exp.to_identifier(a.alias)).name: a for a in star.args.get("replace") or []}
+    renamed = {named(a.this).name: a.alias for a in star.args.get("rename") or []}
+    pattern = star.args.get("ilike")
+    matcher = (
+        _like_regex(pattern.name, ignore_case=True) if isinstance(pattern, exp.Literal) else None
+    )
+    out: list[exp.Expression] = []
+    for alias, column in columns:
+        if column.name in excluded or (matcher and not matcher.fullmatch(column.name)):
+            continue
+        if column.name in replaced:
+            replacement = replaced[column.name]
+            out.append(exp.alias_(replacement.this.copy(), column.name, quoted=True))
+        elif column.name in renamed:
+            ref = exp.column(column.name, table=alias, quoted=True)
+            out.append(exp.alias_(ref, renamed[column.name], quoted=True))
+        else:
+            out.append(exp.column(column.name, table=alias, quoted=True))
+    return out
+
+
+def _is_named(column: Column, name: str) -> bool:
+    return (
+        column.name == name
+        or column.name.lower() == name.lower()
+        or any(n.lower() == name.lower() for n in column.dimension_names)
+    )
 
 
 def star_columns(table: Table) -> list[Column]:

@@ -60,13 +60,13 @@ def node_position(text: str, node: exp.Expression | None) -> Position | None:
     return None
 
 
-STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE")
+STATEMENT_WORDS = ("SELECT", "WITH", "VALUES", "FROM", "TABLE", "PIVOT", "UNPIVOT")
 # A first word that is no SQL keyword at all is a typo worth naming (SELEC, SLECT, ...).
 _SQL_KEYWORDS = {k.split()[0] for k in Tokenizer.KEYWORDS} | set(STATEMENT_WORDS)
 # Statements of the engines that sqlglot does not know as keywords; named in the refusal.
 _ENGINE_STATEMENT_WORDS = {
     "ATTACH", "DETACH", "INSTALL", "LOAD", "CALL", "RESET", "EXPORT", "IMPORT", "ADD", "LIST",
-    "MSCK", "REFRESH", "SUMMARIZE", "CHECKPOINT", "VACUUM", "FORCE", "PIVOT", "UNPIVOT",
+    "MSCK", "REFRESH", "SUMMARIZE", "CHECKPOINT", "VACUUM", "FORCE",
 }  # fmt: skip
 _FIRST_WORD = re.compile(
     r"[\s;\ufeff]*(?:(?:--[^\n]*(?:\n|$)|/\*.*?\*/)[\s;]*)*(\(|[^\W\d]\w*)?", re.S
@@ -79,10 +79,12 @@ _FIRST_WORD = re.compile(
 @dataclass(frozen=True)
 class SqlLimits:
     """How large a SQL text may be: characters, and how deeply parentheses, brackets,
-    CASE ... END, subqueries and prefix operators (NOT, -) may nest. 0 means no limit."""
+    CASE ... END, subqueries and prefix operators (NOT, -) may nest; and how many rows (or
+    list elements) one generate_series / range may make. 0 means no limit."""
 
     max_length: int = 1_048_576
     max_depth: int = 64
+    max_series_rows: int = 10_000_000
 
 
 DEFAULT_LIMITS = SqlLimits()
@@ -246,7 +248,8 @@ def _balanced(kind: type[exp.Expression], terms: list[exp.Expression]) -> exp.Ex
 
 
 def _check_first_word(text: str) -> None:
-    """An allowlist of how a query may begin: SELECT, WITH, VALUES, FROM, TABLE or '('.
+    """An allowlist of how a query may begin: SELECT, WITH, VALUES, FROM, TABLE, PIVOT,
+    UNPIVOT or '('.
     Every other statement (DDL, DML, ATTACH, PRAGMA, CALL, ...) is refused by name here,
     before any parser sees it."""
     first = _FIRST_WORD.match(text)

@@ -13,10 +13,11 @@ from sqlglot import exp
 from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table
 from dsgrid_sql.catalog.project import ProjectDimension
 
-from . import bind
+from . import bind, forms, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
 from .cache import cached_plan, plan_sql, remembered, table_input
 from .dataset_plan import ident
+from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
 from .table_plan import TablePlan
@@ -67,13 +68,17 @@ def translate(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
+    pivot_values: forms.PivotValues | None = None,
 ) -> Translation:
+    """``pivot_values`` runs a query (text in ``dialect``) and returns its first column: how
+    a PIVOT without an IN list learns its values (forms.py)."""
+
     def build() -> Translation:
         statement = parse_query(text, dialect)
         return translate_statement(
             statement, text, catalog, dialect=dialect, target=target,
             default_schema=default_schema, params=params, pushdown=pushdown,
-            aggregate_early=aggregate_early,
+            aggregate_early=aggregate_early, pivot_values=pivot_values,
         )  # fmt: skip
 
     if params:
@@ -99,16 +104,32 @@ def translate_statement(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
+    pivot_values: forms.PivotValues | None = None,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema)
+    statement = forms.pivot_statements(statement, dialect, ctx.position)
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
-    check_functions(statement, ctx.position)
-    same_every_run = repeatable(statement)
+    forms.check_series(
+        statement, active_limits().max_series_rows, ctx.position,
+        engine_of_dialect(dialect), target,
+    )  # fmt: skip
+    forms.wrap_pivoted_tables(statement, ctx.bindings, bind.star_columns)
     bind.expand_stars(statement, ctx)
+    by_node = {id(b.node): b.table for b in ctx.bindings}
+    forms.expand_columns(
+        statement, lambda node: by_node.get(id(node)), bind.star_columns, ctx.position
+    )
     bind.canonicalize_columns(statement, ctx)
+    # Columns are named by the user's text, before any call is adapted to the engine.
     bind.name_output_columns(statement, dialect)
+    portable.adapt(statement, engine_of_dialect(dialect), target, ctx.position)
+    called = check_functions(statement, ctx.position, dialect, target, text)
+    same_every_run = repeatable(statement, called)
+    # Every check has passed: now a PIVOT without an IN list may read its values.
+    forms.fill_pivot_values(statement, dialect, pivot_values, ctx.position)
+    forms.name_pivot_columns(statement, dialect)
     statement = bind.qualify_columns(statement, ctx)
     _rebind_nodes(statement, ctx)
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))

@@ -145,6 +145,29 @@ def test_limits_are_clear_errors(make_server: Any, efs_dir: Path) -> None:
     assert server.server.state.counts()["running"] == 0
 
 
+def test_a_recursive_cte_that_never_ends_is_stopped_by_the_query_timeout(
+    make_server: Any, efs_dir: Path
+) -> None:
+    """Recursive CTEs are allowed (issue 23) and bounded by the query limits: on DuckDB, which
+    has no recursion limit of its own, the server's query timeout ends one that never ends
+    (Spark stops at its recursion limit, tests/query/test_sql_forms.py)."""
+    server = make_server(efs_dir, query_timeout_s=1.0)
+    endless = (
+        "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT COUNT(*) FROM t"
+    )
+    with flight_sql.connect(server.uri, autocommit=True) as conn:
+        cur = conn.cursor()
+        started = time.monotonic()
+        cur.execute(endless)
+        with pytest.raises(flight_sql.Error, match=r"DEADLINE_EXCEEDED|longer than 1 s"):
+            cur.fetchall()
+        assert time.monotonic() - started < 15
+        cur.execute("WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 10) "
+                    "SELECT SUM(n) FROM t")  # fmt: skip
+        assert cur.fetchall() == [(55,)]
+        cur.close()
+
+
 def test_spark_engine_behind_the_endpoint(make_server: Any, efs_dir: Path) -> None:
     server = make_server(efs_dir, engine="spark")
     sql = "SELECT us_states, SUM(value) AS v FROM data GROUP BY ALL ORDER BY 1"

@@ -75,7 +75,7 @@ from dsgrid_sql.session import Session
         (
             "SELECT getenv('HOME')",
             errors.UnknownFunctionError,
-            "Function 'getenv' is unknown or not allowed.",
+            "Function 'getenv' is not allowed: it reads the server's environment.",
             8,
         ),
         (

@@ -38,6 +38,13 @@ SEEDS = [
     "GROUP BY 1",
     "SELECT metric_name, unit, MAX(value) FROM data WHERE geography LIKE '08%' GROUP BY 1, 2",
     "SELECT COALESCE(NULL, 1) + ABS(-2) * ROUND(3.14159, 2) AS x",
+    # the forms issue 23 allowed
+    "PIVOT data ON metric USING SUM(value) GROUP BY us_states",
+    "SELECT * FROM data PIVOT (SUM(value) FOR metric IN ('fans', 'cooling')) LIMIT 3",
+    "UNPIVOT (SELECT 1 AS a, 2 AS b) ON a, b INTO NAME k VALUE v",
+    "SELECT MAX(COLUMNS('us_.*')) FROM data",
+    "SELECT x, dayname(DATE '2024-01-01') FROM generate_series(1, 5) AS t(x)",
+    "SELECT time_bucket(INTERVAL '1 day', timestamp) AS d, SUM(value) FROM data GROUP BY 1",
 ]  # fmt: skip
 
 # Words a mutation may insert: keywords, punctuation, names from the fixture, and the
@@ -50,6 +57,8 @@ VOCABULARY = [
     "read_parquet('x.parquet')", "getenv('HOME')", "glob('*')", "'file.csv'", "DROP",
     "ATTACH", "COPY", "PRAGMA", "INSTALL", "LATERAL", "UNNEST([1])", "TRANSFORM", "INTO",
     "1e308", "-0", "NULL", "TRUE", "'\u00e9\u200b'", "\u00a0", "\\",
+    "PIVOT", "UNPIVOT", "ON", "USING", "IN", "COLUMNS('.*')", "generate_series(1, 1e12)",
+    "range(3)", "json_serialize_plan('SELECT 1')", "current_setting('threads')",
 ]  # fmt: skip
 
 TOKEN = re.compile(r"'(?:[^']|'')*'|\"[^\"]*\"|\w+|\S")

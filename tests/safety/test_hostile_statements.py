@@ -27,6 +27,8 @@ TABLE = "unknown_table"
 SCHEMA = "unknown_schema"
 EXPORT = "export_error"
 SYNTAX = "syntax_error"
+SERIES = "series_too_large"
+COLUMN = "unknown_column"
 
 # (id, dialect, SQL, expected error code). "duckdb" is the default input dialect.
 HOSTILE: list[tuple[str, str, str, str]] = [
@@ -91,8 +93,21 @@ HOSTILE: list[tuple[str, str, str, str]] = [
     ("quoted-path", "duckdb", 'SELECT * FROM "/etc/passwd"', NOT_ALLOWED),
     ("quoted-file-name", "duckdb", 'SELECT * FROM "data.csv"', NOT_ALLOWED),
     ("path-in-schema", "duckdb", 'SELECT * FROM test_efs."../../registry.db"', NOT_ALLOWED),
-    ("range", "duckdb", "SELECT * FROM range(10)", NOT_ALLOWED),
-    ("generate_series", "duckdb", "SELECT * FROM generate_series(1, 10)", NOT_ALLOWED),
+    # generate_series / range are bounded tables of numbers: never huge, never unknown
+    ("range-huge", "duckdb", "SELECT * FROM range(1000000000000)", SERIES),
+    ("generate_series-huge", "duckdb", "SELECT * FROM generate_series(1, 10^12)", SERIES),
+    ("generate_series-seconds", "duckdb",
+     "SELECT * FROM generate_series(TIMESTAMP '1900-01-01', TIMESTAMP '2100-01-01', "
+     "INTERVAL '1 second')", SERIES),
+    ("generate_series-list", "duckdb", "SELECT generate_series(1, 1e12) AS l", SERIES),
+    ("generate_series-unbounded", "duckdb",
+     "SELECT * FROM generate_series(1, (SELECT COUNT(*) FROM data) * 1000000)", NOT_ALLOWED),
+    ("generate_series-column-bound", "duckdb",
+     "SELECT unnest(generate_series(1, CAST(value AS BIGINT))) FROM data", NOT_ALLOWED),
+    ("generate_series-step-zero", "duckdb", "SELECT * FROM generate_series(1, 10, 0)",
+     NOT_ALLOWED),
+    ("range-beside-reader", "duckdb",
+     "WITH r AS (SELECT * FROM range(3)) SELECT * FROM r, read_csv('/etc/passwd')", NOT_ALLOWED),
     ("query-function", "duckdb", "SELECT * FROM query('SELECT 1')", NOT_ALLOWED),
     ("time-travel", "duckdb", "SELECT * FROM test_efs.data AT (VERSION => 1)", NOT_ALLOWED),
     # environment and engine introspection
@@ -142,6 +157,43 @@ HOSTILE: list[tuple[str, str, str, str]] = [
      "SELECT * FROM (VALUES (read_text('/etc/passwd'))) AS t(x)", FUNCTION),
     ("explain-getenv", "duckdb", "EXPLAIN SELECT getenv('HOME')", FUNCTION),
     ("describe-reader", "duckdb", "DESCRIBE read_parquet('/etc/x.parquet')", SCHEMA),
+    # PIVOT / UNPIVOT: a file read or an outside function hidden in the source, the IN list
+    # or USING; a pivot's values are read only after the whole query passed every check
+    ("pivot-in-reader", "duckdb",
+     "PIVOT data ON metric IN ((SELECT content FROM read_text('/etc/passwd'))) "
+     "USING SUM(value)", NOT_ALLOWED),
+    ("pivot-using-getenv", "duckdb",
+     "PIVOT data ON metric IN ('fans') USING SUM(getenv('HOME'))", FUNCTION),
+    ("pivot-source-reader", "duckdb", "PIVOT read_csv('/etc/passwd') ON a USING COUNT(*)",
+     NOT_ALLOWED),
+    ("pivot-dynamic-reader", "duckdb",
+     "PIVOT (SELECT * FROM read_text('/etc/passwd')) ON content USING COUNT(*)", NOT_ALLOWED),
+    ("pivot-dynamic-beside-getenv", "duckdb",
+     "SELECT *, getenv('HOME') FROM (PIVOT data ON metric USING SUM(value))", FUNCTION),
+    ("pivot-on-getenv", "duckdb", "PIVOT data ON getenv('HOME') USING SUM(value)",
+     NOT_ALLOWED),
+    ("pivot-engine-catalog", "duckdb", "PIVOT duckdb_settings() ON name USING COUNT(*)",
+     NOT_ALLOWED),
+    ("pivot-clause-in-reader", "duckdb",
+     "SELECT * FROM data PIVOT (SUM(value) FOR metric IN "
+     "((SELECT content FROM read_text('/etc/passwd'))))", NOT_ALLOWED),
+    ("unpivot-reader", "duckdb", "UNPIVOT read_json('/etc/x.json') ON a, b", NOT_ALLOWED),
+    # COLUMNS(...) sees only its query's sources, as the catalog lists their columns
+    ("columns-engine-catalog", "duckdb", "SELECT COLUMNS('.*') FROM duckdb_settings()",
+     NOT_ALLOWED),
+    ("columns-plan-internals", "duckdb", "SELECT COLUMNS('^__dsgrid') FROM data", COLUMN),
+    ("columns-lambda-getenv", "duckdb",
+     "SELECT COLUMNS(c -> getenv(c) IS NOT NULL) FROM data", NOT_ALLOWED),
+    ("columns-file-list", "duckdb", "SELECT COLUMNS(['/etc/passwd']) FROM data", COLUMN),
+    # pure by the engine's flags, refused by the reviewed deny list
+    ("json_serialize_plan", "duckdb",
+     "SELECT json_serialize_plan('SELECT * FROM read_csv(''/etc/passwd'')') AS p", FUNCTION),
+    ("pg_catalog-function", "duckdb", "SELECT pg_get_viewdef(1) AS v", FUNCTION),
+    ("has_table_privilege", "duckdb", "SELECT has_table_privilege('t', 'SELECT') AS p",
+     FUNCTION),
+    ("get_block_size", "duckdb", "SELECT get_block_size('memory') AS b", FUNCTION),
+    ("time_bucket-getenv", "duckdb",
+     "SELECT time_bucket(INTERVAL '1 day', CAST(getenv('X') AS TIMESTAMP)) AS t", FUNCTION),
     # Spark SQL
     ("spark-add-jar", "spark", "ADD JAR /tmp/evil.jar", NOT_ALLOWED),
     ("spark-add-file", "spark", "ADD FILE /tmp/evil.py", NOT_ALLOWED),
@@ -168,7 +220,14 @@ HOSTILE: list[tuple[str, str, str, str]] = [
      "SELECT * FROM data WHERE value > (SELECT MAX(x) FROM json.`/tmp/x`)", NOT_ALLOWED),
     ("spark-read_files", "spark", "SELECT * FROM read_files('/tmp')", NOT_ALLOWED),
     ("spark-identifier", "spark", "SELECT * FROM IDENTIFIER('/etc/passwd')", NOT_ALLOWED),
-    ("spark-range", "spark", "SELECT * FROM range(10)", NOT_ALLOWED),
+    ("spark-range-huge", "spark", "SELECT * FROM range(1000000000000)", SERIES),
+    ("spark-sequence-huge", "spark", "SELECT explode(sequence(1, 100000000000)) AS x", SERIES),
+    ("spark-xpath", "spark", "SELECT xpath('<a><b>1</b></a>', 'a/b/text()')", FUNCTION),
+    ("spark-from_protobuf", "spark",
+     "SELECT from_protobuf(X'00', 'M', '/etc/desc.pb') AS m", FUNCTION),
+    ("spark-current_timezone", "spark", "SELECT current_timezone()", FUNCTION),
+    ("spark-pivot-path", "spark",
+     "SELECT * FROM parquet.`/tmp/x` PIVOT (SUM(v) FOR k IN ('a'))", NOT_ALLOWED),
     ("spark-reflect", "spark", "SELECT reflect('java.lang.System', 'getenv', 'HOME')",
      FUNCTION),
     ("spark-java_method", "spark",
@@ -197,7 +256,7 @@ HOSTILE: list[tuple[str, str, str, str]] = [
 def test_the_table_is_large_and_covers_both_dialects() -> None:
     ids = [row[0] for row in HOSTILE]
     assert len(ids) == len(set(ids))
-    assert len(HOSTILE) >= 60
+    assert len(HOSTILE) >= 100
     assert sum(row[1] == "spark" for row in HOSTILE) >= 20
 
 
@@ -272,11 +331,13 @@ def test_the_spy_sees_a_query_that_is_allowed(session: Session, spy: EngineSpy) 
 
 
 def test_allowed_table_functions_still_run(session: Session) -> None:
-    """UNNEST and VALUES compute on values only; the allowlist keeps them."""
+    """UNNEST, VALUES and bounded series compute on values only; the allowlist keeps them."""
     rows = session.sql("SELECT x FROM UNNEST([1, 2, 3]) AS t(x) ORDER BY x").to_arrow()
     assert rows.column("x").to_pylist() == [1, 2, 3]
     rows = session.sql("SELECT a FROM (VALUES (1), (2)) AS t(a) ORDER BY a").to_arrow()
     assert rows.column("a").to_pylist() == [1, 2]
+    rows = session.sql("SELECT x FROM generate_series(1, 3) AS t(x) ORDER BY x").to_arrow()
+    assert rows.column("x").to_pylist() == [1, 2, 3]
 
 
 def test_a_cte_named_like_a_file_is_a_cte_in_its_scope(session: Session) -> None:
