@@ -117,7 +117,7 @@ def test_cli_errors_explain_translate(efs_dir: Path) -> None:
     assert "pushed filter: geography IN (06073, 06075)" in explained.output
     assert "unit conversion com_cooling → cooling: × 1000" in explained.output
     assert (
-        "supplemental us_states: join" in explained.output
+        "supplemental us_states: summed by in place of the base column" in explained.output
         and "Engine SQL (duckdb):" in explained.output
     )
     spark_sql = runner.invoke(
