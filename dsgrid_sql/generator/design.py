@@ -555,29 +555,7 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
             ],
         ),
     ]
-    group_dim = dim(
-        SUBSECTOR_GROUP,
-        "subsector",
-        "Subsector",
-        "Building types grouped by sector.",
-        [{"id": s.name, "name": s.name, "sector": "", "abbr": ""} for s in selectors],
-    )
-    group_mapping = MappingDef(
-        subsector,
-        group_dim,
-        "many_to_many_explicit_multipliers",
-        "Base building types to their subset groups.",
-        [
-            {"from_id": r, "to_id": s.name, "from_fraction": 1.0}
-            for s in selectors
-            for r in s.record_ids
-        ],
-    )
-    groups = [
-        SubsetGroupDef(
-            group_dim.name, "subsector", group_dim.description, selectors, group_dim, group_mapping
-        )
-    ]
+    groups = [subset_group(SUBSECTOR_GROUP, subsector, selectors)]
 
     states = dim(
         "US States",
@@ -635,7 +613,7 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
         else:
             fuel_records.append({"from_id": end_use, "to_id": fuel, "from_fraction": 1.0})
     supplementals: list[tuple[DimensionDef, MappingDef]] = [
-        (group_dim, group_mapping),
+        (groups[0].supplemental, groups[0].mapping),
         (states, county_mapping(states, "Counties to states.", lambda c: c.state.abbr)),
         (
             divisions,
@@ -659,31 +637,9 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
     five_year = _five_year_intervals(model_year)
     if five_year is not None:
         supplementals.append(five_year)
-    for base in (geography, sector, subsector, weather_year, model_year, scenario):
-        plural = _plural(base.type)
-        all_dim = dim(
-            f"all_{p}_{plural}",
-            base.type,
-            "DimensionRecordBaseModel",
-            f"All {plural.replace('_', ' ').title()}",
-            [{"id": f"all_{plural}", "name": f"All {plural.title()}"}],
-            module=BASE_MODULE,
-        )
-        supplementals.append(
-            (
-                all_dim,
-                MappingDef(
-                    base,
-                    all_dim,
-                    "many_to_one_aggregation",
-                    f"Aggregation map for all {plural}",
-                    [
-                        {"from_id": r, "to_id": f"all_{plural}", "from_fraction": 1.0}
-                        for r in base.record_ids
-                    ],
-                ),
-            )
-        )
+    supplementals += all_supplementals(
+        p, (geography, sector, subsector, weather_year, model_year, scenario)
+    )
 
     base_map = {d.type: d for d in bases if d is not ev_metric}
     datasets: list[DatasetDef] = []
@@ -711,6 +667,59 @@ def design_project(spec: GeneratorSpec) -> ProjectDef:
     )
     _assign_ids(project, spec.seed)
     return project
+
+
+def subset_group(
+    name: str, subsector: DimensionDef, selectors: list[DimensionDef]
+) -> SubsetGroupDef:
+    """A subset group of building types with the supplemental dimension dsgrid creates from
+    it (one record per selector) and its mapping from the base building types."""
+    group_dim = DimensionDef(
+        name,
+        "subsector",
+        "Subsector",
+        "Building types grouped by sector.",
+        [{"id": s.name, "name": s.name, "sector": "", "abbr": ""} for s in selectors],
+    )
+    group_mapping = MappingDef(
+        subsector,
+        group_dim,
+        "many_to_many_explicit_multipliers",
+        "Base building types to their subset groups.",
+        [
+            {"from_id": r, "to_id": s.name, "from_fraction": 1.0}
+            for s in selectors
+            for r in s.record_ids
+        ],
+    )
+    return SubsetGroupDef(
+        name, "subsector", group_dim.description, selectors, group_dim, group_mapping
+    )
+
+
+def all_supplementals(
+    project_id: str, bases: tuple[DimensionDef, ...]
+) -> list[tuple[DimensionDef, MappingDef]]:
+    """dsgrid's automatic ``all_<project>_<type>s`` dimension of each base, one record."""
+    result = []
+    for base in bases:
+        plural = _plural(base.type)
+        all_dim = DimensionDef(
+            f"all_{project_id}_{plural}",
+            base.type,
+            "DimensionRecordBaseModel",
+            f"All {plural.replace('_', ' ').title()}",
+            [{"id": f"all_{plural}", "name": f"All {plural.title()}"}],
+            module=BASE_MODULE,
+        )
+        records = [
+            {"from_id": r, "to_id": f"all_{plural}", "from_fraction": 1.0} for r in base.record_ids
+        ]
+        mapping = MappingDef(
+            base, all_dim, "many_to_one_aggregation", f"Aggregation map for all {plural}", records
+        )
+        result.append((all_dim, mapping))
+    return result
 
 
 def _design_dataset(

@@ -37,9 +37,9 @@ from .design import (
     DimensionDef,
     MappingDef,
     ProjectDef,
-    SubsetGroupDef,
     _assign_ids,
-    _plural,
+    all_supplementals,
+    subset_group,
 )
 from .geography import County, State
 
@@ -209,27 +209,7 @@ def design_efs_like(seed: int = 0) -> ProjectDef:
             building_types(only=RESIDENTIAL),
         ),
     ]
-    group_dim = dim(
-        "Subsectors by Sector",
-        "subsector",
-        "Subsector",
-        "Building types grouped by sector.",
-        [{"id": s.name, "name": s.name, "sector": "", "abbr": ""} for s in selectors],
-    )
-    group_mapping = MappingDef(
-        subsector,
-        group_dim,
-        "many_to_many_explicit_multipliers",
-        "Building types to their sector's subset.",
-        [
-            {"from_id": r, "to_id": s.name, "from_fraction": 1.0}
-            for s in selectors
-            for r in s.record_ids
-        ],
-    )
-    group = SubsetGroupDef(
-        group_dim.name, "subsector", group_dim.description, selectors, group_dim, group_mapping
-    )
+    group = subset_group("Subsectors by Sector", subsector, selectors)
 
     def from_counties(target: DimensionDef, description: str, key: int) -> MappingDef:
         def to_id(state: str) -> str:
@@ -297,7 +277,7 @@ def design_efs_like(seed: int = 0) -> ProjectDef:
             five_year_records.append({"from_id": year, "to_id": str(y + 5), "from_fraction": 0.5})
     five_year_records.sort(key=lambda r: (r["to_id"], r["from_id"]))
     supplementals: list[tuple[DimensionDef, MappingDef]] = [
-        (group_dim, group_mapping),
+        (group.supplemental, group.mapping),
         (states, from_counties(states, "Counties to states.", -1)),
         (divisions, from_counties(divisions, "Counties to census divisions.", 1)),
         (regions, from_counties(regions, "Counties to census regions.", 2)),
@@ -329,31 +309,9 @@ def design_efs_like(seed: int = 0) -> ProjectDef:
             ),
         ),
     ]
-    for base in (geography, sector, subsector, weather_year, model_year, scenario):
-        plural = _plural(base.type)
-        all_dim = dim(
-            f"all_{PROJECT_ID}_{plural}",
-            base.type,
-            "DimensionRecordBaseModel",
-            f"All {plural.title()}",
-            [{"id": f"all_{plural}", "name": f"All {plural.title()}"}],
-            module=BASE_MODULE,
-        )
-        records = [
-            {"from_id": r, "to_id": f"all_{plural}", "from_fraction": 1.0} for r in base.record_ids
-        ]
-        supplementals.append(
-            (
-                all_dim,
-                MappingDef(
-                    base,
-                    all_dim,
-                    "many_to_one_aggregation",
-                    f"Aggregation map for all {plural}",
-                    records,
-                ),
-            )
-        )
+    supplementals += all_supplementals(
+        PROJECT_ID, (geography, sector, subsector, weather_year, model_year, scenario)
+    )
 
     # The datasets' own dimensions: prefixed building types, end uses in MWh, one model year.
     dataset_subsector = dim(
