@@ -126,7 +126,7 @@ def users() -> None:
 @click.option("--password", envvar="DSGRID_SQL_PASSWORD", help="Prompted for when not given.")
 def users_add(file: str, name: str, password: str | None) -> None:
     """Add or replace user NAME in FILE."""
-    from dsgrid_sql.flight_server.auth import add_user
+    from dsgrid_sql.service.auth import add_user
 
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)

@@ -211,3 +211,41 @@ class QueryCancelledError(DsgridSqlError):
 
 class ExportError(DsgridSqlError):
     code = "export_error"
+
+
+class LimitError(DsgridSqlError):
+    """A query went over a server limit (rows, bytes, concurrency)."""
+
+    code = "limit_exceeded"
+
+
+class ServerBusyError(LimitError):
+    code = "server_busy"
+
+
+class QueryTimeoutError(DsgridSqlError):
+    code = "timeout"
+
+
+class JobError(DsgridSqlError):
+    """A request about a job that cannot be answered as asked."""
+
+    code = "job_error"
+
+
+class UnknownJobError(JobError):
+    """No such job for this user (another user's job is unknown too)."""
+
+    code = "unknown_job"
+
+
+class JobNotFinishedError(JobError):
+    """The job's result is asked for before the job succeeded."""
+
+    code = "job_not_finished"
+
+
+class JobBudgetError(LimitError):
+    """Kept results would go over a user's or the server's disk budget."""
+
+    code = "disk_budget"

@@ -9,96 +9,23 @@ vanish leave nothing behind.
 from __future__ import annotations
 
 import logging
-import os
 import secrets
 import threading
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 
 from dsgrid_sql.catalog import Catalog
-from dsgrid_sql.catalog.registry import locate_registry_file
 from dsgrid_sql.engine import Engine
+from dsgrid_sql.service.catalogs import CatalogHolder
 from dsgrid_sql.session import Result, Session
 
 from .config import ServerConfig
 from .status import ProtocolError, ServerBusyError
 
 log = logging.getLogger("dsgrid_sql.flight_server")
-
-
-class CatalogHolder:
-    """The catalog of the registry as it is now.
-
-    dsgrid writes ``registry.db`` when it registers a dataset or a version; a changed file
-    (size, time, inode — the last catches a file replaced by rename) is opened afresh. Calls
-    already running keep the catalog they started with, so no query mixes two versions.
-    """
-
-    def __init__(self, config: ServerConfig) -> None:
-        self._config = config
-        self._path = locate_registry_file(config.registry)
-        self._lock = threading.Lock()
-        self._checked = 0.0
-        self._reloading = False
-        # How many times a changed registry was re-read (tests and logs read it).
-        self.reloads = 0
-        self._stamp = self._file_stamp()
-        self._catalog = self._open()
-
-    def _open(self) -> Catalog:
-        catalog = Catalog.open(self._path, data_path=self._config.data_path)
-        # What the registry holds but cannot be read is left out of the catalog: say so
-        # once per registry version, so an operator sees it without a user's query.
-        for problem in catalog.problems():
-            log.warning("Left out of the catalog: %s", problem)
-        return catalog
-
-    def _file_stamp(self) -> tuple[Any, ...]:
-        stamps = []
-        for suffix in ("", "-wal"):
-            try:
-                stat = os.stat(f"{self._path}{suffix}")
-            except FileNotFoundError:
-                stamps.append(None)
-                continue
-            stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
-        return tuple(stamps)
-
-    def current(self) -> Catalog:
-        """The newest catalog that opened cleanly. At most one caller re-reads a changed
-        registry, outside the lock: the others keep the previous catalog meanwhile, so a
-        writer holding the registry's lock never stalls the server's calls."""
-        now = time.monotonic()
-        with self._lock:
-            if self._reloading or now - self._checked < self._config.registry_poll_s:
-                return self._catalog
-            self._checked = now
-            stamp = self._file_stamp()
-            if stamp == self._stamp:
-                return self._catalog
-            self._reloading = True
-        try:
-            catalog = self._open()
-        except Exception as exc:  # locked, half-written, replaced again: "not yet"
-            log.warning("The registry changed but could not be read yet: %s", _one_line(exc))
-            with self._lock:
-                self._reloading = False
-                return self._catalog
-        with self._lock:
-            self._catalog = catalog
-            self._stamp = stamp
-            self._reloading = False
-            self.reloads += 1
-            log.info("Registry re-read: %s", self._path)
-            return catalog
-
-    @property
-    def path(self) -> Path:
-        return self._path
 
 
 @dataclass
@@ -156,10 +83,14 @@ class Running:
 
 
 class ServerState:
-    def __init__(self, config: ServerConfig, engine: Engine) -> None:
+    def __init__(
+        self, config: ServerConfig, engine: Engine, catalogs: CatalogHolder | None = None
+    ) -> None:
         self.config = config
         self.engine = engine
-        self.catalogs = CatalogHolder(config)
+        self.catalogs = catalogs or CatalogHolder(
+            config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
+        )
         self._lock = threading.Lock()
         self._sessions: dict[str, ClientSession] = {}
         self._prepared: dict[bytes, Prepared] = {}
@@ -330,11 +261,6 @@ class ServerState:
         for query in running:
             query.cancel()
         self._watchdog.join(timeout=2)
-
-
-def _one_line(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message.splitlines()[0]
 
 
 def new_handle() -> bytes:

@@ -20,10 +20,13 @@ import sys
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from dsgrid_sql.errors import (
+from dsgrid_sql.errors import (  # noqa: F401 - the limit errors are re-exported
     DsgridSqlError,
+    LimitError,
     QueryCancelledError,
     QueryExecutionError,
+    QueryTimeoutError,
+    ServerBusyError,
     UnknownProjectError,
     UnknownSchemaError,
     UnknownTableError,
@@ -46,20 +49,6 @@ class Unimplemented(pa.ArrowNotImplementedError):
 
 for _cls in (InvalidArgument, NotFound, Unimplemented):
     _cls.__module__ = "builtins"
-
-
-class LimitError(DsgridSqlError):
-    """A query went over a server limit (rows, bytes, concurrency)."""
-
-    code = "limit_exceeded"
-
-
-class ServerBusyError(LimitError):
-    code = "server_busy"
-
-
-class QueryTimeoutError(DsgridSqlError):
-    code = "timeout"
 
 
 class ProtocolError(DsgridSqlError):

@@ -153,13 +153,11 @@ def test_an_ambiguous_base_dimension_choice_is_the_datasets_problem(tmp_path: Pa
 def test_the_server_logs_what_it_leaves_out(
     registry: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from dsgrid_sql.flight_server.state import CatalogHolder
+    from dsgrid_sql.service.catalogs import CatalogHolder
 
     break_residential_config(registry)
-    from dsgrid_sql.flight_server import ServerConfig
-
-    with caplog.at_level(logging.WARNING, logger="dsgrid_sql.flight_server"):
-        CatalogHolder(ServerConfig(registry=str(registry)))
+    with caplog.at_level(logging.WARNING, logger="dsgrid_sql.server"):
+        CatalogHolder(str(registry))
     assert any(
         "Left out of the catalog" in r.message and RESIDENTIAL in r.message for r in caplog.records
     )

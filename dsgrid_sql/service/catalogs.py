@@ -1,0 +1,94 @@
+"""The registry's current catalog, shared by every front end of one server process."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.catalog.registry import locate_registry_file
+
+log = logging.getLogger("dsgrid_sql.server")
+
+
+class CatalogHolder:
+    """The catalog of the registry as it is now.
+
+    dsgrid writes ``registry.db`` when it registers a dataset or a version; a changed file
+    (size, time, inode — the last catches a file replaced by rename) is opened afresh. Calls
+    already running keep the catalog they started with, so no query mixes two versions.
+    """
+
+    def __init__(
+        self, registry: str | Path, *, data_path: str | Path | None = None, poll_s: float = 1.0
+    ) -> None:
+        self._data_path = data_path
+        self._poll_s = poll_s
+        self._path = locate_registry_file(registry)
+        self._lock = threading.Lock()
+        self._checked = 0.0
+        self._reloading = False
+        # How many times a changed registry was re-read (tests and logs read it).
+        self.reloads = 0
+        self._stamp = self._file_stamp()
+        self._catalog = self._open()
+
+    def _open(self) -> Catalog:
+        catalog = Catalog.open(self._path, data_path=self._data_path)
+        # What the registry holds but cannot be read is left out of the catalog: say so
+        # once per registry version, so an operator sees it without a user's query.
+        for problem in catalog.problems():
+            log.warning("Left out of the catalog: %s", problem)
+        return catalog
+
+    def _file_stamp(self) -> tuple[Any, ...]:
+        stamps = []
+        for suffix in ("", "-wal"):
+            try:
+                stat = os.stat(f"{self._path}{suffix}")
+            except FileNotFoundError:
+                stamps.append(None)
+                continue
+            stamps.append((stat.st_ino, stat.st_size, stat.st_mtime_ns))
+        return tuple(stamps)
+
+    def current(self) -> Catalog:
+        """The newest catalog that opened cleanly. At most one caller re-reads a changed
+        registry, outside the lock: the others keep the previous catalog meanwhile, so a
+        writer holding the registry's lock never stalls the server's calls."""
+        now = time.monotonic()
+        with self._lock:
+            if self._reloading or now - self._checked < self._poll_s:
+                return self._catalog
+            self._checked = now
+            stamp = self._file_stamp()
+            if stamp == self._stamp:
+                return self._catalog
+            self._reloading = True
+        try:
+            catalog = self._open()
+        except Exception as exc:  # locked, half-written, replaced again: "not yet"
+            log.warning("The registry changed but could not be read yet: %s", _one_line(exc))
+            with self._lock:
+                self._reloading = False
+                return self._catalog
+        with self._lock:
+            self._catalog = catalog
+            self._stamp = stamp
+            self._reloading = False
+            self.reloads += 1
+            log.info("Registry re-read: %s", self._path)
+            return catalog
+
+    @property
+    def path(self) -> Path:
+        return self._path
+
+
+def _one_line(exc: BaseException) -> str:
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return message.splitlines()[0]
