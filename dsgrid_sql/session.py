@@ -162,8 +162,12 @@ class Session:
         max_sql_length: int = DEFAULT_LIMITS.max_length,
         max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
         max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
+        jobs_dir: str | Path | None = None,
     ) -> None:
         self.catalog = catalog
+        # Where submit() keeps jobs (None: DSGRID_SQL_JOBS_DIR or the user's data folder).
+        self.jobs_dir = jobs_dir
+        self._jobs: Any = None
         # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting, rows of
         # one generate_series; 0 = none.
         self.limits = SqlLimits(max_sql_length, max_nesting_depth, max_series_rows)
@@ -209,12 +213,28 @@ class Session:
             translation.sql, translation.inputs, tag=tag, repeatable=translation.repeatable
         )
 
+    def submit(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:
+        """Run a query as a job: returns a ``Job`` at once (``status()``, ``wait()``,
+        ``result()``, ``cancel()``); its result is kept as Parquet in the jobs directory,
+        where ``dsgrid_sql.jobs.open_job(id)`` finds it from any process. A mistake in the
+        SQL is raised here, not later."""
+        from dsgrid_sql.jobs import Job, JobRunner, JobStore, local_owner
+
+        with self._engine_lock:
+            if self._jobs is None:
+                self._jobs = JobRunner(JobStore(self.jobs_dir))
+        owner = local_owner()
+        record = self._jobs.submit(self, text, params, owner=owner)
+        return Job(record.id, owner, runner=self._jobs, store=self._jobs.store)
+
     def cancel(self, tag: str | None = None) -> None:
         """Stop one running query (by its Result.id) or, with no tag, all of them."""
         if self._engine is not None:
             self._engine.cancel(tag)
 
     def close(self) -> None:
+        if self._jobs is not None:
+            self._jobs.close()
         if self._engine is not None and self._owns_engine:
             self._engine.close()
         self.catalog.close()
@@ -511,6 +531,7 @@ def connect(
     max_sql_length: int = DEFAULT_LIMITS.max_length,
     max_nesting_depth: int = DEFAULT_LIMITS.max_depth,
     max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
+    jobs_dir: str | Path | None = None,
 ) -> Session:
     """Open a registry for SQL.
 
@@ -539,6 +560,7 @@ def connect(
             max_sql_length=max_sql_length,
             max_nesting_depth=max_nesting_depth,
             max_series_rows=max_series_rows,
+            jobs_dir=jobs_dir,
         )
     except BaseException:
         catalog.close()

@@ -295,7 +295,7 @@ class FlightSqlServer(flight.FlightServerBase):
         config = self.config
         if config.query_timeout_s:
             running.deadline = time.monotonic() + config.query_timeout_s
-        self.state.start(running, config.max_concurrent_queries, config.max_queries_per_user)
+        self.state.start(running)
 
     def _stream(
         self, running: Running, schema: pa.Schema, context: flight.ServerCallContext

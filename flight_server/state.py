@@ -19,11 +19,12 @@ import pyarrow as pa
 
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.engine import Engine
+from dsgrid_sql.service.admission import Admission
 from dsgrid_sql.service.catalogs import CatalogHolder
 from dsgrid_sql.session import Result, Session
 
 from .config import ServerConfig
-from .status import ProtocolError, ServerBusyError
+from .status import ProtocolError
 
 log = logging.getLogger("dsgrid_sql.flight_server")
 
@@ -84,9 +85,16 @@ class Running:
 
 class ServerState:
     def __init__(
-        self, config: ServerConfig, engine: Engine, catalogs: CatalogHolder | None = None
+        self,
+        config: ServerConfig,
+        engine: Engine,
+        catalogs: CatalogHolder | None = None,
+        admission: Admission | None = None,
     ) -> None:
         self.config = config
+        self.admission = admission or Admission(
+            config.max_concurrent_queries, config.max_queries_per_user
+        )
         self.engine = engine
         self.catalogs = catalogs or CatalogHolder(
             config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
@@ -175,25 +183,18 @@ class ServerState:
             del self._tickets[handle]
             return ticket
 
-    def start(self, running: Running, max_total: int = 0, max_per_user: int = 0) -> None:
-        """Register a query, or refuse it when the server or its user is at the limit."""
+    def start(self, running: Running) -> None:
+        """Register a query, or refuse it when the server or its user is at the limit
+        (counted with the server's other front ends and jobs: service/admission.py)."""
+        self.admission.enter(running.user)
         with self._lock:
-            total = len(self._running)
-            mine = sum(1 for r in self._running.values() if r.user == running.user)
-            if max_total and total >= max_total:
-                raise ServerBusyError(
-                    f"The server is running its limit of {max_total} queries; try again shortly."
-                )
-            if max_per_user and mine >= max_per_user:
-                raise ServerBusyError(
-                    f"User '{running.user}' is running the limit of {max_per_user} queries "
-                    "at once; try again when one finishes."
-                )
             self._running[running.handle] = running
 
     def finish(self, handle: bytes) -> None:
         with self._lock:
-            self._running.pop(handle, None)
+            running = self._running.pop(handle, None)
+        if running is not None:
+            self.admission.leave(running.user)
 
     def cancel(self, handle: bytes, user: str) -> str:
         """'cancelled', 'not_cancellable' (already finished) or 'unknown'."""

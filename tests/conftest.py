@@ -33,16 +33,22 @@ def require_dsgrid_efs() -> Path:
 
 
 @pytest.fixture(scope="session", autouse=True)
-def _translation_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """CLI queries keep translations in the user's cache folder; the tests' go to a folder of
-    their own (subprocesses inherit it), never into the user's."""
-    previous = os.environ.get("DSGRID_SQL_CACHE_DIR")
-    os.environ["DSGRID_SQL_CACHE_DIR"] = str(tmp_path_factory.mktemp("translation_cache"))
+def _user_folders(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """CLI queries keep translations in the user's cache folder and jobs in the user's data
+    folder; the tests' go to folders of their own (subprocesses inherit them), never into
+    the user's."""
+    folders = {
+        "DSGRID_SQL_CACHE_DIR": tmp_path_factory.mktemp("translation_cache"),
+        "DSGRID_SQL_JOBS_DIR": tmp_path_factory.mktemp("jobs"),
+    }
+    previous = {name: os.environ.get(name) for name in folders}
+    os.environ.update({name: str(folder) for name, folder in folders.items()})
     yield
-    if previous is None:
-        os.environ.pop("DSGRID_SQL_CACHE_DIR", None)
-    else:
-        os.environ["DSGRID_SQL_CACHE_DIR"] = previous
+    for name, value in previous.items():
+        if value is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = value
 
 
 @pytest.fixture(scope="session")

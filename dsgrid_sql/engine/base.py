@@ -80,6 +80,11 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def progress(self, tag: str) -> float | None:
+        """How far the query named ``tag`` is, in [0, 1], or None when the engine cannot
+        tell (or the query is not running)."""
+        return None
+
     def running_count(self) -> int:
         """Queries whose results are still open (0 once every reader is done or closed)."""
         return 0

@@ -74,6 +74,8 @@ class DuckDBEngine(Engine):
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
         # stays open (and cancellable) until its reader is exhausted or closed.
         cursor = self._conn.cursor()
+        # Progress is per connection (not settable globally); jobs read it (progress()).
+        cursor.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
         state = {"cancelled": False}
         with self._lock:
             self._running[tag] = (cursor, state)
@@ -122,6 +124,17 @@ class DuckDBEngine(Engine):
         for cursor, state in running:
             state["cancelled"] = True
             cursor.interrupt()
+
+    def progress(self, tag: str) -> float | None:
+        with self._lock:
+            running = self._running.get(tag)
+        if running is None:
+            return None
+        try:
+            percent = running[0].query_progress()
+        except duckdb.Error:
+            return None
+        return None if percent < 0 else min(percent / 100.0, 1.0)
 
     def running_count(self) -> int:
         with self._lock:

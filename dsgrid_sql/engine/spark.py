@@ -268,6 +268,25 @@ class SparkEngine(Engine):
             else:
                 self._spark.sparkContext.cancelJobGroup(group)
 
+    def progress(self, tag: str) -> float | None:
+        """Finished tasks over all tasks of the query's jobs so far (classic Spark only:
+        Spark Connect does not report task counts to the client)."""
+        if self._remote:
+            return None
+        with self._lock:
+            if tag not in self._groups:
+                return None
+        tracker = self._spark.sparkContext.statusTracker()
+        done = total = 0
+        for job_id in tracker.getJobIdsForGroup(tag):
+            job = tracker.getJobInfo(job_id)
+            for stage_id in job.stageIds if job is not None else ():
+                stage = tracker.getStageInfo(stage_id)
+                if stage is not None:
+                    done += stage.numCompletedTasks
+                    total += stage.numTasks
+        return done / total if total else None
+
     def close(self) -> None:
         """The session is shared by the process; it stops when the process ends."""
 
