@@ -216,16 +216,7 @@ class JobRunner:
             thread.join(timeout=5)
         with self._changed:
             for live in list(self._live.values()):
-                self._finish(
-                    live,
-                    JobState.FAILED,
-                    {
-                        "code": "server_stopped",
-                        "message": "The server stopped before the job finished; submit it again.",
-                        "hint": None,
-                        "position": None,
-                    },
-                )
+                self._finish(live, JobState.FAILED, _stopped_error())
 
     # -- the work ---------------------------------------------------------------------------
 
@@ -281,6 +272,8 @@ class JobRunner:
                     "position": None,
                 }
                 self._finish(live, JobState.FAILED, error)
+            elif self._stop.is_set():
+                self._finish(live, JobState.FAILED, _stopped_error())
             else:
                 self._finish(live, JobState.CANCELLED, _cancelled_error())
             return
@@ -350,6 +343,15 @@ def _cancelled_error() -> dict[str, Any]:
     return {
         "code": "cancelled",
         "message": "The job was cancelled.",
+        "hint": None,
+        "position": None,
+    }
+
+
+def _stopped_error() -> dict[str, Any]:
+    return {
+        "code": "server_stopped",
+        "message": "The server stopped before the job finished; submit it again.",
         "hint": None,
         "position": None,
     }
