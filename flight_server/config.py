@@ -1,68 +1,8 @@
-"""Server settings: one place for every limit and its safe default (README "Flight SQL")."""
+"""The server's settings live one layer down (service/config.py), shared by every front end
+of ``dsgrid-sql serve``; Flight reads them from there."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any
+from dsgrid_sql.service.config import DEFAULT_PORT, ServerConfig
 
-from dsgrid_sql.rewrite.parse import DEFAULT_LIMITS
-
-DEFAULT_PORT = 31337
-
-
-@dataclass
-class ServerConfig:
-    registry: str | Path
-    host: str = "127.0.0.1"
-    port: int = DEFAULT_PORT
-    data_path: str | Path | None = None
-    engine: str | None = None
-    engine_options: dict[str, Any] = field(default_factory=dict)
-    dialect: str = "duckdb"
-    project: str | None = None
-    export_dir: str | Path | None = None
-    # TLS: certificate and key files (PEM); a CA bundle makes clients present certificates.
-    tls_cert: str | Path | None = None
-    tls_key: str | Path | None = None
-    tls_client_ca: str | Path | None = None
-    # Auth: None (no authentication, for local use) or a users file (auth.py).
-    users_file: str | Path | None = None
-    token_ttl_s: int = 8 * 3600
-    # A fixed secret keeps tokens valid across restarts; random per start otherwise.
-    token_secret: bytes | None = None
-    # Limits: each exceeded one is a clear error, never a truncated result. 0 = no limit.
-    max_concurrent_queries: int = 8
-    max_queries_per_user: int = 4
-    query_timeout_s: float = 300.0
-    max_result_rows: int = 0
-    max_result_bytes: int = 0
-    # SQL text a client may send: characters, and levels of nesting (parentheses,
-    # subqueries, CASE, prefix operators); over either is a clear error before parsing.
-    max_sql_length: int = DEFAULT_LIMITS.max_length
-    max_nesting_depth: int = DEFAULT_LIMITS.max_depth
-    # Rows (or list elements) one generate_series / range may make.
-    max_series_rows: int = DEFAULT_LIMITS.max_series_rows
-    # Results of repeatable queries kept for clients that send the same query again
-    # (dashboards refresh, many users open one chart): MiB of Arrow data, least recently
-    # used out; one result may take a quarter of it (engine/results.py). 0 keeps nothing.
-    result_cache_mb: float = 256
-    # Batches sent to clients: Go clients refuse gRPC messages over 16 MiB.
-    batch_bytes: int = 4 * 1024 * 1024
-    batch_rows: int = 262_144
-    # Abandoned tickets and prepared statements are dropped after these idle times.
-    ticket_ttl_s: float = 600.0
-    prepared_ttl_s: float = 3600.0
-    session_ttl_s: float = 3600.0
-    max_prepared_per_user: int = 1000
-    # How often the registry file is checked for new registrations.
-    registry_poll_s: float = 1.0
-
-    @property
-    def tls(self) -> bool:
-        return self.tls_cert is not None
-
-    @property
-    def location(self) -> str:
-        scheme = "grpc+tls" if self.tls else "grpc+tcp"
-        return f"{scheme}://{self.host}:{self.port}"
+__all__ = ["DEFAULT_PORT", "ServerConfig"]

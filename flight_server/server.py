@@ -16,12 +16,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from dsgrid_sql.engine import make_engine
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError
+from dsgrid_sql.service.core import ServerCore
 from dsgrid_sql.session import Result
 
 from . import metadata, proto, schemas, tls
-from .auth import ANONYMOUS, Authenticator, AuthMiddlewareFactory, CallIdentity, load_users
+from .auth import ANONYMOUS, AuthMiddlewareFactory, CallIdentity
 from .config import ServerConfig
 from .sqlinfo import sql_info_table
 from .state import ClientSession, Prepared, Running, ServerState, new_handle
@@ -88,24 +88,28 @@ class _NoopAuthHandler(flight.ServerAuthHandler):
 
 
 class FlightSqlServer(flight.FlightServerBase):
-    def __init__(self, config: ServerConfig) -> None:
-        users = load_users(config.users_file) if config.users_file else None
-        self.authenticator = Authenticator(
-            users, ttl_s=config.token_ttl_s, secret=config.token_secret
-        )
-        engine = make_engine(
-            config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
-        )
+    def __init__(self, config: ServerConfig, core: ServerCore | None = None) -> None:
+        """Serve ``config``'s registry; with ``core``, share it with the process's other
+        front ends (the HTTP API), which then own it."""
+        self._owns_core = core is None
+        self.core = core or ServerCore(config)
+        self.authenticator = self.core.authenticator
         self.config = config
-        self.state = ServerState(config, engine)
-        self._engine = engine
+        self.state = ServerState(config, self.core.engine, self.core.catalogs, self.core.admission)
+        self._engine = self.core.engine
         location = config.location
-        super().__init__(
-            location,
-            auth_handler=_NoopAuthHandler(),
-            middleware={"auth": AuthMiddlewareFactory(self.authenticator)},
-            **tls.server_options(config),
-        )
+        try:
+            super().__init__(
+                location,
+                auth_handler=_NoopAuthHandler(),
+                middleware={"auth": AuthMiddlewareFactory(self.authenticator)},
+                **tls.server_options(config),
+            )
+        except BaseException:
+            self.state.close()
+            if self._owns_core:
+                self.core.close()
+            raise
         self.config.port = self.port
         hide_tracebacks()
         self._closed = False
@@ -124,7 +128,8 @@ class FlightSqlServer(flight.FlightServerBase):
         self._closed = True
         self.state.close()
         self.shutdown()
-        self._engine.close()
+        if self._owns_core:
+            self.core.close()
         restore_tracebacks()
 
     # -- helpers ----------------------------------------------------------------------------

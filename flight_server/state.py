@@ -21,6 +21,7 @@ from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.engine import Engine
 from dsgrid_sql.service.admission import Admission
 from dsgrid_sql.service.catalogs import CatalogHolder
+from dsgrid_sql.service.core import make_session
 from dsgrid_sql.session import Result, Session
 
 from .config import ServerConfig
@@ -117,17 +118,7 @@ class ServerState:
         with self._lock:
             client = self._sessions.get(key)
             if client is None or client.user != user:
-                session = Session(
-                    catalog,
-                    engine=self.engine,
-                    dialect=self.config.dialect,
-                    schema=self.config.project,
-                    export_dir=self.config.export_dir,
-                    allow_copy=self.config.export_dir is not None,
-                    max_sql_length=self.config.max_sql_length,
-                    max_nesting_depth=self.config.max_nesting_depth,
-                    max_series_rows=self.config.max_series_rows,
-                )
+                session = make_session(self.config, catalog, self.engine)
                 client = ClientSession(key, user, session)
                 self._sessions[key] = client
             else:

@@ -1,0 +1,118 @@
+"""One server process's shared parts: what Flight SQL and the HTTP API both stand on.
+
+``dsgrid-sql serve`` builds one ``ServerCore`` and hands it to each front end it starts, so
+both protocols see the same registry version, the same users and tokens, the same limits on
+running queries, the same jobs and one set of metrics.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.engine import Engine, make_engine
+from dsgrid_sql.jobs import JobRunner, JobState, JobStore
+from dsgrid_sql.session import Session
+
+from .admission import Admission
+from .auth import Authenticator, load_users
+from .catalogs import CatalogHolder
+from .config import ServerConfig
+from .metrics import Metrics
+
+log = logging.getLogger("dsgrid_sql.server")
+
+
+class ServerCore:
+    def __init__(self, config: ServerConfig) -> None:
+        self.config = config
+        users = load_users(config.users_file) if config.users_file else None
+        self.authenticator = Authenticator(
+            users, ttl_s=config.token_ttl_s, secret=config.token_secret
+        )
+        self.catalogs = CatalogHolder(
+            config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
+        )
+        self.admission = Admission(config.max_concurrent_queries, config.max_queries_per_user)
+        self.engine: Engine = make_engine(
+            config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
+        )
+        try:
+            self.jobs = JobRunner(
+                JobStore(
+                    config.jobs_dir,
+                    ttl_s=config.job_ttl_s,
+                    user_budget_bytes=config.job_budget_per_user_bytes,
+                    total_budget_bytes=config.job_budget_total_bytes,
+                ),
+                max_running=config.max_running_jobs,
+                max_queued_per_user=config.max_queued_jobs_per_user,
+                timeout_s=config.job_timeout_s,
+                admission=self.admission,
+            )
+        except BaseException:
+            self.engine.close()
+            raise
+        self.metrics = Metrics()
+        self.metrics.gauge(
+            "dsgrid_sql_running_queries",
+            "Queries running now, every protocol and jobs.",
+            self.admission.running,
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_running_jobs", "Jobs running now.", lambda: self.jobs.running()
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_queued_jobs",
+            "Jobs waiting to run.",
+            lambda: sum(1 for r in self.jobs.list(None) if r.state is JobState.QUEUED),
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_kept_result_hits_total",
+            "Queries answered from kept results.",
+            lambda: self.engine.results.hits,
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_kept_result_bytes",
+            "Bytes of results kept for queries sent again.",
+            lambda: self.engine.results.bytes,
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_job_result_bytes",
+            "Bytes of job results kept on disk.",
+            lambda: self.jobs.store.usage(),
+        )
+        self.metrics.gauge(
+            "dsgrid_sql_registry_reloads_total",
+            "Times a changed registry was read again.",
+            lambda: self.catalogs.reloads,
+        )
+        self._closed = False
+
+    def new_session(self, catalog: Catalog | None = None) -> Session:
+        """A client session with the server's settings, on the shared engine."""
+        return make_session(self.config, catalog or self.catalogs.current(), self.engine)
+
+    def close(self) -> None:
+        """Stop the jobs (unfinished ones are failed), then release the engine."""
+        if self._closed:
+            return
+        self._closed = True
+        self.jobs.close()
+        self.engine.close()
+
+
+def make_session(config: ServerConfig, catalog: Catalog, engine: Engine) -> Session:
+    return Session(
+        catalog,
+        engine=engine,
+        dialect=config.dialect,
+        schema=config.project,
+        export_dir=config.export_dir,
+        allow_copy=config.export_dir is not None,
+        max_sql_length=config.max_sql_length,
+        max_nesting_depth=config.max_nesting_depth,
+        max_series_rows=config.max_series_rows,
+        jobs_dir=Path(config.jobs_dir) if config.jobs_dir else None,
+    )
