@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dsgrid_sql.errors import (
@@ -40,6 +40,7 @@ class _Live:
     record: JobRecord
     session: Session
     result: Result
+    submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     cancelled: bool = False
     timed_out: bool = False
@@ -67,6 +68,8 @@ class JobRunner:
         self._live: dict[str, _Live] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._stop = threading.Event()
+        # Called with each finished record and its seconds from submission (metrics).
+        self.on_finish: Callable[[JobRecord, float], None] | None = None
         for job_id in store.recover():
             log.warning("Job %s was queued or running when the server stopped: failed.", job_id)
         store.expire()
@@ -307,6 +310,11 @@ class JobRunner:
             self.store.save(record)
             self._live.pop(record.id, None)
             self._changed.notify_all()
+        if self.on_finish is not None:
+            try:
+                self.on_finish(_copy(record), time.monotonic() - live.submitted)
+            except Exception:
+                log.exception("on_finish failed for job %s", record.id)
 
     def _watch(self) -> None:
         """Progress of running jobs, their time limit, and expiry now and then."""

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.engine import Engine, make_engine
-from dsgrid_sql.jobs import JobRunner, JobState, JobStore
+from dsgrid_sql.jobs import JobRecord, JobRunner, JobState, JobStore
 from dsgrid_sql.session import Session
 
 from .admission import Admission
@@ -88,6 +88,9 @@ class ServerCore:
             "Times a changed registry was read again.",
             lambda: self.catalogs.reloads,
         )
+        self.jobs.on_finish = lambda record, seconds: self.metrics.query(
+            "jobs", job_status_label(record), seconds
+        )
         self._closed = False
 
     def new_session(self, catalog: Catalog | None = None) -> Session:
@@ -116,3 +119,12 @@ def make_session(config: ServerConfig, catalog: Catalog, engine: Engine) -> Sess
         max_series_rows=config.max_series_rows,
         jobs_dir=Path(config.jobs_dir) if config.jobs_dir else None,
     )
+
+
+def job_status_label(record: JobRecord) -> str:
+    """A finished job as a metrics status: ok, cancelled, timeout or error."""
+    if record.state is JobState.SUCCEEDED:
+        return "ok"
+    if record.state is JobState.CANCELLED:
+        return "cancelled"
+    return "timeout" if (record.error or {}).get("code") == "timeout" else "error"
