@@ -447,7 +447,7 @@ def _validation_sentence(exc: RequestValidationError) -> str:
     if kind == "json_invalid":
         return "The request body is not valid JSON."
     if not where and kind in ("model_attributes_type", "dict_type"):
-        return "The request body must be a JSON object, e.g. {\"sql\": \"SELECT 1\"}."
+        return 'The request body must be a JSON object, e.g. {"sql": "SELECT 1"}.'
     if kind == "missing":
         return f"The request is missing '{where}'."
     if kind == "extra_forbidden":
