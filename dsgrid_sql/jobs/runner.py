@@ -56,14 +56,15 @@ class JobRunner:
         timeout_s: float = 0.0,
         admission: Any = None,
         poll_s: float = 0.25,
-        housekeeping_s: float = 60.0,
+        housekeeping_s: float | None = None,
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
         self.max_queued_per_user = max_queued_per_user
         self._admission = admission
         self._poll_s = poll_s
-        self._housekeeping_s = housekeeping_s
+        # Expiry runs a few times per time to live (a short TTL is honoured promptly).
+        self._housekeeping_s = housekeeping_s or min(60.0, max(0.2, store.ttl_s / 4))
         self._changed = threading.Condition()
         self._live: dict[str, _Live] = {}
         self._queue: collections.deque[str] = collections.deque()

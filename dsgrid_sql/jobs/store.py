@@ -298,7 +298,11 @@ def _not_ready(record: JobRecord) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2**20:,.1f} MiB"
+    """A size as people read it (bytes, KiB, MiB, GiB)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size:,} bytes"
 
 
 def _alive(pid: int) -> bool:
