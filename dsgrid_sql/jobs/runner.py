@@ -327,6 +327,11 @@ class JobRunner:
                     live for live in self._live.values() if live.record.state is JobState.RUNNING
                 ]
             for live in running:
+                if live.cancelled:
+                    # Again until it ends: a cancel that came between RUNNING and the
+                    # engine starting the query found nothing to stop the first time.
+                    live.result.cancel()
+                    continue
                 if self.timeout_s and live.started and now - live.started > self.timeout_s:
                     live.timed_out = True
                     live.cancelled = True
