@@ -88,10 +88,17 @@ class ServerCore:
             "Times a changed registry was read again.",
             lambda: self.catalogs.reloads,
         )
-        self.jobs.on_finish = lambda record, seconds: self.metrics.query(
-            "jobs", job_status_label(record), seconds
-        )
+        self.jobs.on_finish = self._job_finished
         self._closed = False
+
+    def _job_finished(self, record: JobRecord, seconds: float) -> None:
+        status = job_status_label(record)
+        self.metrics.query("jobs", status, seconds)
+        # One line per job, like Flight's per query: never the SQL text or its literals.
+        log.info(
+            "job user=%s id=%s status=%s rows=%s bytes=%s ms=%d",
+            record.owner, record.id, status, record.rows, record.bytes, seconds * 1000,
+        )  # fmt: skip
 
     def new_session(self, catalog: Catalog | None = None) -> Session:
         """A client session with the server's settings, on the shared engine."""
