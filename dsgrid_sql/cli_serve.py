@@ -46,6 +46,10 @@ def _int_env(name: str) -> dict[str, Any]:
               help="Seconds a Bearer token stays valid.")  # fmt: skip
 @click.option("--max-concurrent-queries", default=8, **_int_env("DSGRID_SQL_MAX_QUERIES"))
 @click.option("--max-queries-per-user", default=4, **_int_env("DSGRID_SQL_MAX_USER_QUERIES"))
+@click.option("--queue-wait", "queue_wait_s", default=2.0, show_default=True, type=float,
+              envvar="DSGRID_SQL_QUEUE_WAIT",
+              help="Seconds a query over a concurrency limit waits for a slot before it is "
+              "refused.")  # fmt: skip
 @click.option("--query-timeout", default=300.0, show_default=True, type=float,
               envvar="DSGRID_SQL_QUERY_TIMEOUT", help="Seconds; 0 for none.")  # fmt: skip
 @click.option("--max-result-rows", default=0, **_int_env("DSGRID_SQL_MAX_ROWS"),

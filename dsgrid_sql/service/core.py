@@ -34,7 +34,9 @@ class ServerCore:
         self.catalogs = CatalogHolder(
             config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
         )
-        self.admission = Admission(config.max_concurrent_queries, config.max_queries_per_user)
+        self.admission = Admission(
+            config.max_concurrent_queries, config.max_queries_per_user, config.queue_wait_s
+        )
         self.engine: Engine = make_engine(
             config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
         )
