@@ -52,6 +52,13 @@ DEFAULT_CONF = {
     "spark.sql.variable.substitute": "false",
 }
 
+# Settings that change answers (not only speed): set on every session, remote ones too.
+ANSWER_CONF = (
+    "spark.sql.session.timeZone",
+    "spark.sql.ansi.enabled",
+    "spark.sql.variable.substitute",
+)
+
 _session_lock = threading.Lock()
 _session: Any = None
 # False once this pyspark turned out not to have the JVM methods the classic stream uses.
@@ -86,11 +93,12 @@ def spark_session(
             _session = builder.getOrCreate()
         except ImportError as exc:  # Spark Connect's own packages (grpcio, pandas, ...)
             raise _not_installed(exc) from None
-        # Also when the session existed before (getOrCreate) or is remote.
-        _session.conf.set("spark.sql.variable.substitute", "false")
-        if remote:
-            _session.conf.set("spark.sql.session.timeZone", "UTC")
-        else:
+        # Also when the session existed before (getOrCreate) or is remote: a Spark Connect
+        # server brings its own defaults (Spark 4 turns ANSI mode on), and these change
+        # answers, so every client session sets them as local mode does.
+        for name in ANSWER_CONF:
+            _session.conf.set(name, DEFAULT_CONF[name])
+        if not remote:
             _session.sparkContext.setLogLevel("ERROR")
         return _session
 

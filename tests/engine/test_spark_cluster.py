@@ -25,6 +25,11 @@ import dsgrid_sql
 registry, option, url, query = sys.argv[1:5]
 with dsgrid_sql.connect(registry, engine="spark", **{option: url}) as session:
     rows = session.sql(query).to_arrow().to_pylist()
+    # Settings that change answers are the client's, whatever the server's defaults.
+    conf = session.engine._spark.conf
+    assert conf.get("spark.sql.ansi.enabled") == "false", conf.get("spark.sql.ansi.enabled")
+    assert conf.get("spark.sql.session.timeZone") == "UTC"
+    assert session.sql("SELECT CAST('x' AS INT) AS n").to_arrow().to_pylist() == [{"n": None}]
 print(json.dumps(rows))
 """
 LIFETIME_S = "300"  # every server stops by itself, whatever happens to the test run
@@ -110,7 +115,9 @@ def connect_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
          "--conf", f"spark.connect.grpc.binding.port={port}",
          "--conf", "spark.connect.grpc.binding.address=127.0.0.1",
          "--conf", "spark.ui.enabled=false",
-         "--conf", "spark.sql.session.timeZone=UTC",
+         # Defaults a shared Connect server may have that would change answers.
+         "--conf", "spark.sql.ansi.enabled=true",
+         "--conf", "spark.sql.session.timeZone=America/Denver",
          "spark-internal"],
         logs / "connect.log",
         "Spark Connect server started",
