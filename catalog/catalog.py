@@ -8,6 +8,7 @@ datasets, dimensions, mappings at every version) and the SQL names built from it
 from __future__ import annotations
 
 import hashlib
+from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
 from types import TracebackType
@@ -23,6 +24,7 @@ from dsgrid_sql.errors import (
     UnknownProjectError,
     UnknownSchemaError,
     UnknownTableError,
+    UnknownVersionError,
 )
 from dsgrid_sql.suggest import did_you_mean
 
@@ -72,8 +74,9 @@ class Catalog:
         self.key_values = db.key_values()
         self._store = ModelStore(db)
         self._projects: dict[tuple[str, str], Project] = {}
-        self._tables: dict[str, dict[str, dict[str, Table]]] = {}
-        self._names: dict[str, ProjectNames] = {}
+        # By (project id, version): None is the current version, whose schemas are listed.
+        self._tables: dict[tuple[str, str | None], dict[str, dict[str, Table]]] = {}
+        self._names: dict[tuple[str, str | None], ProjectNames] = {}
 
     @classmethod
     def open(
@@ -145,6 +148,50 @@ class Catalog:
                 hint="The rest of the registry works; the project needs repairing in the "
                 "registry.",
             ) from None
+
+    def registered_at(self, model_type: str, model_id: str, version: str) -> str:
+        """When a version was registered (the registry's timestamp text)."""
+        return self._store.registered_at(model_type, model_id, version)
+
+    def version_as_of(self, model_type: str, model_id: str, when: datetime) -> str:
+        """The version of a model that was current at ``when`` by the registry's
+        registration history (the latest registered at or before it)."""
+        known = [
+            (parse_registry_time(self.registered_at(model_type, model_id, v)), v)
+            for v in self._store.versions(model_type, model_id)
+        ]
+        if not known:
+            raise UnknownNameError(f"The registry has no {model_type} '{model_id}'.")
+        earlier = [item for item in known if item[0] <= when]
+        if not earlier:
+            first_time, first = min(known)
+            raise UnknownVersionError(
+                f"The {model_type} '{model_id}' did not exist at {when.isoformat(sep=' ')}: "
+                f"its first version ({first}) was registered at {first_time.isoformat(sep=' ')}."
+            )
+        return max(earlier)[1]
+
+    def project_version_with_dataset(
+        self, project_id: str, dataset_id: str, dataset_version: str
+    ) -> str:
+        """The latest project version whose config names ``dataset_id`` at
+        ``dataset_version`` (how a dataset table is read at a dataset version)."""
+        named: list[str] = []
+        found: str | None = None
+        for version in self._store.versions("project", project_id):
+            for entry in self._store.project(project_id, version).datasets:
+                if entry.dataset_id == dataset_id and entry.version:
+                    if entry.version not in named:
+                        named.append(entry.version)
+                    if entry.version == dataset_version:
+                        found = version
+        if found is None:
+            raise UnknownVersionError(
+                f"No version of project '{project_id}' holds dataset '{dataset_id}' at version "
+                f"{dataset_version}; its versions there are {', '.join(named) or 'none'}.",
+                suggestion=did_you_mean(dataset_version, named),
+            )
+        return found
 
     def project_problem(self, project_id: str) -> str | None:
         """Why the current version of a project cannot be read, or None."""
@@ -269,11 +316,14 @@ class Catalog:
 
     # -- the virtual catalog -------------------------------------------------------------------
 
-    def project_names(self, project_id: str) -> ProjectNames:
-        names = self._names.get(project_id)
+    def project_names(self, project_id: str, version: str | None = None) -> ProjectNames:
+        """Column and table names of a project (at ``version``; default the current one)."""
+        if version is not None and version == self._store.current_version("project", project_id):
+            version = None
+        names = self._names.get((project_id, version))
         if names is None:
-            names = allocate_project_names(self.project(project_id))
-            self._names[project_id] = names
+            names = allocate_project_names(self.project(project_id, version))
+            self._names[(project_id, version)] = names
         return names
 
     def project_table_names(self, project_id: str) -> dict[str, str]:
@@ -445,7 +495,7 @@ class Catalog:
                     )
 
     def find_table(self, schema: str, name: str) -> Table | None:
-        if schema not in self.list_schemas():
+        if schema not in self.list_schemas() and split_schema_version(schema)[1] is None:
             return None
         return self._schema_tables(schema).get(name)
 
@@ -457,7 +507,7 @@ class Catalog:
             return table_data.information_schema_rows(self, table)
         if table.kind is TableKind.DIMENSION:
             assert table.project_id and table.source
-            project = self.project(table.project_id)
+            project = self.project(table.project_id, table.project_version)
             dim = self._dimension_in(project, table.source)
             return table_data.dimension_rows(dim, table.columns)
         if table.kind is TableKind.MAPPING:
@@ -467,6 +517,16 @@ class Catalog:
         raise ValueError(f"{table.qualified_name} is a data table; the query path computes it")
 
     def _schema_tables(self, schema: str) -> dict[str, Table]:
+        base, version = split_schema_version(schema)
+        if version is not None:
+            project_id = self._project_of_schema(base)
+            if project_id is None:
+                raise UnknownSchemaError(
+                    f"The catalog has no schema '{base}' to read at version {version}.",
+                    suggestion=did_you_mean(base, self.list_project_ids()),
+                )
+            self.project(project_id, version)  # an unknown version names the ones there are
+            return self._project_schemas(project_id, version)[schema]
         if schema == REGISTRY_SCHEMA:
             return self._fixed_schemas[REGISTRY_SCHEMA]
         if schema == INFORMATION_SCHEMA:
@@ -498,8 +558,41 @@ class Catalog:
             ),
         }
 
-    def _project_schemas(self, project_id: str) -> dict[str, dict[str, Table]]:
-        cached = self._tables.get(project_id)
+    def _project_of_schema(self, schema: str) -> str | None:
+        """The project a project, dimensions or mappings schema belongs to."""
+        for project_id in self.list_project_ids():
+            if schema in (
+                project_id,
+                project_id + DIMENSIONS_SCHEMA_SUFFIX,
+                project_id + MAPPINGS_SCHEMA_SUFFIX,
+            ):
+                return project_id
+        return None
+
+    def versioned_schema(self, schema: str, version: str) -> str:
+        """The name of ``schema`` read at a project ``version`` (``test_efs@1.1.0``); the
+        current version's schema keeps its plain name."""
+        project_id = self._project_of_schema(schema)
+        if project_id is None:
+            raise UnknownSchemaError(
+                f"Schema '{schema}' is not a project's, so it has no versions.",
+                hint=f"Projects: {', '.join(self.list_project_ids())}.",
+            )
+        self.project(project_id, version)  # an unknown version names the ones there are
+        if version == self._store.current_version("project", project_id):
+            return schema
+        return f"{schema}{VERSION_MARK}{version}"
+
+    def _project_schemas(
+        self, project_id: str, version: str | None = None
+    ) -> dict[str, dict[str, Table]]:
+        if version is not None:
+            cached = self._tables.get((project_id, version))
+            if cached is None:
+                cached = self._build_project_schemas(project_id, version)
+                self._tables[(project_id, version)] = cached
+            return cached
+        cached = self._tables.get((project_id, None))
         if cached is None:
             if self.project_problem(project_id) is not None:
                 # Listed, with no tables: naming one says why (check_left_out). Kept like a
@@ -511,13 +604,17 @@ class Catalog:
                 }
             else:
                 cached = self._build_project_schemas(project_id)
-            self._tables[project_id] = cached
+            self._tables[(project_id, None)] = cached
         return cached
 
-    def _build_project_schemas(self, project_id: str) -> dict[str, dict[str, Table]]:
-        project = self.project(project_id)
-        names = self.project_names(project_id)
+    def _build_project_schemas(
+        self, project_id: str, version: str | None = None
+    ) -> dict[str, dict[str, Table]]:
+        project = self.project(project_id, version)
+        names = self.project_names(project_id, version)
         common = {"project_id": project_id, "project_version": project.version}
+        suffix = "" if version is None else f"{VERSION_MARK}{version}"
+        data_schema = project_id + suffix
 
         data_tables: dict[str, Table] = {}
         submitted = project.submitted_datasets
@@ -525,7 +622,7 @@ class Catalog:
         left_out = [d.dataset_id for d in submitted if d not in stacked]
         data_tables[DATA_TABLE] = Table(
             self.name,
-            project_id,
+            data_schema,
             DATA_TABLE,
             TableKind.DATA,
             data_table_columns(project, names, timed=project.has_time),
@@ -545,7 +642,7 @@ class Catalog:
             kind = "growth rates" if dataset.is_growth_rate else "Dataset"
             data_tables[name] = Table(
                 self.name,
-                project_id,
+                data_schema,
                 name,
                 TableKind.DATASET,
                 data_table_columns(project, names, (dataset.dataset_id,), timed=dataset.has_time),
@@ -555,7 +652,7 @@ class Catalog:
                 **common,
             )
 
-        dims_schema = project_id + DIMENSIONS_SCHEMA_SUFFIX
+        dims_schema = project_id + DIMENSIONS_SCHEMA_SUFFIX + suffix
         dimension_tables: dict[str, Table] = {}
         by_key = {(d.dimension_id, d.version): d for d in self._all_project_dimensions(project)}
         for key, table_name in names.dimension_tables.items():
@@ -571,7 +668,7 @@ class Catalog:
                 **common,
             )
 
-        maps_schema = project_id + MAPPINGS_SCHEMA_SUFFIX
+        maps_schema = project_id + MAPPINGS_SCHEMA_SUFFIX + suffix
         mapping_tables: dict[str, Table] = {}
         mapping_names = NameAllocator()
         for mapping, purpose in self._project_mappings(project):
@@ -594,7 +691,7 @@ class Catalog:
                 **common,
             )
         return {
-            project_id: data_tables,
+            data_schema: data_tables,
             dims_schema: dimension_tables,
             maps_schema: mapping_tables,
         }
@@ -630,6 +727,24 @@ class Catalog:
             if (dim.dimension_id, dim.version) == key:
                 return dim
         raise UnknownTableError(f"Project '{project.project_id}' has no dimension {key[0]}.")
+
+
+VERSION_MARK = "@"
+
+
+def parse_registry_time(text: str) -> datetime:
+    """A registration timestamp as a naive UTC datetime (dsgrid writes them without a zone;
+    the registries we know were written in UTC)."""
+    parsed = datetime.fromisoformat(text.strip())
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(UTC).replace(tzinfo=None)
+    return parsed
+
+
+def split_schema_version(schema: str) -> tuple[str, str | None]:
+    """``test_efs@1.1.0`` → ("test_efs", "1.1.0"); a schema without a version → (it, None)."""
+    base, mark, version = schema.partition(VERSION_MARK)
+    return (base, version) if mark and version else (schema, None)
 
 
 def split_table_name(name: str) -> tuple[str | None, str]:

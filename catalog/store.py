@@ -50,6 +50,14 @@ class ModelStore:
             if row is not None:
                 self._current[key] = row.version
         self._parsed: dict[tuple[str, str, str], Any] = {}
+        self._registration_times: dict[int, str] | None = None
+
+    def registered_at(self, model_type: str, model_id: str, version: str) -> str:
+        """The registration timestamp of a model version."""
+        row = self.row(model_type, model_id, version)
+        if self._registration_times is None:
+            self._registration_times = {r.id: r.timestamp for r in self._db.registrations()}
+        return self._registration_times.get(row.registration_id, "")
 
     def ids(self, model_type: str) -> list[str]:
         """Ids of every registered model of a type, sorted."""

@@ -33,9 +33,10 @@ from dsgrid_sql.rewrite.parse import (
     too_deep,
 )
 from dsgrid_sql.rewrite.translate import Translation, translate
+from dsgrid_sql.rewrite.versions import AsOf, parse_as_of
 from dsgrid_sql.suggest import did_you_mean
 
-SETTINGS = ("dialect", "engine", "schema", "pushdown", "aggregate_early")
+SETTINGS = ("dialect", "engine", "schema", "pushdown", "aggregate_early", "as_of")
 
 
 class Result:
@@ -168,6 +169,9 @@ class Session:
         self.catalog = catalog
         # Where submit() keeps jobs (None: DSGRID_SQL_JOBS_DIR or the user's data folder).
         self.jobs_dir = jobs_dir
+        # Project tables read as the registry held them at a time or versions (SET as_of;
+        # rewrite/versions.py); None reads current versions.
+        self.as_of: AsOf | None = None
         self._jobs: Any = None
         # Parsing guards (DESIGN.md §8): characters of SQL text, levels of nesting, rows of
         # one generate_series; 0 = none.
@@ -272,6 +276,7 @@ class Session:
                     pushdown=self.pushdown,
                     aggregate_early=self.aggregate_early,
                     pivot_values=self._pivot_values,
+                    as_of=self.as_of,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
@@ -345,6 +350,12 @@ class Session:
             self.use(value)
         elif name in ("pushdown", "aggregate_early"):
             setattr(self, name, _switch(name, value))
+        elif name == "as_of":
+            as_of = parse_as_of(value)
+            for project_id, version in as_of.versions if as_of is not None else ():
+                self.catalog.versioned_schema(project_id, version)  # known, or an error now
+            self.as_of = as_of
+            return f"as_of = {as_of.text() if as_of is not None else 'current versions'}"
         else:
             raise UnsupportedSqlError(
                 f"Unknown setting '{name}'.",

@@ -70,7 +70,7 @@ ACTIONS = [
     ("ClosePreparedStatement", "Release a prepared statement."),
     ("CancelFlightInfo", "Cancel the query behind a FlightInfo."),
     ("CancelQuery", "Cancel the query behind a FlightInfo (deprecated form)."),
-    ("SetSessionOptions", "Set session options: catalog, schema, dialect."),
+    ("SetSessionOptions", "Set session options: catalog, schema, dialect, as_of."),
     ("GetSessionOptions", "Read the session options."),
     ("CloseSession", "End the session and drop its settings."),
 ]
@@ -520,7 +520,7 @@ class FlightSqlServer(flight.FlightServerBase):
             kind = value.WhichOneof("option_value")
             text = value.string_value if kind == "string_value" else None
             key = name.lower()
-            if key not in ("catalog", "schema", "dialect"):
+            if key not in ("catalog", "schema", "dialect", "as_of"):
                 result.errors[name].value = invalid_name
                 continue
             try:
@@ -532,7 +532,7 @@ class FlightSqlServer(flight.FlightServerBase):
                 elif key == "schema":
                     client.session.use(text)
                 else:
-                    client.session.set("dialect", text)
+                    client.session.set(key, text)
             except (ValueError, DsgridSqlError):
                 result.errors[name].value = invalid_value
         return [result.SerializeToString()]
@@ -545,6 +545,7 @@ class FlightSqlServer(flight.FlightServerBase):
             "catalog": client.session.catalog.name,
             "schema": client.session.current_schema,
             "dialect": client.session.dialect,
+            "as_of": client.session.as_of.text() if client.session.as_of else None,
         }
         for name, value in values.items():
             if value is not None:

@@ -56,6 +56,9 @@ _QUERY_PARTS = {
     "National",
     # x AT TIME ZONE 'zone' (time_zones.py gives it one meaning on both engines)
     "AtTimeZone",
+    # a table's VERSION / TIMESTAMP AS OF: resolved against the registry (versions.py) and
+    # removed before any SQL reaches an engine
+    "Version",
 }  # fmt: skip
 # Operators are Func subclasses in sqlglot too (AND, comparisons, LIKE, arithmetic).
 _OPERATORS = (exp.Binary, exp.Connector, exp.Unary, exp.Predicate)

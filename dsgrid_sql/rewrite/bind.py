@@ -41,6 +41,7 @@ from sqlglot.optimizer.scope import Scope, traverse_scope
 from sqlglot.schema import MappingSchema
 
 from dsgrid_sql.catalog import Catalog, Column, ColumnRole, DimensionType, Table
+from dsgrid_sql.catalog.catalog import VERSION_MARK, split_schema_version
 from dsgrid_sql.catalog.names import slugify
 from dsgrid_sql.catalog.tables import Projection, sql_type_name
 from dsgrid_sql.errors import (
@@ -57,11 +58,13 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.suggest import did_you_mean
 
+from . import versions
 from .cache import remembered, table_key
 from .forms import series_table
 from .parse import node_position, position_at
 from .summed import only_summed
 from .table_plan import Restrictions
+from .versions import AsOf
 
 CORE_ROLES = {ColumnRole.DIMENSION, ColumnRole.TIME, ColumnRole.VALUE, ColumnRole.DATASET_ID}
 ID_ROLES = {ColumnRole.DIMENSION, ColumnRole.SUPPLEMENTAL, ColumnRole.RECORD_NAME}
@@ -87,6 +90,8 @@ class BindContext:
     dialect: str
     default_schema: str | None
     bindings: list[Binding] = field(default_factory=list)
+    # The session's pin to a time or to project versions (SET as_of); None: current.
+    as_of: AsOf | None = None
 
     def position(self, node: exp.Expression | None) -> Any:
         return node_position(self.text, node)
@@ -223,7 +228,13 @@ def resolve_tables(statement: exp.Expression, ctx: BindContext) -> None:
                     position=ctx.position(node),
                 )
         if not node.args.get("db") and node.name.lower() in _visible_ctes(node):
+            if node.args.get("version") is not None:
+                raise UnsupportedSqlError(
+                    f"'{node.name}' is a CTE: only catalog tables have versions.",
+                    position=ctx.position(node.args["version"].expression),
+                )
             continue
+        versions.pin(node, ctx.catalog, ctx.as_of, lambda n: _lookup_table(n, ctx), ctx.position)
         table = _lookup_table(node, ctx)
         alias = node.alias or table.name
         ctx.bindings.append(Binding(table, node, alias))
@@ -350,6 +361,12 @@ def _find_table(node: exp.Table, ctx: BindContext) -> Table:
     schema_node = node.args.get("db")
     if schema_node is not None:
         schema = _match(schema_node, catalog.list_schemas())
+        base, version = split_schema_version(schema_node.name)
+        if schema is None and version is not None:
+            # "test_efs@1.1.0": a project schema read at a version (versions.py).
+            matched = _match(exp.to_identifier(base), catalog.list_schemas())
+            if matched is not None:
+                schema = f"{matched}{VERSION_MARK}{version}"
         if schema is None:
             raise UnknownSchemaError(
                 f"Unknown schema '{schema_node.name}'.",

@@ -135,7 +135,7 @@ def plan_virtual_table(
     memo = memo or build_now
     assert table.is_data and table.project_id
     project = catalog.project(table.project_id, table.project_version)
-    names = catalog.project_names(table.project_id)
+    names = catalog.project_names(table.project_id, table.project_version)
     columns = [table.get_column(n) for n in needed]
     datasets = [
         d

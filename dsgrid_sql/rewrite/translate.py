@@ -22,6 +22,7 @@ from .inputs import Input
 from .parse import active_limits, parse_query
 from .table_plan import TablePlan
 from .time_zones import convert_time_zones
+from .versions import AsOf
 
 
 @dataclass
@@ -69,6 +70,7 @@ def translate(
     pushdown: bool = True,
     aggregate_early: bool = True,
     pivot_values: forms.PivotValues | None = None,
+    as_of: AsOf | None = None,
 ) -> Translation:
     """``pivot_values`` runs a query (text in ``dialect``) and returns its first column: how
     a PIVOT without an IN list learns its values (forms.py)."""
@@ -78,7 +80,7 @@ def translate(
         return translate_statement(
             statement, text, catalog, dialect=dialect, target=target,
             default_schema=default_schema, params=params, pushdown=pushdown,
-            aggregate_early=aggregate_early, pivot_values=pivot_values,
+            aggregate_early=aggregate_early, pivot_values=pivot_values, as_of=as_of,
         )  # fmt: skip
 
     if params:
@@ -88,7 +90,7 @@ def translate(
     # SQL limits the parse enforces), and is never modified once built.
     key = (
         "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
-        active_limits(),
+        active_limits(), as_of,
     )  # fmt: skip
     return remembered(catalog, key, build)
 
@@ -105,8 +107,9 @@ def translate_statement(
     pushdown: bool = True,
     aggregate_early: bool = True,
     pivot_values: forms.PivotValues | None = None,
+    as_of: AsOf | None = None,
 ) -> Translation:
-    ctx = bind.BindContext(text, catalog, dialect, default_schema)
+    ctx = bind.BindContext(text, catalog, dialect, default_schema, as_of=as_of)
     statement = forms.pivot_statements(statement, dialect, ctx.position)
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
