@@ -149,6 +149,10 @@ class Catalog:
                 "registry.",
             ) from None
 
+    def version_rows(self) -> list[tuple[str, str, str, bool, int]]:
+        """Every registered version of every model (registry.versions)."""
+        return self._store.version_rows()
+
     def registered_at(self, model_type: str, model_id: str, version: str) -> str:
         """When a version was registered (the registry's timestamp text)."""
         return self._store.registered_at(model_type, model_id, version)

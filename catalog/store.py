@@ -59,6 +59,17 @@ class ModelStore:
             self._registration_times = {r.id: r.timestamp for r in self._db.registrations()}
         return self._registration_times.get(row.registration_id, "")
 
+    def version_rows(self) -> list[tuple[str, str, str, bool, int]]:
+        """(model_type, model_id, version, is_current, registration_id) of every version,
+        by type and id, oldest version first."""
+        rows = []
+        for (model_type, model_id), versions in sorted(self._versions.items()):
+            current = self.current_version(model_type, model_id)
+            for version in versions:
+                registration = self._rows[(model_type, model_id, version)].registration_id
+                rows.append((model_type, model_id, version, version == current, registration))
+        return rows
+
     def ids(self, model_type: str) -> list[str]:
         """Ids of every registered model of a type, sorted."""
         return sorted(mid for (mtype, mid) in self._versions if mtype == model_type)

@@ -281,6 +281,22 @@ def _registrations(catalog: Catalog) -> list[tuple[Any, ...]]:
     ]
 
 
+def _versions(catalog: Catalog) -> list[tuple[Any, ...]]:
+    registrations = {r.id: r for r in catalog.registrations()}
+    rows = []
+    for model_type, model_id, version, current, registration_id in catalog.version_rows():
+        found = registrations.get(registration_id)
+        rows.append(
+            (
+                model_type, model_id, version, current, registration_id,
+                found.timestamp if found else None,
+                found.submitter if found else None,
+                found.log_message if found else None,
+            )
+        )  # fmt: skip
+    return rows
+
+
 _REGISTRY_BUILDERS = {
     "projects": _projects,
     "datasets": _datasets,
@@ -291,6 +307,7 @@ _REGISTRY_BUILDERS = {
     "dimension_mappings": _dimension_mappings,
     "mapping_records": _mapping_records,
     "registrations": _registrations,
+    "versions": _versions,
 }
 
 

@@ -620,6 +620,20 @@ REGISTRY_TABLES: dict[str, tuple[str, tuple[Column, ...]]] = {
             ("from_fraction", _F, "Fraction of the from-record's value assigned."),
         ),
     ),
+    "versions": (
+        "Every version of every project, dataset, dimension and mapping, with its "
+        "registration (read any project version with VERSION AS OF).",
+        _fixed(
+            ("model_type", _S, "project, dataset, dimension or dimension_mapping."),
+            ("model_id", _S, "The project, dataset, dimension or mapping id."),
+            ("version", _S, "Version."),
+            ("is_current", _B, "Whether this is the version queries read by default."),
+            ("registration_id", _I, "The registration that wrote it (registry.registrations)."),
+            ("registered_at", _S, "When, as dsgrid wrote it (UTC)."),
+            ("submitter", _S, "Who."),
+            ("log_message", _S, "What."),
+        ),
+    ),
     "registrations": (
         "Every registration action, oldest first.",
         _fixed(

@@ -20,7 +20,12 @@ from dsgrid_sql import statements as st
 from dsgrid_sql.catalog import Catalog, ColumnRole, arrays
 from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
-from dsgrid_sql.errors import DsgridSqlError, UnknownSchemaError, UnsupportedSqlError
+from dsgrid_sql.errors import (
+    DsgridSqlError,
+    UnknownNameError,
+    UnknownSchemaError,
+    UnsupportedSqlError,
+)
 from dsgrid_sql.explain import explain_text
 from dsgrid_sql.export import export_format, lineage, resolve_export_path, write_result
 from dsgrid_sql.rewrite.parse import (
@@ -449,6 +454,19 @@ class Session:
                     ["column_name", "category", "dimension_type", "dimension_names", "remarks"],
                 ),
             )  # fmt: skip
+        if isinstance(statement, st.ShowVersions):
+            versions = self._catalog_rows("registry", "versions")
+            if statement.of is not None:
+                ids = versions["model_id"].to_pylist()
+                if statement.of not in ids:
+                    raise UnknownNameError(
+                        f"The registry has no project, dataset, dimension or mapping "
+                        f"'{statement.of}'.",
+                        suggestion=did_you_mean(statement.of, sorted(set(ids))),
+                    )
+                keep = [i == statement.of for i in ids]
+                versions = versions.filter(arrays.array(keep, pa.bool_()))
+            return Result(self, text, table=versions)
         if isinstance(statement, st.Explain):
             plan = self.explain(statement.query)
             table = arrays.table({"plan": plan.split("\n")})

@@ -35,6 +35,13 @@ class ShowDimensions:
 
 
 @dataclass(frozen=True)
+class ShowVersions:
+    """Every version of a project, dataset, dimension or mapping (all when None)."""
+
+    of: str | None
+
+
+@dataclass(frozen=True)
 class Describe:
     table: str
 
@@ -63,8 +70,8 @@ class Copy:
 
 
 Statement = (
-    Query | ShowProjects | ShowSchemas | ShowTables | ShowDimensions | Describe | Explain | Use
-    | SetOption | Copy
+    Query | ShowProjects | ShowSchemas | ShowTables | ShowDimensions | ShowVersions | Describe
+    | Explain | Use | SetOption | Copy
 )  # fmt: skip
 
 
@@ -109,7 +116,9 @@ def classify(text: str) -> Statement:
 def _show(text: str) -> Statement:
     match = re.fullmatch(r"SHOW\s+(\w+)(?:\s+(\w+)\s+(.+))?", text, re.I | re.S)
     if not match:
-        raise SqlSyntaxError("SHOW takes PROJECTS, SCHEMAS, TABLES, DIMENSIONS or COLUMNS.")
+        raise SqlSyntaxError(
+            "SHOW takes PROJECTS, SCHEMAS, TABLES, DIMENSIONS, COLUMNS or VERSIONS."
+        )
     what = match.group(1).upper()
     preposition = (match.group(2) or "").upper()
     target = _unquote(match.group(3)) if match.group(3) else None
@@ -123,10 +132,12 @@ def _show(text: str) -> Statement:
         return ShowDimensions(target)
     if what == "COLUMNS" and preposition in ("IN", "FROM") and target:
         return Describe(target)
+    if what == "VERSIONS" and preposition in ("", "OF", "FOR"):
+        return ShowVersions(target.strip('"').strip("'") if target else None)
     raise SqlSyntaxError(
         f"Unknown SHOW statement: SHOW {what}.",
         hint="SHOW PROJECTS, SHOW SCHEMAS, SHOW TABLES [IN schema], SHOW DIMENSIONS [FOR "
-        "table], SHOW COLUMNS FROM table.",
+        "table], SHOW COLUMNS FROM table, SHOW VERSIONS [OF project|dataset].",
     )
 
 

@@ -180,3 +180,25 @@ def test_registry_times_are_read_as_utc() -> None:
         2026, 11, 22, 0, 6, 2, 437362
     )
     assert parse_registry_time("2026-11-22T01:06:02+01:00") == datetime(2026, 11, 22, 0, 6, 2)
+
+
+def test_show_versions_and_the_versions_table(efs_dir: Path) -> None:
+    with dsgrid_sql.connect(efs_dir) as session:
+        shown = session.sql("SHOW VERSIONS OF test_efs").to_arrow().to_pylist()
+        assert [(r["version"], r["is_current"]) for r in shown] == [
+            ("1.0.0", False), ("1.1.0", False), ("1.2.0", True),
+        ]  # fmt: skip
+        times = [parse_registry_time(r["registered_at"]) for r in shown]
+        assert times == sorted(times) and all(r["log_message"] for r in shown)
+        registrations = {
+            r["id"]: r["timestamp"]
+            for r in session.sql("SELECT * FROM registry.registrations").to_arrow().to_pylist()
+        }
+        assert all(registrations[r["registration_id"]] == r["registered_at"] for r in shown)
+        every = session.sql("SHOW VERSIONS").to_arrow()
+        kinds = set(every["model_type"].to_pylist())
+        assert {"project", "dataset", "dimension", "dimension_mapping"} <= kinds
+        per_dataset = session.sql("SHOW VERSIONS OF test_efs_comstock").to_arrow()
+        assert per_dataset["model_type"].to_pylist() == ["dataset"]
+        with pytest.raises(DsgridSqlError, match="Did you mean 'test_efs'"):
+            session.sql("SHOW VERSIONS OF test_ef")
