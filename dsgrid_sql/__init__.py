@@ -13,7 +13,7 @@ from typing import Any
 from .errors import DsgridSqlError
 from .version import __version__
 
-__all__ = ["DsgridSqlError", "Result", "Session", "__version__", "connect"]
+__all__ = ["DsgridSqlError", "Result", "Session", "__version__", "connect", "reproduce"]
 
 
 def __getattr__(name: str) -> Any:
@@ -23,4 +23,8 @@ def __getattr__(name: str) -> Any:
         from . import session
 
         return getattr(session, name)
+    if name == "reproduce":
+        from .reproduction import reproduce
+
+        return reproduce
     raise AttributeError(f"module 'dsgrid_sql' has no attribute {name!r}")

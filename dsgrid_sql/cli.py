@@ -677,3 +677,21 @@ def run() -> None:
         main()
     except BrokenPipeError:
         sys.stderr.close()
+
+
+@main.command()
+@registry_options
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--engine", type=click.Choice(["duckdb", "spark"]),
+              help="Engine (default: the one FILE was written with).")  # fmt: skip
+@click.pass_context
+def reproduce(ctx: click.Context, file: str, engine: str | None) -> None:
+    """Run the query FILE records (an export or a job result) again, pinned to the project
+    versions it records, and say whether the answer is the same (exit 0) or not (exit 1).
+    The registry is the one FILE names unless --registry gives another."""
+    from dsgrid_sql.reproduction import reproduce as run
+
+    outcome = run(file, ctx.obj.get("registry"), engine=engine, data_path=ctx.obj.get("data_path"))
+    click.echo(outcome.summary())
+    if not outcome.same:
+        raise SystemExit(1)
