@@ -67,6 +67,11 @@ class StatementRequest(BaseModel):
     )
     schema_: str | None = Field(None, alias="schema", description="Current schema (project).")
     dialect: str | None = Field(None, description="Input dialect (default: the server's).")
+    as_of: str | None = Field(
+        None,
+        description="Read project tables as the registry held them: a time, or "
+        "'project@version' pairs (as SET as_of).",
+    )
 
 
 def create_app(core: ServerCore) -> FastAPI:
@@ -100,6 +105,8 @@ def create_app(core: ServerCore) -> FastAPI:
                 session.use(body.schema_)
             if body.dialect:
                 session.set("dialect", body.dialect)
+            if body.as_of:
+                session.set("as_of", body.as_of)
             record = core.jobs.submit(session, body.sql, body.parameters, owner=user)
         except DsgridSqlError as exc:
             core.metrics.query("http", _status_label(exc), time.monotonic() - started)

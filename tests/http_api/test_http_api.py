@@ -143,6 +143,14 @@ def test_parameters_schema_and_dialect(efs_http: Served, efs_dir: Path) -> None:
         assert answer.status_code == 200, answer.text
         expected = _direct(efs_dir, sql.replace("data", "test_efs.data").replace("?", "'06073'"))
         assert answer.json()["rows"][0][0] == pytest.approx(expected["v"][0].as_py(), rel=1e-12)
+        pinned = client.post(
+            "/api/v1/statements",
+            json={
+                "sql": "SELECT DISTINCT dataset_id FROM test_efs.data",
+                "as_of": "test_efs@1.1.0",
+            },
+        )
+        assert pinned.json()["rows"] == [["test_efs_comstock_unpivoted"]], pinned.text
         spark_sql = client.post(
             "/api/v1/statements",
             json={"sql": "SELECT `geography` FROM test_efs.data LIMIT 1", "dialect": "spark"},
