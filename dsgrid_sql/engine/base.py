@@ -80,6 +80,13 @@ class Engine(abc.ABC):
     @abc.abstractmethod
     def close(self) -> None: ...
 
+    def release_idle(self, idle_s: float) -> list[str]:
+        """Drop registered inputs no query has used for ``idle_s`` seconds and none is
+        using now; returns their names. A long-running server calls this now and then: the
+        inputs of registry versions that are no longer current would otherwise stay
+        registered (and tables of records stay in memory) for the life of the process."""
+        return []
+
     def progress(self, tag: str) -> float | None:
         """How far the query named ``tag`` is, in [0, 1], or None when the engine cannot
         tell (or the query is not running)."""

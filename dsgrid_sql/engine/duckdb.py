@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 import uuid
 from collections.abc import Iterable
 from typing import Any
@@ -41,14 +42,20 @@ class DuckDBEngine(Engine):
             self._conn.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
             self._conn.execute(f"SET threads = {int(threads)}")
-        self._registered: set[str] = set()
+        # Registered input name → when a query last used it (release_idle).
+        self._registered: dict[str, float] = {}
+        self._kinds: dict[str, str] = {}
         self._lock = threading.Lock()
         self._running: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, Any]]] = {}
+        # Inputs each running query reads: never dropped under it.
+        self._reading: dict[str, list[str]] = {}
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
+            now = time.monotonic()
             for item in inputs:
                 if item.name in self._registered:
+                    self._registered[item.name] = now
                     continue
                 if isinstance(item, ParquetInput):
                     files = [str(f) for f in item.files] or [str(item.path)]
@@ -57,13 +64,15 @@ class DuckDBEngine(Engine):
                         f'CREATE OR REPLACE VIEW "{item.name}" AS '
                         f"SELECT * FROM read_parquet([{listed}], hive_partitioning = true)"
                     )
+                    self._kinds[item.name] = "VIEW"
                 elif isinstance(item, ArrowInput):
                     # A real table (not a registered Arrow object) so every cursor sees it.
                     arrow = item.table  # noqa: F841 - read by DuckDB's replacement scan
                     self._conn.execute(
                         f'CREATE OR REPLACE TABLE "{item.name}" AS SELECT * FROM arrow'
                     )
-                self._registered.add(item.name)
+                    self._kinds[item.name] = "TABLE"
+                self._registered[item.name] = now
 
     def execute(
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
@@ -79,10 +88,12 @@ class DuckDBEngine(Engine):
         state = {"cancelled": False}
         with self._lock:
             self._running[tag] = (cursor, state)
+            self._reading[tag] = [item.name for item in inputs]
 
         def release() -> None:
             with self._lock:
                 self._running.pop(tag, None)
+                self._reading.pop(tag, None)
             cursor.close()
 
         try:
@@ -124,6 +135,21 @@ class DuckDBEngine(Engine):
         for cursor, state in running:
             state["cancelled"] = True
             cursor.interrupt()
+
+    def release_idle(self, idle_s: float) -> list[str]:
+        now = time.monotonic()
+        with self._lock:
+            in_use = {name for names in self._reading.values() for name in names}
+            idle = [
+                name
+                for name, used in self._registered.items()
+                if now - used >= idle_s and name not in in_use
+            ]
+            for name in idle:
+                kind = self._kinds.pop(name, "VIEW")
+                self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
+                del self._registered[name]
+        return idle
 
     def progress(self, tag: str) -> float | None:
         with self._lock:

@@ -23,9 +23,10 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import Any, ClassVar
 
 import pyarrow as pa
 
@@ -126,37 +127,50 @@ class SparkEngine(Engine):
         super().__init__(result_cache_mb)
         self._spark = spark_session(spark_master, spark_remote, spark_conf)
         self._remote = spark_remote or os.environ.get("SPARK_REMOTE")
-        self._registered: set[str] = set()
         self._lock = threading.Lock()
         self._groups: set[str] = set()
         self._cancelled: set[str] = set()
 
+    # Temporary views belong to the process's one Spark session, which every SparkEngine of
+    # the process shares: which views exist, when a query last used each, and what running
+    # queries read are kept once per process, so one engine never drops another's view.
+    _views_lock = threading.Lock()
+    _registered: ClassVar[dict[str, float]] = {}  # view name → when a query last used it
+    _reading: ClassVar[dict[str, list[str]]] = {}  # running query group → views it reads
+
     def register(self, inputs: Iterable[Input]) -> None:
-        with self._lock:
+        with self._views_lock:
+            now = time.monotonic()
             for item in inputs:
                 # Names carry their content (rewrite/inputs.py): a view registered under a
                 # name never needs replacing, so no catalog round trip per query.
                 if item.name in self._registered:
+                    self._registered[item.name] = now
                     continue
                 if isinstance(item, ParquetInput):
                     frame = self._spark.read.parquet(str(item.path))
                 elif isinstance(item, ArrowInput):
                     frame = self._spark.createDataFrame(_plain(item.table))
                 frame.createOrReplaceTempView(item.name)
-                self._registered.add(item.name)
+                self._registered[item.name] = now
 
     def execute(
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
     ) -> pa.RecordBatchReader:
+        inputs = list(inputs)
         self.register(inputs)
         group = tag or uuid.uuid4().hex
         with self._lock:
             self._groups.add(group)
+        with self._views_lock:
+            self._reading[group] = [item.name for item in inputs]
 
         def release() -> None:
             with self._lock:
                 self._groups.discard(group)
                 self._cancelled.discard(group)
+            with self._views_lock:
+                self._reading.pop(group, None)
 
         try:
             self._tag(group)
@@ -275,6 +289,20 @@ class SparkEngine(Engine):
                 self._spark.interruptTag(group)
             else:
                 self._spark.sparkContext.cancelJobGroup(group)
+
+    def release_idle(self, idle_s: float) -> list[str]:
+        now = time.monotonic()
+        with self._views_lock:
+            in_use = {name for names in self._reading.values() for name in names}
+            idle = [
+                name
+                for name, used in self._registered.items()
+                if now - used >= idle_s and name not in in_use
+            ]
+            for name in idle:
+                self._spark.catalog.dropTempView(name)
+                del self._registered[name]
+        return idle
 
     def progress(self, tag: str) -> float | None:
         """Finished tasks over all tasks of the query's jobs so far (classic Spark only:

@@ -60,6 +60,9 @@ class ServerConfig:
     max_prepared_per_user: int = 1000
     # How often the registry file is checked for new registrations.
     registry_poll_s: float = 1.0
+    # Engine inputs (Parquet views, record and mapping tables) no query used for this long
+    # are dropped, so those of registry versions no longer current do not pile up.
+    input_idle_s: float = 600.0
     # HTTP API and web console on the same host (None: Flight SQL only; 0: any free port).
     http_port: int | None = None
     # Jobs: where results are kept (None: DSGRID_SQL_JOBS_DIR or the user's data folder),

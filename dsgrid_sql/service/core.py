@@ -8,6 +8,7 @@ running queries, the same jobs and one set of metrics.
 from __future__ import annotations
 
 import logging
+import threading
 from pathlib import Path
 
 from dsgrid_sql.catalog import Catalog
@@ -92,6 +93,24 @@ class ServerCore:
         )
         self.jobs.on_finish = self._job_finished
         self._closed = False
+        self._stop = threading.Event()
+        self._housekeeper = threading.Thread(
+            target=self._housekeeping, name="dsgrid-sql-housekeeping", daemon=True
+        )
+        self._housekeeper.start()
+
+    def _housekeeping(self) -> None:
+        """Release engine inputs nobody has used for a while (registry versions that are no
+        longer current, tables of records a dashboard stopped asking for)."""
+        interval = max(0.05, min(60.0, self.config.input_idle_s / 4))
+        while not self._stop.wait(interval):
+            try:
+                released = self.engine.release_idle(self.config.input_idle_s)
+            except Exception as exc:  # housekeeping never stops the server
+                log.warning("Releasing idle engine inputs failed: %s", exc)
+                continue
+            if released:
+                log.debug("Released %d idle engine inputs", len(released))
 
     def _job_finished(self, record: JobRecord, seconds: float) -> None:
         status = job_status_label(record)
@@ -111,6 +130,8 @@ class ServerCore:
         if self._closed:
             return
         self._closed = True
+        self._stop.set()
+        self._housekeeper.join(timeout=5)
         self.jobs.close()
         self.engine.close()
 

@@ -274,3 +274,30 @@ def test_progress_is_reported_while_spark_runs() -> None:
         engine.cancel("spark-scan")
         worker.join(120)
     assert engine.progress("spark-scan") is None
+
+
+@pytest.mark.parametrize("engine_name", ["duckdb", "spark"])
+def test_idle_engine_inputs_are_released_but_never_under_a_query(
+    efs_dir: Path, engine_name: str
+) -> None:
+    """A long-running server drops engine inputs nobody has used for a while (those of
+    registry versions that are no longer current); a running query's inputs stay."""
+    if engine_name == "spark":
+        pytest.importorskip("pyspark")
+    with dsgrid_sql.connect(efs_dir, engine=engine_name) as session:
+        engine = session.engine
+        expected = session.sql(TOTALS).to_arrow()
+        assert engine.release_idle(0.0)  # every view and table that query registered
+        # Asked again, the query registers what it needs again and answers the same.
+        assert session.sql(TOTALS).to_arrow().equals(expected)
+        translation = session.translate(TOTALS)
+        reader = engine.execute(translation.sql, translation.inputs, tag="held")
+        kept = {item.name for item in translation.inputs}
+        try:
+            assert not kept & set(engine.release_idle(0.0))  # in use: kept
+            assert reader.read_all().num_rows == expected.num_rows
+        finally:
+            reader.close()
+        # Once the query is done its inputs may go; the next query registers them again.
+        assert kept <= set(engine.release_idle(0.0))
+        assert session.sql(TOTALS).to_arrow().equals(expected)
