@@ -211,9 +211,14 @@ class JobRunner:
             self._changed.notify_all()
         for live in live_jobs:
             live.cancelled = True
-            live.result.cancel()
+        # Cancelled again while waiting: a query the engine had not registered yet when
+        # first cancelled would otherwise run on (and hold the engine) after the workers.
+        deadline = time.monotonic() + 5
         for thread in self._threads:
-            thread.join(timeout=5)
+            while thread.is_alive() and time.monotonic() < deadline:
+                for live in live_jobs:
+                    live.result.cancel()
+                thread.join(timeout=0.1)
         with self._changed:
             for live in list(self._live.values()):
                 self._finish(live, JobState.FAILED, _stopped_error())
@@ -318,6 +323,11 @@ class JobRunner:
                     live for live in self._live.values() if live.record.state is JobState.RUNNING
                 ]
             for live in running:
+                if live.cancelled:
+                    # Again until it stops: a cancel that came after the job turned RUNNING
+                    # but before the engine registered its query found nothing to stop.
+                    live.result.cancel()
+                    continue
                 if self.timeout_s and live.started and now - live.started > self.timeout_s:
                     live.timed_out = True
                     live.cancelled = True
