@@ -76,7 +76,7 @@ def job_id(action: str, request: dict[str, Any]) -> str:
     value = request.get("id")
     if not isinstance(value, str):
         raise ProtocolError(f'{action} needs "id", the job\'s id (a string).')
-    return check_job_id(value)
+    return check_job_id(_printable(value))
 
 
 def submitted(request: dict[str, Any]) -> tuple[str, Any]:
@@ -123,7 +123,7 @@ def path_job_id(descriptor: flight.FlightDescriptor) -> str:
     path = list(descriptor.path or [])
     if len(path) != 2 or path[0] != b"jobs":
         raise ProtocolError(f"Unknown path descriptor. {PATH_HINT}")
-    return check_job_id(path[1].decode("utf-8", "replace"))
+    return check_job_id(_printable(path[1].decode("utf-8", "replace")))
 
 
 def ticket(job_id: str) -> bytes:
@@ -136,7 +136,7 @@ def is_job_ticket(data: bytes) -> bool:
 
 
 def ticket_job_id(data: bytes) -> str:
-    return check_job_id(data[len(TICKET_PREFIX) :].decode("utf-8", "replace"))
+    return check_job_id(_printable(data[len(TICKET_PREFIX) :].decode("utf-8", "replace")))
 
 
 def info_job_id(info: flight.FlightInfo) -> str | None:
@@ -161,6 +161,12 @@ def result_schema(parquet: pq.ParquetFile) -> pa.Schema:
     schema = declared_schema(kept)
     lineage = (kept.metadata or {}).get(METADATA_KEY)
     return schema.with_metadata({METADATA_KEY: lineage}) if lineage else schema
+
+
+def _printable(text: str) -> str:
+    """An id as an error may quote it: control characters (a NUL ends a gRPC status
+    message) shown as '?'. A real id is hex, so it is unchanged."""
+    return "".join(c if c.isprintable() else "?" for c in text)
 
 
 def _shown(text: str) -> str:

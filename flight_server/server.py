@@ -594,8 +594,9 @@ class FlightSqlServer(flight.FlightServerBase):
             raise NotSupportedError(REFUSED["BeginTransaction"])
         client = self._client(context)
         text = request.query
-        count = client.session.parameter_count(text)
-        schema = declared_schema(client.session.result_schema(text))
+        with self._counted_planning():  # ADBC and JDBC send every statement this way
+            count = client.session.parameter_count(text)
+            schema = declared_schema(client.session.result_schema(text))
         catalog = client.session.catalog
         prepared = Prepared(new_handle(), client.user, text, count, schema, catalog)
         self.state.add_prepared(prepared)
