@@ -600,3 +600,18 @@ def test_the_kept_file_is_parquet_with_lineage(client: Client, server: FlightSql
     done = client.wait(client.submit(STATES)["id"])
     path = server.core.jobs.store.result_path(done["id"])
     assert pq.ParquetFile(path).metadata.num_rows == 4
+
+
+def test_poll_flight_info_is_unimplemented(server: FlightSqlServer) -> None:
+    """pyarrow's server cannot answer PollFlightInfo (README "Jobs"); a raw gRPC call says so
+    with UNIMPLEMENTED rather than anything a client might take for an answer."""
+    grpc = pytest.importorskip("grpc")
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        poll = channel.unary_unary(
+            "/arrow.flight.protocol.FlightService/PollFlightInfo",
+            request_serializer=lambda b: b,
+            response_deserializer=lambda b: b,
+        )
+        with pytest.raises(grpc.RpcError) as caught:
+            poll(flight.FlightDescriptor.for_path("jobs", "0" * 32).serialize(), timeout=10)
+    assert caught.value.code() == grpc.StatusCode.UNIMPLEMENTED
