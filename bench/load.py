@@ -1,9 +1,11 @@
-"""Load: N concurrent Flight SQL clients × M mixed queries against one server.
+"""Load: N concurrent Flight SQL clients and K HTTP clients × M mixed queries against one
+server.
 
-    python -m bench.load [--clients 16] [--queries 200] [--seed 0]
+    python -m bench.load [--clients 16] [--http-clients 16] [--queries 200] [--seed 0]
 
-The server runs in its own process (``python -m bench.load --serve REGISTRY``: a
-FlightSqlServer on 127.0.0.1 port 0 that stops by itself after ``--lifetime`` seconds) so its
+The server runs in its own process (``python -m bench.load --serve REGISTRY``: Flight SQL and
+the HTTP API over one ServerCore on 127.0.0.1, port 0, that stops by itself after
+``--lifetime`` seconds) so its
 memory is measured alone, from /proc. It answers one line commands on stdin — ``stats``
 prints its open handles (ServerState.counts() plus the engine's open query streams) and
 RSS as JSON — a test-only hook that needs nothing in the server itself.
@@ -13,7 +15,10 @@ commands (GetTables, GetCatalogs, GetDbSchemas, GetSqlInfo), small aggregates, a
 result (every row of a dataset, many batches), failing queries (an unknown column, a refused
 statement), and cancelled ones (CancelFlightInfo mid-stream, or a client abandoning its
 stream midway). Every answer is compared with a reference computed once in-process, or must
-be the clean error of the expected kind. A markdown summary follows.
+be the clean error of the expected kind. HTTP clients (httpx) mix statements answered inline,
+statements run as jobs (submit with no wait, poll, fetch the Arrow result), failing statements
+(a clean 4xx JSON error) and cancelled jobs; every job they submit must end in the state it
+should. A markdown summary follows.
 """
 
 from __future__ import annotations
@@ -41,6 +46,8 @@ from . import compare as answers
 
 KINDS = ("metadata", "small", "large", "failing", "cancelled")
 WEIGHTS = (0.25, 0.35, 0.1, 0.15, 0.15)
+HTTP_KINDS = ("http_inline", "http_job", "http_failing", "http_cancelled")
+HTTP_WEIGHTS = (0.4, 0.3, 0.15, 0.15)
 SMALL = (
     "SELECT geography, SUM(value) AS v FROM data GROUP BY geography ORDER BY geography",
     "SELECT metric, model_year, SUM(value) AS v FROM data GROUP BY ALL ORDER BY ALL",
@@ -63,31 +70,42 @@ RSS_TOLERANCE = 128 * 1024 * 1024
 # -- the server process ----------------------------------------------------------------------
 
 
-def serve(registry: str, lifetime: float, batch_rows: int) -> None:
-    from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
+def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None = None) -> None:
+    from dsgrid_sql.flight_server import FlightSqlServer
+    from dsgrid_sql.http.server import HttpServer
+    from dsgrid_sql.service.config import ServerConfig
+    from dsgrid_sql.service.core import ServerCore
 
-    server = FlightSqlServer(
-        ServerConfig(
-            registry=registry,
-            port=0,
-            batch_rows=batch_rows,
-            max_concurrent_queries=64,
-            max_queries_per_user=64,
-            query_timeout_s=120,
-        )
+    config = ServerConfig(
+        registry=registry,
+        port=0,
+        batch_rows=batch_rows,
+        max_concurrent_queries=64,
+        max_queries_per_user=64,
+        query_timeout_s=120,
+        jobs_dir=jobs_dir,
+        max_running_jobs=4,
+        max_queued_jobs_per_user=10_000,
     )
+    core = ServerCore(config)
+    server = FlightSqlServer(config, core)
+    http = HttpServer(core, "127.0.0.1", 0)
     threading.Timer(lifetime, lambda: os._exit(3)).start()  # never outlives its caller
-    print(f"READY {server.port}", flush=True)
+    print(f"READY {server.port} {http.port}", flush=True)
     for line in sys.stdin:
         command = line.strip()
         if command == "stats":
             stats = dict(server.state.counts())
             stats["engine_running"] = server.state.engine.running_count()
+            stats["jobs_running"] = core.jobs.running()
+            stats["jobs_queued"] = sum(1 for r in core.jobs.list(None) if r.state == "QUEUED")
             stats.update(memory())
             print(json.dumps(stats), flush=True)
         elif command == "quit":
             break
+    http.close()
     server.close()
+    core.close()
     os._exit(0)
 
 
@@ -101,10 +119,18 @@ def memory(pid: int | str = "self") -> dict[str, int]:
 
 
 class ServerProcess:
-    def __init__(self, registry: Path, *, lifetime: float = 1800, batch_rows: int = 4096):
+    def __init__(
+        self,
+        registry: Path,
+        *,
+        lifetime: float = 1800,
+        batch_rows: int = 4096,
+        jobs_dir: Path | None = None,
+    ):
+        jobs = ["--jobs-dir", str(jobs_dir)] if jobs_dir is not None else []
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.load", "--serve", str(registry),
-             "--lifetime", str(lifetime), "--batch-rows", str(batch_rows)],
+             "--lifetime", str(lifetime), "--batch-rows", str(batch_rows), *jobs],
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
             cwd=Path(__file__).resolve().parents[1],
         )  # fmt: skip
@@ -115,6 +141,7 @@ class ServerProcess:
             raise RuntimeError(f"the server did not start: {line!r}")
         self.port = int(line.split()[1])
         self.uri = f"grpc://127.0.0.1:{self.port}"
+        self.http_url = f"http://127.0.0.1:{line.split()[2]}"
 
     def stats(self) -> dict[str, int]:
         assert self.proc.stdin is not None and self.proc.stdout is not None
@@ -287,6 +314,97 @@ def _close_session_request() -> flight.Action:
     return flight.Action("CloseSession", proto.flight("CloseSessionRequest")().SerializeToString())
 
 
+class HttpClient:
+    """One HTTP client (its own connection pool) of the same server."""
+
+    def __init__(self, url: str, ref: dict[str, Any], rng: random.Random) -> None:
+        import httpx
+
+        self.http = httpx.Client(base_url=url, timeout=120)
+        self.ref = ref
+        self.rng = rng
+        self.jobs: dict[str, str] = {}  # id → the state it must end in
+
+    def _arrow(self, response: Any) -> pa.Table:
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
+        return pa.ipc.open_stream(response.content).read_all()
+
+    def run(self, kind: str) -> str:
+        if kind == "http_inline":
+            sql = self.rng.choice(SMALL)
+            answer = self.http.post(
+                "/api/v1/statements", json={"sql": sql, "format": "arrow", "wait_timeout": 60}
+            )
+            self.jobs[answer.headers.get("x-dsgrid-sql-job", "")] = "SUCCEEDED"
+            table = self._arrow(answer)
+            return "" if same(table, self.ref["small"][sql]) else f"wrong answer: {sql}"
+        if kind == "http_job":
+            sql = self.rng.choice(SMALL)
+            job = self.http.post("/api/v1/statements", json={"sql": sql, "wait_timeout": 0})
+            record = job.json()
+            self.jobs[record["id"]] = "SUCCEEDED"
+            while record["state"] in ("QUEUED", "RUNNING"):
+                record = self.http.get(
+                    f"/api/v1/statements/{record['id']}", params={"wait_timeout": 5}
+                ).json()
+            if record["state"] != "SUCCEEDED":
+                return f"job {record['state']}: {record.get('error')}"
+            table = self._arrow(self.http.get(record["links"]["result"]))
+            return "" if same(table, self.ref["small"][sql]) else f"wrong answer: {sql}"
+        if kind == "http_failing":
+            sql, expected, _ = self.rng.choice(FAILING)
+            answer = self.http.post("/api/v1/statements", json={"sql": sql})
+            body = answer.json()
+            clean = answer.status_code in (400, 403) and "Traceback" not in answer.text
+            return (
+                ""
+                if clean and expected in body.get("message", "")
+                else (f"unclean error: {answer.status_code} {answer.text[:200]}")
+            )
+        if kind == "http_cancelled":
+            job = self.http.post("/api/v1/statements", json={"sql": LARGE, "wait_timeout": 0})
+            record = job.json()
+            cancelled = self.http.post(f"/api/v1/statements/{record['id']}/cancel").json()
+            # Cancelled, or finished before the cancel came: both are right.
+            self.jobs[record["id"]] = cancelled["state"]
+            ok = cancelled["state"] in ("CANCELLED", "SUCCEEDED")
+            return "" if ok else f"cancel left {cancelled['state']}"
+        raise AssertionError(kind)
+
+    def lost(self) -> list[str]:
+        """Jobs this client submitted whose final state is not the one they must have."""
+        problems = []
+        for job_id, expected in self.jobs.items():
+            record = self.http.get(f"/api/v1/statements/{job_id}").json()
+            if record.get("state") != expected:
+                problems.append(f"job {job_id}: {record.get('state')} (expected {expected})")
+        return problems
+
+    def close(self) -> None:
+        self.http.close()
+
+
+def http_client_loop(
+    url: str, ref: dict[str, Any], queries: int, seed: int, out: list[Outcome]
+) -> None:
+    rng = random.Random(seed)
+    client = HttpClient(url, ref, rng)
+    try:
+        for _ in range(queries):
+            kind = rng.choices(HTTP_KINDS, HTTP_WEIGHTS)[0]
+            started = time.perf_counter()
+            try:
+                detail = client.run(kind)
+            except Exception as exc:  # anything unexpected is a failure, with its text
+                detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
+            out.append(Outcome(kind, time.perf_counter() - started, detail == "", detail))
+        for problem in client.lost():
+            out.append(Outcome("http_lost", 0.0, False, problem))
+    finally:
+        client.close()
+
+
 def client_loop(uri: str, ref: dict[str, Any], queries: int, seed: int, out: list[Outcome]):
     rng = random.Random(seed)
     client = Client(uri, ref, rng)
@@ -304,7 +422,13 @@ def client_loop(uri: str, ref: dict[str, Any], queries: int, seed: int, out: lis
 
 
 def run_load(
-    server: ServerProcess, ref: dict[str, Any], *, clients: int, queries: int, seed: int = 0
+    server: ServerProcess,
+    ref: dict[str, Any],
+    *,
+    clients: int,
+    queries: int,
+    seed: int = 0,
+    http_clients: int = 0,
 ) -> Report:
     report = Report()
     # Warm-up: one of each kind, so the baseline includes imports, DuckDB's start and the
@@ -318,7 +442,7 @@ def run_load(
     report.rss["baseline"] = server.stats()["vmrss"]
     del warm
 
-    outcomes: list[list[Outcome]] = [[] for _ in range(clients)]
+    outcomes: list[list[Outcome]] = [[] for _ in range(clients + http_clients)]
     peak = [report.rss["baseline"]]
     done = threading.Event()
 
@@ -333,6 +457,12 @@ def run_load(
             target=client_loop, args=(server.uri, ref, queries, seed + 1 + i, outcomes[i])
         )
         for i in range(clients)
+    ] + [
+        threading.Thread(
+            target=http_client_loop,
+            args=(server.http_url, ref, queries, seed + 1001 + i, outcomes[clients + i]),
+        )
+        for i in range(http_clients)
     ]
     started = time.perf_counter()
     for thread in threads:
@@ -360,7 +490,7 @@ def wait_idle(server: ServerProcess, timeout: float = 60) -> dict[str, int]:
         time.sleep(0.1)
 
 
-HANDLES = ("sessions", "prepared", "tickets", "running", "engine_running")
+HANDLES = ("sessions", "prepared", "tickets", "running", "engine_running", "jobs_running")
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -371,10 +501,10 @@ def _pct(values: list[float], q: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
 
 
-def markdown(report: Report, clients: int, queries: int) -> str:
+def markdown(report: Report, clients: int, queries: int, http_clients: int = 0) -> str:
     total = len(report.outcomes)
     lines = [
-        f"## Load: {clients} clients × {queries} queries",
+        f"## Load: {clients} Flight SQL + {http_clients} HTTP clients × {queries} queries",
         "",
         f"{total} queries in {report.wall_s:.1f} s: **{total / report.wall_s:.1f} q/s**; "
         f"{len(report.failures)} wrong or unclean answers.",
@@ -385,8 +515,10 @@ def markdown(report: Report, clients: int, queries: int) -> str:
     by_kind: dict[str, list[Outcome]] = defaultdict(list)
     for outcome in report.outcomes:
         by_kind[outcome.kind].append(outcome)
-    for kind in KINDS:
+    for kind in (*KINDS, *HTTP_KINDS, "http_lost"):
         items = by_kind.get(kind, [])
+        if not items and kind not in KINDS:
+            continue
         times = [o.seconds * 1000 for o in items]
         bad = sum(1 for o in items if not o.ok)
         lines.append(
@@ -435,27 +567,34 @@ def make_registry(folder: Path, hours: int = 168) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--clients", type=int, default=16)
+    parser.add_argument("--http-clients", type=int, default=16)
     parser.add_argument("--queries", type=int, default=200)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--registry", help="registry to use (default: generate one)")
     parser.add_argument("--serve", metavar="REGISTRY", help=argparse.SUPPRESS)
     parser.add_argument("--lifetime", type=float, default=1800, help=argparse.SUPPRESS)
     parser.add_argument("--batch-rows", type=int, default=4096, help=argparse.SUPPRESS)
+    parser.add_argument("--jobs-dir", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.lifetime, args.batch_rows)
+        serve(args.serve, args.lifetime, args.batch_rows, args.jobs_dir)
         return 0
     with tempfile.TemporaryDirectory(prefix="dsgrid-sql-load-") as scratch:
         registry = Path(args.registry) if args.registry else make_registry(Path(scratch))
         ref = reference(registry)
-        server = ServerProcess(registry)
+        server = ServerProcess(registry, jobs_dir=Path(scratch) / "jobs")
         try:
             report = run_load(
-                server, ref, clients=args.clients, queries=args.queries, seed=args.seed
+                server,
+                ref,
+                clients=args.clients,
+                queries=args.queries,
+                seed=args.seed,
+                http_clients=args.http_clients,
             )
         finally:
             server.stop()
-    print(markdown(report, args.clients, args.queries))
+    print(markdown(report, args.clients, args.queries, args.http_clients))
     problems = check(report)
     for problem in problems[:20]:
         print(f"- PROBLEM: {problem}")

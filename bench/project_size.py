@@ -25,6 +25,7 @@ from pathlib import Path
 import dsgrid_sql
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.generator import GeneratorSpec
+from dsgrid_sql.service.heap import settle_heap
 
 from .scale import cached_registry
 
@@ -62,6 +63,7 @@ def texts() -> list[str]:
 
 def measure_size(path: Path, runs: int) -> dict[str, float]:
     per_text: list[float] = []
+    per_text_settled: list[float] = []
     opens: list[float] = []
     cache_mb = 0.0
     for _ in range(runs):
@@ -70,13 +72,18 @@ def measure_size(path: Path, runs: int) -> dict[str, float]:
         catalog.project(catalog.list_project_ids()[0])
         opens.append(time.perf_counter() - start)
         catalog.close()
-        session = dsgrid_sql.connect(path)
-        session.translate("SELECT dataset_id, SUM(value) FROM data GROUP BY 1")
-        for text in texts():
-            start = time.process_time()
-            session.translate(text)
-            per_text.append(time.process_time() - start)
-        session.close()
+        for settled in (False, True):
+            session = dsgrid_sql.connect(path)
+            session.translate("SELECT dataset_id, SUM(value) FROM data GROUP BY 1")
+            if settled:
+                settle_heap()  # what `serve` does once the registry is open
+            for text in texts():
+                start = time.process_time()
+                session.translate(text)
+                (per_text_settled if settled else per_text).append(time.process_time() - start)
+            session.close()
+            if settled:
+                settle_heap(replaced=True)  # as a new registry version would
     # Memory in a session of its own: tracemalloc slows every allocation it traces.
     session = dsgrid_sql.connect(path)
     session.translate("SELECT dataset_id, SUM(value) FROM data GROUP BY 1")
@@ -88,9 +95,12 @@ def measure_size(path: Path, runs: int) -> dict[str, float]:
     tracemalloc.stop()
     session.close()
     per_text.sort()
+    per_text_settled.sort()
     return {
         "median": statistics.median(per_text),
         "p90": per_text[int(len(per_text) * 0.9)],
+        "settled_median": statistics.median(per_text_settled),
+        "settled_p90": per_text_settled[int(len(per_text_settled) * 0.9)],
         "open": statistics.median(opens),
         "cache_mb": cache_mb,
     }
@@ -103,10 +113,14 @@ def run(runs: int = 3) -> str:
         f"{len(texts())} texts, each a column set not planned before, over `data`; CPU ms per "
         f"translation (medians over {runs} fresh sessions × the texts); open = Catalog.open + "
         "project load; cache = memory the plans of all the texts hold (tracemalloc). "
-        "Targets: < 20 ms median, < 50 ms p90, ≤ 0.5 ms per added dataset, open < 0.2 s.",
+        "Targets: < 20 ms median, < 50 ms p90, ≤ 0.5 ms per added dataset, open < 0.2 s. "
+        "'server' = the same in a session whose heap was settled after opening, as "
+        "`dsgrid-sql serve` and the REPL do (dsgrid_sql/service/heap.py: the catalog frozen "
+        "out of the cyclic collector's full passes).",
         "",
-        "| datasets × counties | median ms | p90 ms | open s | plan cache MB |",
-        "|---|---:|---:|---:|---:|",
+        "| datasets × counties | median ms | p90 ms | server median ms | server p90 ms "
+        "| open s | plan cache MB |",
+        "|---|---:|---:|---:|---:|---:|---:|",
     ]
     medians = {}
     for datasets, counties in SIZES:
@@ -115,7 +129,8 @@ def run(runs: int = 3) -> str:
         medians[(datasets, counties)] = found["median"]
         lines.append(
             f"| {datasets} × {counties:,} | {found['median'] * 1e3:.1f} | "
-            f"{found['p90'] * 1e3:.1f} | {found['open']:.3f} | {found['cache_mb']:.1f} |"
+            f"{found['p90'] * 1e3:.1f} | {found['settled_median'] * 1e3:.1f} | "
+            f"{found['settled_p90'] * 1e3:.1f} | {found['open']:.3f} | {found['cache_mb']:.1f} |"
         )
     growth = (medians[(30, 3000)] - medians[(3, 3000)]) / 27
     lines += ["", f"Growth per added dataset (3 → 30 at 3,000 counties): {growth * 1e3:.2f} ms."]

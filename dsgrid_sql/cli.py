@@ -456,6 +456,9 @@ def _run_cached(
                 metadata=lineage(text, cached.lineage, name),
                 overwrite=overwrite,
                 export_dir=params["export_dir"],
+                # The registry and the data this query reads are never written over.
+                protected=[Path(cached.lineage["registry"])]
+                + [Path(i.path) for i in cached.inputs if getattr(i, "path", None)],
             )
             click.echo(f"Wrote {rows} rows to {target}.", err=True)
             return

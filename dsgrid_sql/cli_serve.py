@@ -46,6 +46,10 @@ def _int_env(name: str) -> dict[str, Any]:
               help="Seconds a Bearer token stays valid.")  # fmt: skip
 @click.option("--max-concurrent-queries", default=8, **_int_env("DSGRID_SQL_MAX_QUERIES"))
 @click.option("--max-queries-per-user", default=4, **_int_env("DSGRID_SQL_MAX_USER_QUERIES"))
+@click.option("--queue-wait", "queue_wait_s", default=2.0, show_default=True, type=float,
+              envvar="DSGRID_SQL_QUEUE_WAIT",
+              help="Seconds a query over a concurrency limit waits for a slot before it is "
+              "refused.")  # fmt: skip
 @click.option("--query-timeout", default=300.0, show_default=True, type=float,
               envvar="DSGRID_SQL_QUERY_TIMEOUT", help="Seconds; 0 for none.")  # fmt: skip
 @click.option("--max-result-rows", default=0, **_int_env("DSGRID_SQL_MAX_ROWS"),
@@ -63,16 +67,40 @@ def _int_env(name: str) -> dict[str, Any]:
               envvar="DSGRID_SQL_RESULT_CACHE_MB",
               help="MiB of results kept for queries sent again (one result at most a "
               "quarter); 0 keeps none.")  # fmt: skip
+@click.option("--http-port", type=int, envvar="DSGRID_SQL_HTTP_PORT",
+              help="Also serve the HTTP API (and /health, /metrics, /docs) on this port "
+              "(0: any free).")  # fmt: skip
+@click.option("--jobs-dir", type=click.Path(file_okay=False), envvar="DSGRID_SQL_JOBS_DIR",
+              help="Where job results are kept (default: the user's data folder).")  # fmt: skip
+@click.option("--job-ttl", default=24 * 3600.0, show_default=True, type=float,
+              envvar="DSGRID_SQL_JOB_TTL",
+              help="Seconds a finished job's result is kept.")  # fmt: skip
+@click.option("--max-running-jobs", default=2, **_int_env("DSGRID_SQL_MAX_RUNNING_JOBS"),
+              help="Jobs that run at once; the others wait their turn.")  # fmt: skip
+@click.option("--job-timeout", default=6 * 3600.0, show_default=True, type=float,
+              envvar="DSGRID_SQL_JOB_TIMEOUT",
+              help="Seconds a job may run; 0 for none.")  # fmt: skip
+@click.option("--job-budget-per-user", default="10GiB", show_default=True, metavar="SIZE",
+              envvar="DSGRID_SQL_JOB_BUDGET_PER_USER",
+              help="Disk one user's kept job results may take (e.g. 500MB, 10GiB; 0: no "
+              "limit).")  # fmt: skip
+@click.option("--job-budget-total", default="100GiB", show_default=True, metavar="SIZE",
+              envvar="DSGRID_SQL_JOB_BUDGET_TOTAL",
+              help="Disk all kept job results may take (0: no limit).")  # fmt: skip
 @click.option("--log-level", default="INFO", show_default=True,
               type=click.Choice(["DEBUG", "INFO", "WARNING", "ERROR"]))  # fmt: skip
 @click.pass_context
 def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
-    """Serve the registry over Arrow Flight SQL until SIGINT/SIGTERM.
+    """Serve the registry over Arrow Flight SQL (and HTTP with --http-port) until
+    SIGINT/SIGTERM.
 
     Clients: ADBC (grpc://HOST:PORT), JDBC (jdbc:arrow-flight-sql://HOST:PORT), pandas,
-    polars, DBeaver, Tableau, Superset. See the README's "Flight SQL" section.
+    polars, DBeaver, Tableau, Superset; curl or any HTTP client on the HTTP port. See the
+    README's "Flight SQL", "HTTP API" and "Jobs" sections.
     """
-    from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
+    from dsgrid_sql.flight_server import FlightSqlServer
+    from dsgrid_sql.service.config import ServerConfig
+    from dsgrid_sql.service.core import ServerCore
 
     registry = ctx.obj.get("registry")
     if registry is None:
@@ -93,16 +121,54 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
         engine_options=engine_options,
         query_timeout_s=options.pop("query_timeout"),
         token_ttl_s=options.pop("token_ttl"),
+        job_ttl_s=options.pop("job_ttl"),
+        job_timeout_s=options.pop("job_timeout"),
+        job_budget_per_user_bytes=parse_size(
+            options.pop("job_budget_per_user"), "--job-budget-per-user"
+        ),
+        job_budget_total_bytes=parse_size(options.pop("job_budget_total"), "--job-budget-total"),
         **options,
     )
-    server = FlightSqlServer(config)
-    auth = "auth on" if server.authenticator.enabled else "no auth"
-    click.echo(f"dsgrid-sql Flight SQL on {server.uri} ({auth}); Ctrl-C stops it.", err=True)
+    core = ServerCore(config)
+    servers: list[Any] = []
     try:
+        flight_server = FlightSqlServer(config, core)
+        servers.append(flight_server)
+        auth = "auth on" if core.authenticator.enabled else "no auth"
+        click.echo(f"dsgrid-sql Flight SQL on {flight_server.uri} ({auth}).", err=True)
+        if config.http_port is not None:
+            from dsgrid_sql.http.server import HttpServer
+
+            http = HttpServer(core, config.host, config.http_port)
+            servers.append(http)
+            click.echo(f"dsgrid-sql HTTP API on {http.url} (docs: {http.url}/docs).", err=True)
+        click.echo("Ctrl-C stops the server.", err=True)
         wait_for_signal(signal.SIGINT, signal.SIGTERM)
     finally:
-        server.close()  # cancels running queries, then stops
+        for server in reversed(servers):
+            server.close()  # stop taking calls; Flight cancels its running queries
+        core.close()  # fails unfinished jobs, releases the engine
         click.echo("dsgrid-sql server stopped.", err=True)
+
+
+_SIZE_UNITS = {
+    "": 1, "b": 1,
+    "kb": 10**3, "mb": 10**6, "gb": 10**9, "tb": 10**12,
+    "kib": 2**10, "mib": 2**20, "gib": 2**30, "tib": 2**40,
+}  # fmt: skip
+
+
+def parse_size(text: str, option: str) -> int:
+    """Bytes from '500MB', '10GiB', '1.5gb' or a plain number; '0' means no limit."""
+    import re
+
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]*)?)\s*([a-zA-Z]*)\s*", str(text))
+    unit = match.group(2).lower() if match else None
+    if match is None or unit not in _SIZE_UNITS:
+        raise click.BadParameter(
+            f"'{text}' is not a size; write e.g. 500MB or 10GiB.", param_hint=option
+        )
+    return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
 def wait_for_signal(*signals: signal.Signals) -> None:

@@ -17,6 +17,7 @@ import errno
 import json
 import os
 import shutil
+import stat
 import tempfile
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -75,15 +76,24 @@ def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Path
     """The target path; relative to and confined within ``export_dir`` when one is set."""
     target = Path(path).expanduser()
     if export_dir is None:
-        return target.resolve()
+        return _resolve_folder(target)
     root = Path(export_dir).expanduser().resolve()
-    resolved = (root / target).resolve() if not target.is_absolute() else target.resolve()
+    resolved = _resolve_folder(root / target if not target.is_absolute() else target)
     if root != resolved and root not in resolved.parents:
         raise ExportError(
             f"Cannot write '{path}': exports must stay inside the export directory '{root}'.",
             hint="Give a path relative to the export directory.",
         )
     return resolved
+
+
+def _resolve_folder(path: Path) -> Path:
+    """The absolute path with its folder's links resolved but not its own name: a target
+    that is a symbolic link stays one (and overwrite refuses it) instead of becoming the
+    file it points to."""
+    if path.name in ("", ".", ".."):
+        return path.resolve()
+    return path.parent.resolve() / path.name
 
 
 def write_result(
@@ -95,10 +105,14 @@ def write_result(
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
     export_dir: str | Path | None = None,
+    protected: Sequence[Path] = (),
 ) -> tuple[Path, int]:
     """Write every batch of ``reader`` to ``path`` in ``file_format`` (by default the one
     its name says, see :func:`export_format`); returns (path, rows written)."""
     target = resolve_export_path(path, export_dir)
+    check_target(target, protected)
+    if (target.exists() or target.is_symlink()) and overwrite:
+        check_replaceable(target)
     if target.exists() and not overwrite:
         raise ExportError(
             f"'{target}' already exists; nothing was written.",
@@ -170,6 +184,8 @@ def _move_into_place(out: Path, target: Path, *, overwrite: bool) -> None:
     ``overwrite`` (checked again here: a file may have appeared while the query ran)."""
     try:
         if overwrite:
+            if target.exists() or target.is_symlink():
+                check_replaceable(target)  # again: it may have changed while the query ran
             if target.is_dir() and not target.is_symlink():
                 shutil.rmtree(target)
             elif target.exists() and out.is_dir():
@@ -188,6 +204,66 @@ def _move_into_place(out: Path, target: Path, *, overwrite: bool) -> None:
         ) from None
     except OSError as exc:
         raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
+
+
+def check_target(target: Path, protected: Sequence[Path]) -> None:
+    """Refuse a path that is, holds or lies inside one of the registry's own files or
+    folders (``protected``): an export never touches what it reads."""
+    for item in protected:
+        item = Path(item).resolve()
+        if item.is_file():
+            # The file itself and its companions (registry.db-wal, -journal, -shm).
+            companion = target.parent == item.parent and target.name.startswith(item.name + "-")
+            touched = target == item or companion
+        else:
+            touched = target == item or item in target.parents
+        if touched or target in item.parents:
+            raise ExportError(
+                f"Cannot write '{target}': it is part of the registry being read "
+                f"('{item}'); choose a path outside it."
+            )
+
+
+def check_replaceable(target: Path) -> None:
+    """What ``overwrite`` may replace: a regular file, or a folder that holds only what an
+    export writes (Parquet/CSV files and ``column=value`` partition folders) — never a
+    symbolic link, a device, a socket or a pipe, nor a folder of other things."""
+    if target.is_symlink():
+        raise ExportError(
+            f"Cannot overwrite '{target}': it is a symbolic link; dsgrid-sql replaces only "
+            "regular files and folders of export output."
+        )
+    mode = target.lstat().st_mode
+    if stat.S_ISREG(mode):
+        return
+    if not stat.S_ISDIR(mode):
+        raise ExportError(
+            f"Cannot overwrite '{target}': it is not a regular file (a device, socket or "
+            "pipe); nothing was written."
+        )
+    stranger = _not_export_output(target)
+    if stranger is not None:
+        raise ExportError(
+            f"Cannot overwrite the folder '{target}': it holds '{stranger}', which an export "
+            "does not write; remove the folder yourself or choose another path."
+        )
+
+
+def _not_export_output(folder: Path) -> Path | None:
+    """The first entry of ``folder`` an export would not have written, or None."""
+    for entry in folder.iterdir():
+        if entry.name.startswith("."):
+            continue  # staging left by an interrupted export
+        mode = entry.lstat().st_mode
+        if stat.S_ISREG(mode) and entry.suffix.lower() in FORMAT_OF_SUFFIX:
+            continue
+        if stat.S_ISDIR(mode) and "=" in entry.name:
+            inner = _not_export_output(entry)
+            if inner is None:
+                continue
+            return inner
+        return entry
+    return None
 
 
 def _remove_abandoned_staging(target: Path) -> None:

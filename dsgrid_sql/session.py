@@ -136,6 +136,7 @@ class Result:
             metadata=self._session.lineage(self),
             overwrite=overwrite,
             export_dir=self._session.export_dir,
+            protected=self._session.registry_paths(),
         )
 
     def explain(self) -> str:
@@ -351,6 +352,10 @@ class Session:
                 hint=f"Settings: {', '.join(SETTINGS)}.",
             )
         return f"{name} = {getattr(self, 'engine_name' if name == 'engine' else name, value)}"
+
+    def registry_paths(self) -> list[Path]:
+        """The registry's own file and data folder: exports never write there."""
+        return [Path(self.catalog.registry_path), Path(self.catalog.data_root)]
 
     def lineage(self, result: Result) -> dict[str, Any]:
         """What a written file records about where its numbers came from."""

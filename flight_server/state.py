@@ -94,7 +94,7 @@ class ServerState:
     ) -> None:
         self.config = config
         self.admission = admission or Admission(
-            config.max_concurrent_queries, config.max_queries_per_user
+            config.max_concurrent_queries, config.max_queries_per_user, config.queue_wait_s
         )
         self.engine = engine
         self.catalogs = catalogs or CatalogHolder(

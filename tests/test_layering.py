@@ -24,7 +24,11 @@ def _layer(module: str) -> int | None:
 
 
 def _modules() -> list[tuple[str, Path]]:
-    roots = {"dsgrid_sql": REPO / "dsgrid_sql", "dsgrid_sql.catalog": REPO / "catalog"}
+    roots = {
+        "dsgrid_sql": REPO / "dsgrid_sql",
+        "dsgrid_sql.catalog": REPO / "catalog",
+        "dsgrid_sql.flight_server": REPO / "flight_server",
+    }
     found = []
     for package, root in roots.items():
         for path in root.rglob("*.py"):
@@ -69,3 +73,28 @@ def test_only_the_engine_layer_imports_engines() -> None:
             continue
         for imported in _imports(name, path):
             assert not imported.startswith(("duckdb", "pyspark")), f"{name} imports {imported}"
+
+
+# Front ends are siblings (DESIGN.md §6): none imports another; what they share (auth, the
+# current catalog, admission, jobs, metrics) lives one layer down, in service/ and jobs/.
+SIBLINGS = ("dsgrid_sql.flight_server", "dsgrid_sql.http", "dsgrid_sql.repl")
+SHARED = ("dsgrid_sql.service", "dsgrid_sql.jobs")
+
+
+def _within(module: str, packages: tuple[str, ...]) -> str | None:
+    for package in packages:
+        if module == package or module.startswith(package + "."):
+            return package
+    return None
+
+
+def test_front_ends_do_not_import_one_another() -> None:
+    violations = []
+    for name, path in _modules():
+        own = _within(name, SIBLINGS)
+        shared = _within(name, SHARED)
+        for imported in _imports(name, path):
+            other = _within(imported, SIBLINGS)
+            if other is not None and (shared is not None or (own is not None and other != own)):
+                violations.append(f"{name} imports {imported}")
+    assert violations == []

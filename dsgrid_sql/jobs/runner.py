@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from dsgrid_sql.errors import (
@@ -40,6 +40,7 @@ class _Live:
     record: JobRecord
     session: Session
     result: Result
+    submitted: float = field(default_factory=time.monotonic)
     started: float | None = None
     cancelled: bool = False
     timed_out: bool = False
@@ -55,18 +56,21 @@ class JobRunner:
         timeout_s: float = 0.0,
         admission: Any = None,
         poll_s: float = 0.25,
-        housekeeping_s: float = 60.0,
+        housekeeping_s: float | None = None,
     ) -> None:
         self.store = store
         self.timeout_s = timeout_s
         self.max_queued_per_user = max_queued_per_user
         self._admission = admission
         self._poll_s = poll_s
-        self._housekeeping_s = housekeeping_s
+        # Expiry runs a few times per time to live (a short TTL is honoured promptly).
+        self._housekeeping_s = housekeeping_s or min(60.0, max(0.2, store.ttl_s / 4))
         self._changed = threading.Condition()
         self._live: dict[str, _Live] = {}
         self._queue: collections.deque[str] = collections.deque()
         self._stop = threading.Event()
+        # Called with each finished record and its seconds from submission (metrics).
+        self.on_finish: Callable[[JobRecord, float], None] | None = None
         for job_id in store.recover():
             log.warning("Job %s was queued or running when the server stopped: failed.", job_id)
         store.expire()
@@ -312,6 +316,11 @@ class JobRunner:
             self.store.save(record)
             self._live.pop(record.id, None)
             self._changed.notify_all()
+        if self.on_finish is not None:
+            try:
+                self.on_finish(_copy(record), time.monotonic() - live.submitted)
+            except Exception:
+                log.exception("on_finish failed for job %s", record.id)
 
     def _watch(self) -> None:
         """Progress of running jobs, their time limit, and expiry now and then."""
@@ -324,8 +333,8 @@ class JobRunner:
                 ]
             for live in running:
                 if live.cancelled:
-                    # Again until it stops: a cancel that came after the job turned RUNNING
-                    # but before the engine registered its query found nothing to stop.
+                    # Again until it ends: a cancel that came between RUNNING and the
+                    # engine starting the query found nothing to stop the first time.
                     live.result.cancel()
                     continue
                 if self.timeout_s and live.started and now - live.started > self.timeout_s:

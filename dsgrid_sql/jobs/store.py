@@ -14,6 +14,7 @@ import json
 import os
 import shutil
 import socket
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -37,6 +38,8 @@ RESULT = "result.parquet"
 DEFAULT_TTL_S = 24 * 3600.0
 # A folder without a record this old was left by a process that died while creating it.
 ORPHAN_AGE_S = 3600.0
+# How often the bytes kept by every process's jobs are read from disk again.
+KEPT_REREAD_S = 10.0
 
 
 def default_jobs_dir() -> Path:
@@ -72,6 +75,12 @@ class JobStore:
         self.ttl_s = ttl_s
         self.user_budget_bytes = user_budget_bytes
         self.total_budget_bytes = total_budget_bytes
+        # Bytes of kept results by job: (owner, bytes). Kept up to date by this process's
+        # writes and read again from disk now and then for other processes' (budgets are
+        # checked on every submission; reading every record each time grew with the jobs).
+        self._kept: dict[str, tuple[str, int]] = {}
+        self._kept_read = -float("inf")
+        self._kept_lock = threading.Lock()
 
     # -- records ----------------------------------------------------------------------------
 
@@ -88,6 +97,14 @@ class JobStore:
         temporary = folder / f".{RECORD}.{os.getpid()}-{time.monotonic_ns()}"
         temporary.write_text(json.dumps(record.to_json(), indent=1))
         os.replace(temporary, folder / RECORD)
+        self._note(record)
+
+    def _note(self, record: JobRecord) -> None:
+        with self._kept_lock:
+            if record.state is JobState.SUCCEEDED and record.bytes:
+                self._kept[record.id] = (record.owner, record.bytes)
+            else:
+                self._kept.pop(record.id, None)
 
     def load(self, job_id: str) -> JobRecord:
         try:
@@ -120,6 +137,8 @@ class JobStore:
     def delete(self, job_id: str, owner: str | None) -> None:
         self.get(job_id, owner)
         shutil.rmtree(self.folder(job_id), ignore_errors=True)
+        with self._kept_lock:
+            self._kept.pop(job_id, None)
 
     def _folders(self) -> Iterator[Path]:
         try:
@@ -188,9 +207,18 @@ class JobStore:
 
     def usage(self, owner: str | None = None) -> int:
         """Bytes of kept results (of ``owner``)."""
-        return sum(
-            r.bytes or 0 for r in self.records(owner) if r.state is JobState.SUCCEEDED and r.bytes
-        )
+        now = time.monotonic()
+        if now - self._kept_read > KEPT_REREAD_S:
+            kept = {
+                r.id: (r.owner, r.bytes)
+                for r in self.records()
+                if r.state is JobState.SUCCEEDED and r.bytes
+            }
+            with self._kept_lock:
+                self._kept = kept
+                self._kept_read = now
+        with self._kept_lock:
+            return sum(size for who, size in self._kept.values() if owner in (None, who))
 
     def room(self, owner: str) -> int | None:
         """Bytes ``owner`` may still keep (None: no budget applies)."""
@@ -298,7 +326,11 @@ def _not_ready(record: JobRecord) -> str:
 
 
 def _mib(size: int) -> str:
-    return f"{size / 2**20:,.1f} MiB"
+    """A size as people read it (bytes, KiB, MiB, GiB)."""
+    for unit, scale in (("GiB", 2**30), ("MiB", 2**20), ("KiB", 2**10)):
+        if size >= scale:
+            return f"{size / scale:,.1f} {unit}"
+    return f"{size:,} bytes"
 
 
 def _alive(pid: int) -> bool:

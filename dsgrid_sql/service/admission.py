@@ -1,21 +1,25 @@
 """How many queries run at once, in all and per user, across every front end of a server.
 
-A Flight stream that would go over a limit is refused at once (clients retry UNAVAILABLE);
-a job waits in its queue instead (it was submitted for later anyway)."""
+A Flight query that would go over a limit waits a short while for a slot (a dashboard opening
+a dozen tiles on one shared account gets a dozen answers, not refusals), then is refused
+(clients retry UNAVAILABLE); a job waits in its queue instead (it was submitted for later)."""
 
 from __future__ import annotations
 
 import threading
+import time
 from collections import Counter
 
 from dsgrid_sql.errors import ServerBusyError
 
 
 class Admission:
-    def __init__(self, max_total: int = 0, max_per_user: int = 0) -> None:
+    def __init__(self, max_total: int = 0, max_per_user: int = 0, wait_s: float = 0.0) -> None:
         # 0 = no limit.
         self.max_total = max_total
         self.max_per_user = max_per_user
+        # Seconds a query waits for a slot before it is refused.
+        self.wait_s = wait_s
         self._running: Counter[str] = Counter()
         self._changed = threading.Condition()
 
@@ -33,11 +37,15 @@ class Admission:
         return None
 
     def enter(self, user: str) -> None:
-        """Count one more running query of ``user``, or refuse it."""
+        """Count one more running query of ``user``; waits up to ``wait_s`` for a slot,
+        then refuses it."""
+        deadline = time.monotonic() + self.wait_s
         with self._changed:
-            refusal = self._refusal(user)
-            if refusal is not None:
-                raise refusal
+            while (refusal := self._refusal(user)) is not None:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise refusal
+                self._changed.wait(left)
             self._running[user] += 1
 
     def enter_when_free(self, user: str, stop: threading.Event, poll_s: float = 0.5) -> bool:

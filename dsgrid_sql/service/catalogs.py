@@ -12,6 +12,8 @@ from typing import Any
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.catalog.registry import locate_registry_file
 
+from .heap import settle_heap
+
 log = logging.getLogger("dsgrid_sql.server")
 
 
@@ -36,6 +38,7 @@ class CatalogHolder:
         self.reloads = 0
         self._stamp = self._file_stamp()
         self._catalog = self._open()
+        settle_heap()
 
     def _open(self) -> Catalog:
         catalog = Catalog.open(self._path, data_path=self._data_path)
@@ -82,7 +85,8 @@ class CatalogHolder:
             self._reloading = False
             self.reloads += 1
             log.info("Registry re-read: %s", self._path)
-            return catalog
+        settle_heap(replaced=True)
+        return catalog
 
     @property
     def path(self) -> Path:

@@ -35,6 +35,8 @@ class ServerConfig:
     # Limits: each exceeded one is a clear error, never a truncated result. 0 = no limit.
     max_concurrent_queries: int = 8
     max_queries_per_user: int = 4
+    # Seconds a query over either limit waits for a slot before it is refused.
+    queue_wait_s: float = 2.0
     query_timeout_s: float = 300.0
     max_result_rows: int = 0
     max_result_bytes: int = 0

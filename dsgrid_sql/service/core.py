@@ -12,7 +12,7 @@ from pathlib import Path
 
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.engine import Engine, make_engine
-from dsgrid_sql.jobs import JobRunner, JobState, JobStore
+from dsgrid_sql.jobs import JobRecord, JobRunner, JobState, JobStore
 from dsgrid_sql.session import Session
 
 from .admission import Admission
@@ -34,7 +34,9 @@ class ServerCore:
         self.catalogs = CatalogHolder(
             config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
         )
-        self.admission = Admission(config.max_concurrent_queries, config.max_queries_per_user)
+        self.admission = Admission(
+            config.max_concurrent_queries, config.max_queries_per_user, config.queue_wait_s
+        )
         self.engine: Engine = make_engine(
             config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
         )
@@ -88,7 +90,17 @@ class ServerCore:
             "Times a changed registry was read again.",
             lambda: self.catalogs.reloads,
         )
+        self.jobs.on_finish = self._job_finished
         self._closed = False
+
+    def _job_finished(self, record: JobRecord, seconds: float) -> None:
+        status = job_status_label(record)
+        self.metrics.query("jobs", status, seconds)
+        # One line per job, like Flight's per query: never the SQL text or its literals.
+        log.info(
+            "job user=%s id=%s status=%s rows=%s bytes=%s ms=%d",
+            record.owner, record.id, status, record.rows, record.bytes, seconds * 1000,
+        )  # fmt: skip
 
     def new_session(self, catalog: Catalog | None = None) -> Session:
         """A client session with the server's settings, on the shared engine."""
@@ -116,3 +128,12 @@ def make_session(config: ServerConfig, catalog: Catalog, engine: Engine) -> Sess
         max_series_rows=config.max_series_rows,
         jobs_dir=Path(config.jobs_dir) if config.jobs_dir else None,
     )
+
+
+def job_status_label(record: JobRecord) -> str:
+    """A finished job as a metrics status: ok, cancelled, timeout or error."""
+    if record.state is JobState.SUCCEEDED:
+        return "ok"
+    if record.state is JobState.CANCELLED:
+        return "cancelled"
+    return "timeout" if (record.error or {}).get("code") == "timeout" else "error"

@@ -7,7 +7,6 @@ the end of the test session. TLS uses a self-signed certificate made with openss
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,8 +15,8 @@ from typing import Any
 import pytest
 
 from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
-from dsgrid_sql.flight_server.auth import add_user
 
+# The user of `users_file` (tests/conftest.py).
 USER, PASSWORD = "analyst", "correct horse battery staple"
 
 
@@ -61,26 +60,6 @@ class Running:
             return flight.FlightCallOptions()
         header = client.authenticate_basic_token(USER.encode(), PASSWORD.encode())
         return flight.FlightCallOptions(headers=[header])
-
-
-@pytest.fixture(scope="session")
-def tls_files(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("tls")
-    key, cert = folder / "key.pem", folder / "cert.pem"
-    subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key),
-         "-out", str(cert), "-days", "2", "-subj", "/CN=localhost",
-         "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1"],
-        check=True, capture_output=True,
-    )  # fmt: skip
-    return cert, key
-
-
-@pytest.fixture(scope="session")
-def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    path = tmp_path_factory.mktemp("auth") / "users.toml"
-    add_user(path, USER, PASSWORD)
-    return path
 
 
 @pytest.fixture(scope="session")

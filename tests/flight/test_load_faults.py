@@ -80,6 +80,7 @@ def statement(sql: str) -> flight.FlightDescriptor:
 def open_handles(server: FlightSqlServer) -> dict[str, int]:
     counts = dict(server.state.counts())
     counts["engine_running"] = server.state.engine.running_count()
+    counts["jobs_running"] = server.core.jobs.running()
     return counts
 
 

@@ -249,8 +249,34 @@ def test_a_repeated_query_is_answered_from_the_servers_kept_result(
     assert off.server.state.engine.results.hits == 0
 
 
+def test_a_shared_account_queues_instead_of_being_refused(make_server: Any, efs_dir: Path) -> None:
+    """A dashboard opening 12 tiles on one account, with 4 queries per user: 12 answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    server = make_server(efs_dir, max_queries_per_user=4, queue_wait_s=60)
+    sql = "SELECT us_states, SUM(value) AS v FROM data GROUP BY ALL ORDER BY 1"
+    with dsgrid_sql.connect(efs_dir) as local:
+        expected = local.sql(sql).to_arrow()["v"].to_pylist()
+    connections = [flight_sql.connect(server.uri, autocommit=True) for _ in range(12)]
+
+    def tile(conn: Any) -> list[float]:
+        cur = conn.cursor()
+        cur.execute(sql)
+        rows = cur.fetch_arrow_table()["v"].to_pylist()
+        cur.close()
+        return rows
+
+    try:
+        with ThreadPoolExecutor(12) as pool:
+            answers = list(pool.map(tile, connections))
+    finally:
+        for conn in connections:
+            conn.close()
+    assert all(a == pytest.approx(expected, rel=1e-12) for a in answers)
+
+
 def test_a_busy_server_answers_unavailable(make_server: Any, efs_dir: Path) -> None:
-    server = make_server(efs_dir, max_concurrent_queries=1)
+    server = make_server(efs_dir, max_concurrent_queries=1, queue_wait_s=0.2)
     slow = "SELECT a.value * b.value AS x FROM data a CROSS JOIN data b"
     with (
         flight_sql.connect(server.uri, autocommit=True) as first,

@@ -218,9 +218,37 @@ def test_existing_files_are_kept_unless_overwrite(session: Session, tmp_path: Pa
     with pytest.raises(ExportError, match="already exists"):
         session.sql(QUERY).to_parquet(folder, partition_by=["metric"])
     assert marker.read_text() == "mine"
+    # Overwriting replaces only what an export wrote: a folder holding anything else stays.
+    with pytest.raises(ExportError, match=r"holds '.*mine\.txt', which an export does not write"):
+        session.sql(QUERY).to_parquet(folder, partition_by=["metric"], overwrite=True)
+    assert marker.read_text() == "mine"
+    marker.unlink()
     session.sql(QUERY).to_parquet(folder, partition_by=["metric"], overwrite=True)
-    assert not marker.exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.parquet", "parts"]
+
+
+def test_overwrite_never_replaces_links_devices_or_the_registry(
+    session: Session, registry: Path, tmp_path: Path
+) -> None:
+    precious = tmp_path / "precious.txt"
+    precious.write_text("keep")
+    link = tmp_path / "link.parquet"
+    link.symlink_to(precious)
+    with pytest.raises(ExportError, match="symbolic link"):
+        session.sql(QUERY).to_parquet(link, overwrite=True)
+    assert precious.read_text() == "keep" and link.is_symlink()
+    pipe = tmp_path / "pipe.parquet"
+    os.mkfifo(pipe)
+    with pytest.raises(ExportError, match="not a regular file"):
+        session.sql(f"COPY ({QUERY}) TO '{pipe}' (FORMAT parquet, OVERWRITE true)")
+    assert pipe.is_fifo()
+    before = registry.read_bytes()
+    data = session.catalog.data_root
+    for target in (registry, registry.with_name(registry.name + "-wal"), data / "x.parquet",
+                   registry.parent.parent):  # fmt: skip
+        with pytest.raises(ExportError, match="part of the registry"):
+            session.sql(QUERY).to_parquet(target, overwrite=True)
+    assert registry.read_bytes() == before and not (data / "x.parquet").exists()
 
 
 def test_file_that_appears_during_the_write_is_not_replaced(
