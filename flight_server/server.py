@@ -379,7 +379,8 @@ class FlightSqlServer(flight.FlightServerBase):
                 max_bytes=self.config.batch_bytes,
                 max_rows=self.config.batch_rows,
                 limits=counted,
-                stopped=context.is_cancelled,
+                # A stopping server ends the stream too (shutdown waits for every call).
+                stopped=lambda: self._closed or context.is_cancelled(),
             )
         except GeneratorExit:
             status = "stopped"
@@ -719,8 +720,9 @@ class FlightSqlServer(flight.FlightServerBase):
         record = self.core.jobs.status(job_id, user)
         if timeout > 0 and not record.state.finished:
             asked = record.state
+            # A stopping server answers at once: its shutdown waits for every call.
             record = self.core.jobs.wait(
-                job_id, user, timeout, until=lambda r: r.state is not asked
+                job_id, user, timeout, until=lambda r: r.state is not asked or self._closed
             )
         return [jobs.answer(record)]
 

@@ -363,6 +363,42 @@ def test_finished_jobs_outlive_the_server(
     client.close()
 
 
+def test_a_waiting_status_call_does_not_hold_up_a_stopping_server(
+    start: Callable[..., FlightSqlServer],
+) -> None:
+    """Shutdown waits for every call in progress: a jobs.status waiting up to 60 s for a
+    change is answered as soon as the server stops."""
+    server = start()
+    client = Client(server.uri)
+    record = client.submit(LONG)
+    client.wait(record["id"], until=lambda r: r["state"] == "RUNNING")
+    entered = threading.Event()
+    wait = server.core.jobs.wait
+
+    def spied(*args: Any, **kwargs: Any) -> Any:
+        entered.set()
+        return wait(*args, **kwargs)
+
+    server.core.jobs.wait = spied  # type: ignore[method-assign]
+    answered: list[Any] = []
+
+    def ask() -> None:
+        try:
+            answered.append(client.status(record["id"], wait_timeout=60))
+        except Exception as exc:  # the connection may go with the server
+            answered.append(exc)
+
+    waiting = threading.Thread(target=ask)
+    waiting.start()
+    assert entered.wait(30)
+    started = time.monotonic()
+    server.close()
+    assert time.monotonic() - started < 30  # not the call's 60 s
+    waiting.join(30)
+    assert answered
+    client.close()
+
+
 def _serve_in_subprocess(efs_dir: Path, jobs_dir: Path) -> tuple[subprocess.Popen[str], str]:
     env = {**os.environ, "DSGRID_SQL_JOBS_DIR": str(jobs_dir), "DSGRID_SQL_REGISTRY": ""}
     process = subprocess.Popen(
