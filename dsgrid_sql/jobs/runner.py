@@ -31,6 +31,8 @@ log = logging.getLogger("dsgrid_sql.jobs")
 
 DEFAULT_MAX_RUNNING = 2
 DEFAULT_MAX_QUEUED_PER_USER = 100
+# Seconds close() waits for running jobs to stop before failing them.
+STOP_WAIT_S = 30.0
 
 
 @dataclass
@@ -217,7 +219,9 @@ class JobRunner:
             live.cancelled = True
         # Cancelled again while waiting: a query the engine had not registered yet when
         # first cancelled would otherwise run on (and hold the engine) after the workers.
-        deadline = time.monotonic() + 5
+        # DuckDB notices an interrupt between tasks, which can take seconds on a loaded
+        # machine (a cross product's task); closing the engine under a running query fails.
+        deadline = time.monotonic() + STOP_WAIT_S
         for thread in self._threads:
             while thread.is_alive() and time.monotonic() < deadline:
                 for live in live_jobs:

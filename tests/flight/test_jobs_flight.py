@@ -393,7 +393,7 @@ def test_a_waiting_status_call_does_not_hold_up_a_stopping_server(
     assert entered.wait(30)
     started = time.monotonic()
     server.close()
-    assert time.monotonic() - started < 30  # not the call's 60 s
+    assert time.monotonic() - started < 50  # not the call's 60 s (stopping the job counts)
     waiting.join(30)
     assert answered
     client.close()
