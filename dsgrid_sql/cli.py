@@ -13,7 +13,7 @@ from typing import Any
 
 import click
 
-from dsgrid_sql import cli_serve
+from dsgrid_sql import cli_jobs, cli_serve
 from dsgrid_sql.cli_options import registry_options
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.render import format_json, format_rows, format_table
@@ -669,6 +669,11 @@ def _spec(**params: Any) -> Any:
 
 main.add_command(cli_serve.serve)
 main.add_command(cli_serve.users)
+
+
+# -- jobs on a server (cli_jobs.py) ----------------------------------------------------------
+
+main.add_command(cli_jobs.jobs)
 
 
 def run() -> None:

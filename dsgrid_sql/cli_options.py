@@ -41,6 +41,12 @@ def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
     return callback
 
 
+def store_option(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
+    """The callback that makes an option work before or after a subcommand (after wins),
+    its value read from ``ctx.obj[key]`` (cli_jobs.py's server options use it)."""
+    return _store(key)
+
+
 def registry_options(function: F) -> F:
     """Add ``--registry`` and ``--data-path`` to a command or group; their values are read
     from ``ctx.obj["registry"]`` and ``ctx.obj["data_path"]``, never as parameters."""

@@ -16,11 +16,12 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError
+from dsgrid_sql.errors import DsgridSqlError, JobBudgetError, QueryCancelledError
+from dsgrid_sql.jobs import JobState
 from dsgrid_sql.service.core import ServerCore
 from dsgrid_sql.session import Result
 
-from . import metadata, proto, schemas, tls
+from . import jobs, metadata, proto, schemas, tls
 from .auth import ANONYMOUS, AuthMiddlewareFactory, CallIdentity
 from .config import ServerConfig
 from .sqlinfo import sql_info_table
@@ -35,6 +36,16 @@ from .status import (
     to_flight_error,
 )
 from .streaming import Limits, batches_for_client, declared_schema
+
+# Statuses of the stream log line, as the metrics count them (ok, error, cancelled, timeout,
+# busy).
+METRIC_STATUS = {
+    "ok": "ok",
+    "stopped": "cancelled",
+    "cancelled": "cancelled",
+    "timeout": "timeout",
+    "server_busy": "busy",
+}
 
 log = logging.getLogger("dsgrid_sql.flight_server")
 
@@ -73,6 +84,7 @@ ACTIONS = [
     ("SetSessionOptions", "Set session options: catalog, schema, dialect, as_of."),
     ("GetSessionOptions", "Read the session options."),
     ("CloseSession", "End the session and drop its settings."),
+    *jobs.ACTIONS,
 ]
 
 
@@ -162,6 +174,17 @@ class FlightSqlServer(flight.FlightServerBase):
             log.error("%s failed", call, exc_info=True)
             raise to_flight_error(exc) from None
 
+    @contextlib.contextmanager
+    def _counted_planning(self) -> Iterator[None]:
+        """A statement refused before it streams (a mistake in the SQL) is an answered
+        statement too: the metrics count it as an error."""
+        started = time.perf_counter()
+        try:
+            yield
+        except DsgridSqlError:
+            self.core.metrics.query("flight", "error", time.perf_counter() - started)
+            raise
+
     def _command(self, descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
         if descriptor.descriptor_type != flight.DescriptorType.CMD:
             raise ProtocolError("Flight SQL requests are command descriptors; paths are not.")
@@ -178,13 +201,16 @@ class FlightSqlServer(flight.FlightServerBase):
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
     ) -> flight.FlightInfo:
         with self._errors("GetFlightInfo"):
+            if descriptor.descriptor_type == flight.DescriptorType.PATH:
+                return self._job_info(descriptor, context)
             name, message = self._command(descriptor)
             if name in METADATA_COMMANDS:
                 table = self._metadata(name, message, context)
                 return self._info(descriptor, table.schema, proto.pack(message), table.num_rows)
             if name == "CommandStatementQuery":
                 client = self._client(context)
-                results = [client.session.sql(message.query)]
+                with self._counted_planning():
+                    results = [client.session.sql(message.query)]
                 return self._query_info(descriptor, context, results)
             if name == "CommandPreparedStatementQuery":
                 user = self._identity(context).user
@@ -196,7 +222,8 @@ class FlightSqlServer(flight.FlightServerBase):
                         f"The statement takes {prepared.parameter_count} parameter(s); "
                         "bind them before executing."
                     )
-                results = [client.session.sql(prepared.text, row or None) for row in rows]
+                with self._counted_planning():
+                    results = [client.session.sql(prepared.text, row or None) for row in rows]
                 # Without parameters the result has the schema found at prepare time, as
                 # long as the registry has not changed since.
                 known = prepared.schema if prepared.catalog is client.session.catalog else None
@@ -208,6 +235,8 @@ class FlightSqlServer(flight.FlightServerBase):
         self, context: flight.ServerCallContext, descriptor: flight.FlightDescriptor
     ) -> flight.SchemaResult:
         with self._errors("GetSchema"):
+            if descriptor.descriptor_type == flight.DescriptorType.PATH:
+                return flight.SchemaResult(self._job_info(descriptor, context).schema)
             name, message = self._command(descriptor)
             if name in METADATA_COMMANDS:
                 return flight.SchemaResult(self._metadata(name, message, context).schema)
@@ -232,6 +261,20 @@ class FlightSqlServer(flight.FlightServerBase):
         handle = self.state.add_ticket(user, results, schema)
         ticket = proto.pack(proto.sql("TicketStatementQuery")(statement_handle=handle))
         return self._info(descriptor, schema, ticket, -1)
+
+    def _job_info(
+        self, descriptor: flight.FlightDescriptor, context: flight.ServerCallContext
+    ) -> flight.FlightInfo:
+        """The FlightInfo of a job's kept result: its schema, its rows and a ticket any
+        connection of the job's owner can redeem."""
+        job_id = jobs.path_job_id(descriptor)
+        parquet = self.core.jobs.store.open_result(job_id, self._identity(context).user)
+        try:
+            schema = jobs.result_schema(parquet)
+            rows = parquet.metadata.num_rows
+        finally:
+            parquet.close()
+        return self._info(descriptor, schema, jobs.ticket(job_id), rows)
 
     @staticmethod
     def _info(
@@ -285,6 +328,8 @@ class FlightSqlServer(flight.FlightServerBase):
         self, context: flight.ServerCallContext, ticket: flight.Ticket
     ) -> flight.FlightDataStream:
         with self._errors("DoGet"):
+            if jobs.is_job_ticket(ticket.ticket):
+                return self._job_result(jobs.ticket_job_id(ticket.ticket), context)
             name, message = proto.unpack(ticket.ticket)
             if name in METADATA_COMMANDS:
                 return flight.RecordBatchStream(self._metadata(name, message, context))
@@ -295,6 +340,70 @@ class FlightSqlServer(flight.FlightServerBase):
             running = Running(pending.handle, user, pending.results, None)
             stream = self._stream(running, pending.schema, context)
             return flight.GeneratorStream(pending.schema, stream)
+
+    def _job_result(
+        self, job_id: str, context: flight.ServerCallContext
+    ) -> flight.FlightDataStream:
+        user = self._identity(context).user
+        parquet = self.core.jobs.store.open_result(job_id, user)
+        try:
+            schema = jobs.result_schema(parquet)
+        except BaseException:
+            parquet.close()
+            raise
+        return flight.GeneratorStream(
+            schema, self._job_stream(job_id, user, parquet, schema, context)
+        )
+
+    def _job_stream(
+        self,
+        job_id: str,
+        user: str,
+        parquet: Any,
+        schema: pa.Schema,
+        context: flight.ServerCallContext,
+    ) -> Iterator[pa.RecordBatch]:
+        """A kept result, read from its Parquet file a batch at a time (never whole). The
+        query limits (rows, bytes) do not apply: the job ran under the disk budgets."""
+        started = time.perf_counter()
+        counted = Limits()
+        status = "ok"
+        kept = pa.RecordBatchReader.from_batches(
+            parquet.schema_arrow,
+            parquet.iter_batches(batch_size=min(self.config.batch_rows, 65_536)),
+        )
+        try:
+            yield from batches_for_client(
+                [kept],
+                schema,
+                max_bytes=self.config.batch_bytes,
+                max_rows=self.config.batch_rows,
+                limits=counted,
+                # A stopping server ends the stream too (shutdown waits for every call).
+                stopped=lambda: self._closed or context.is_cancelled(),
+            )
+        except GeneratorExit:
+            status = "stopped"
+            raise
+        except QueryCancelledError as exc:
+            status = "cancelled"
+            raise to_flight_error(exc) from None
+        except Exception as exc:
+            status = "internal_error"
+            log.error("DoGet of job %s failed", job_id, exc_info=True)
+            raise to_flight_error(exc) from None
+        finally:
+            parquet.close()
+            self.core.metrics.sent("flight", counted.bytes)
+            log.info(
+                "job fetch user=%s job=%s status=%s rows=%d bytes=%d ms=%.1f",
+                user,
+                job_id,
+                status,
+                counted.rows,
+                counted.bytes,
+                (time.perf_counter() - started) * 1000,
+            )
 
     def _start(self, running: Running) -> None:
         config = self.config
@@ -315,6 +424,7 @@ class FlightSqlServer(flight.FlightServerBase):
             self._start(running)
         except ServerBusyError as exc:
             log.info("query user=%s status=%s rows=0 bytes=0 ms=0.0", running.user, exc.code)
+            self.core.metrics.query("flight", "busy", time.perf_counter() - started)
             raise to_flight_error(exc) from None
 
         def stopped() -> bool:
@@ -364,13 +474,16 @@ class FlightSqlServer(flight.FlightServerBase):
             for reader in readers:
                 reader.close()
             self.state.finish(running.handle)
+            seconds = time.perf_counter() - started
+            self.core.metrics.query("flight", METRIC_STATUS.get(status, "error"), seconds)
+            self.core.metrics.sent("flight", limits.bytes)
             log.info(
                 "query user=%s status=%s rows=%d bytes=%d ms=%.1f",
                 running.user,
                 status,
                 limits.rows,
                 limits.bytes,
-                (time.perf_counter() - started) * 1000,
+                seconds * 1000,
             )
 
     # -- DoPut --------------------------------------------------------------------------------
@@ -416,13 +529,26 @@ class FlightSqlServer(flight.FlightServerBase):
             prepared = self.state.prepared(message.prepared_statement_handle, client.user)
             text, count = prepared.text, prepared.parameter_count
         rows = _parameter_rows(reader, count) if count else [[]]
-        results = [client.session.sql(text, row or None) for row in rows]
+        with self._counted_planning():
+            results = [client.session.sql(text, row or None) for row in rows]
         running = Running(new_handle(), client.user, results, None)
-        self._start(running)
+        started, status = time.perf_counter(), "error"
         try:
-            return sum(result.to_arrow().num_rows for result in results)
+            self._start(running)
+            try:
+                count = sum(result.to_arrow().num_rows for result in results)
+            finally:
+                self.state.finish(running.handle)
+            status = "ok"
+            return count
+        except ServerBusyError:
+            status = "busy"
+            raise
+        except QueryCancelledError:
+            status = "cancelled"
+            raise
         finally:
-            self.state.finish(running.handle)
+            self.core.metrics.query("flight", status, time.perf_counter() - started)
 
     # -- DoAction -------------------------------------------------------------------------------
 
@@ -450,6 +576,11 @@ class FlightSqlServer(flight.FlightServerBase):
             "SetSessionOptions": self._set_session_options,
             "GetSessionOptions": self._get_session_options,
             "CloseSession": self._close_session,
+            "jobs.submit": self._jobs_submit,
+            "jobs.status": self._jobs_status,
+            "jobs.list": self._jobs_list,
+            "jobs.cancel": self._jobs_cancel,
+            "jobs.delete": self._jobs_delete,
         }
 
     def _any(self, body: bytes, expected: str) -> Any:
@@ -464,8 +595,9 @@ class FlightSqlServer(flight.FlightServerBase):
             raise NotSupportedError(REFUSED["BeginTransaction"])
         client = self._client(context)
         text = request.query
-        count = client.session.parameter_count(text)
-        schema = declared_schema(client.session.result_schema(text))
+        with self._counted_planning():  # ADBC and JDBC send every statement this way
+            count = client.session.parameter_count(text)
+            schema = declared_schema(client.session.result_schema(text))
         catalog = client.session.catalog
         prepared = Prepared(new_handle(), client.user, text, count, schema, catalog)
         self.state.add_prepared(prepared)
@@ -491,6 +623,9 @@ class FlightSqlServer(flight.FlightServerBase):
         except (pa.ArrowException, TypeError, ValueError):
             raise ProtocolError("The FlightInfo to cancel could not be decoded.") from None
         user = self._identity(context).user
+        job_id = jobs.info_job_id(info)
+        if job_id is not None:
+            return self._cancel_job(job_id, user)
         for endpoint in info.endpoints:
             try:
                 name, message = proto.unpack(endpoint.ticket.ticket)
@@ -500,6 +635,16 @@ class FlightSqlServer(flight.FlightServerBase):
             if handle is not None and self.state.cancel(handle, user) == "cancelled":
                 return 1
         return 3
+
+    def _cancel_job(self, job_id: str, user: str) -> int:
+        """1 CANCELLED, 2 CANCELLING (still stopping), 3 NOT_CANCELLABLE (finished). An
+        unknown job (or another user's) is NOT_FOUND, as the Flight spec asks."""
+        if self.core.jobs.status(job_id, user).state.finished:
+            return 3
+        state = self.core.jobs.cancel(job_id, user).state
+        if state is JobState.CANCELLED:
+            return 1
+        return 3 if state.finished else 2
 
     def _cancel_flight_info(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
         request = proto.parse(proto.flight("CancelFlightInfoRequest"), body)
@@ -556,6 +701,44 @@ class FlightSqlServer(flight.FlightServerBase):
         proto.parse(proto.flight("CloseSessionRequest"), body)
         self.state.close_session(self._session_key(context))
         return [proto.flight("CloseSessionResult")(status=1).SerializeToString()]
+
+    # -- jobs (flight_server/jobs.py reads the bodies) ----------------------------------------
+
+    def _jobs_submit(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        sql, params = jobs.submitted(jobs.body("jobs.submit", body))
+        client = self._client(context)  # the caller's session: USE and dialect apply
+        try:
+            record = self.core.jobs.submit(client.session, sql, params, owner=client.user)
+        except JobBudgetError as exc:
+            raise JobBudgetError(exc.message, hint=jobs.BUDGET_HINT) from None
+        return [jobs.answer(record)]
+
+    def _jobs_status(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        request = jobs.body("jobs.status", body)
+        job_id = jobs.job_id("jobs.status", request)
+        timeout = jobs.wait_timeout(request)
+        user = self._identity(context).user
+        record = self.core.jobs.status(job_id, user)
+        if timeout > 0 and not record.state.finished:
+            asked = record.state
+            # A stopping server answers at once: its shutdown waits for every call.
+            record = self.core.jobs.wait(
+                job_id, user, timeout, until=lambda r: r.state is not asked or self._closed
+            )
+        return [jobs.answer(record)]
+
+    def _jobs_list(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        jobs.body("jobs.list", body)
+        return [jobs.answer(r) for r in self.core.jobs.list(self._identity(context).user)]
+
+    def _jobs_cancel(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        job_id = jobs.job_id("jobs.cancel", jobs.body("jobs.cancel", body))
+        return [jobs.answer(self.core.jobs.cancel(job_id, self._identity(context).user))]
+
+    def _jobs_delete(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
+        job_id = jobs.job_id("jobs.delete", jobs.body("jobs.delete", body))
+        self.core.jobs.delete(job_id, self._identity(context).user)
+        return [jobs.answer({"id": job_id, "deleted": True})]
 
 
 def _parameter_rows(reader: flight.MetadataRecordBatchReader, count: int) -> list[list[Any]]:

@@ -8,9 +8,11 @@ pyarrow's Flight server turns a Python exception into a gRPC status in two ways:
   appended to the message. :func:`hide_tracebacks` keeps that text to the exception's one
   line (no frames, no server paths).
 
-RESOURCE_EXHAUSTED cannot be produced through pyarrow's server, so a busy server answers
-UNAVAILABLE (the code clients retry) and a result over a limit INVALID_ARGUMENT (the query
-must change).
+RESOURCE_EXHAUSTED and FAILED_PRECONDITION cannot be produced through pyarrow's server, so
+a busy server answers UNAVAILABLE (the code clients retry), a result over a limit (or a full
+job disk budget) INVALID_ARGUMENT (the query must change, or jobs be deleted), and the result
+of a job that has not succeeded INVALID_ARGUMENT naming the job's state. An unknown job (or
+another user's) is NOT_FOUND.
 """
 
 from __future__ import annotations
@@ -22,11 +24,13 @@ import pyarrow.flight as flight
 
 from dsgrid_sql.errors import (  # noqa: F401 - the limit errors are re-exported
     DsgridSqlError,
+    JobNotFinishedError,
     LimitError,
     QueryCancelledError,
     QueryExecutionError,
     QueryTimeoutError,
     ServerBusyError,
+    UnknownJobError,
     UnknownProjectError,
     UnknownSchemaError,
     UnknownTableError,
@@ -86,8 +90,12 @@ def to_flight_error(error: BaseException) -> BaseException:
         return flight.FlightUnavailableError(message)
     if isinstance(error, NotSupportedError):
         return Unimplemented(message)
-    if isinstance(error, UnknownTableError | UnknownSchemaError | UnknownProjectError):
+    if isinstance(
+        error, UnknownTableError | UnknownSchemaError | UnknownProjectError | UnknownJobError
+    ):
         return NotFound(message)
+    if isinstance(error, JobNotFinishedError):
+        return InvalidArgument(message)
     if isinstance(error, QueryExecutionError):
         return flight.FlightInternalError(message)
     return InvalidArgument(message)

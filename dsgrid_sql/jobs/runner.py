@@ -31,6 +31,8 @@ log = logging.getLogger("dsgrid_sql.jobs")
 
 DEFAULT_MAX_RUNNING = 2
 DEFAULT_MAX_QUEUED_PER_USER = 100
+# Seconds close() waits for running jobs to stop before failing them.
+STOP_WAIT_S = 30.0
 
 
 @dataclass
@@ -215,9 +217,16 @@ class JobRunner:
             self._changed.notify_all()
         for live in live_jobs:
             live.cancelled = True
-            live.result.cancel()
+        # Cancelled again while waiting: a query the engine had not registered yet when
+        # first cancelled would otherwise run on (and hold the engine) after the workers.
+        # DuckDB notices an interrupt between tasks, which can take seconds on a loaded
+        # machine (a cross product's task); closing the engine under a running query fails.
+        deadline = time.monotonic() + STOP_WAIT_S
         for thread in self._threads:
-            thread.join(timeout=5)
+            while thread.is_alive() and time.monotonic() < deadline:
+                for live in live_jobs:
+                    live.result.cancel()
+                thread.join(timeout=0.1)
         with self._changed:
             for live in list(self._live.values()):
                 self._finish(live, JobState.FAILED, _stopped_error())
