@@ -240,7 +240,10 @@ class JobStore:
         mine, everyone = self.usage(owner), self.usage()
         user_room = self.user_budget_bytes - mine if self.user_budget_bytes else None
         total_room = self.total_budget_bytes - everyone if self.total_budget_bytes else None
-        hint = "Delete finished jobs (DELETE /api/v1/statements/ID) or wait for them to expire."
+        hint = (
+            "Delete finished jobs (`dsgrid-sql jobs delete ID`, DELETE /api/v1/statements/ID "
+            "or the Flight action jobs.delete) or wait for them to expire."
+        )
         if user_room is not None and (total_room is None or user_room <= total_room):
             kept = f"user '{owner}' keeps {_mib(mine)} of job results"
             limit = _mib(self.user_budget_bytes)
