@@ -60,6 +60,8 @@ dsgrid-check: $(STAMP) $(DSGRID_VENV)/.installed
 			--templates $(SHAPES) --legacy-seed $$seed || exit 1; \
 	done
 	$(BIN)/dsgrid-sql generate build/dsgrid-check/efs_like --like test_efs
+	$(BIN)/dsgrid-sql generate build/dsgrid-check/versions --counties 3 --hours 24 \
+		--dataset-versions 3
 	# test_efs_comstock_time_in_parts keeps the oddity of dsgrid's own test_efs (its
 	# time-in-parts config no longer matches its Parquet), which dsgrid's check refuses.
 	for registry in build/dsgrid-check/*/registry.db; do \

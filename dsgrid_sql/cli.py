@@ -581,6 +581,14 @@ def repl(ctx: click.Context, commands: tuple[str, ...], fmt: str | None, **param
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--ev-metric-base", is_flag=True, help="Give EV data its own metric base dimension.")
 @click.option(
+    "--dataset-versions",
+    type=int,
+    default=1,
+    show_default=True,
+    help="Register the first submitted dataset again N-1 times (versions 1.1.0, 1.2.0, ...; "
+    "values ×1.1 each time), with a project version naming each.",
+)
+@click.option(
     "--legacy-seed",
     type=int,
     default=None,

@@ -19,7 +19,7 @@ from dsgrid_sql.errors import GeneratorError
 
 from .design import DatasetDef, ProjectDef, design_project
 from .load_data import write_dataset
-from .registry_writer import write_registry_db
+from .registry_writer import dataset_version, write_registry_db
 from .spec import GeneratorSpec, estimate_rows
 
 __all__ = [
@@ -51,7 +51,10 @@ def generate_registry(
     def data(folder: Path, dataset: DatasetDef) -> int:
         return write_dataset(folder, project, dataset, spec)
 
-    path, rows = _write(output_dir, project, data, spec.unsubmitted, spec.legacy_seed, overwrite)
+    path, rows = _write(
+        output_dir, project, data, spec.unsubmitted, spec.legacy_seed, overwrite,
+        spec.dataset_versions,
+    )  # fmt: skip
     return GeneratedRegistry(path, spec, rows)
 
 
@@ -71,6 +74,29 @@ def generate_efs_like(
     return GeneratedRegistry(path, GeneratorSpec(project_id=project.project_id, seed=seed), rows)
 
 
+# Each update of a dataset multiplies its values by this (load data only; lookups stay).
+VERSION_SCALE = 1.1
+
+
+def write_scaled_version(source: Path, target: Path, factor: float) -> None:
+    """A dataset version's files: ``source``'s, with the floating-point columns of its load
+    data (not of a lookup table) times ``factor``."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    shutil.copytree(source, target)
+    for path in sorted(target.rglob("*.parquet")):
+        if "lookup" in path.name:
+            continue
+        table = pq.read_table(path)
+        for index, column in enumerate(table.schema):
+            if pa.types.is_floating(column.type):
+                scaled = pc.multiply(table.column(index), pa.scalar(factor, column.type))
+                table = table.set_column(index, column, scaled)
+        pq.write_table(table, path)
+
+
 def _write(
     output_dir: str | Path,
     project: ProjectDef,
@@ -78,6 +104,7 @@ def _write(
     unsubmitted: int,
     legacy_seed: int | None,
     overwrite: bool,
+    dataset_versions: int = 1,
 ) -> tuple[Path, dict[str, int]]:
     target = Path(output_dir)
     if target.exists() and not overwrite:
@@ -93,9 +120,17 @@ def _write(
         for dataset in project.registered():
             folder = data_root / "data" / dataset.dataset_id / "1.0.0"
             rows[dataset.dataset_id] = write_data(folder, dataset)
+        submitted = project.registered()[: len(project.datasets) - unsubmitted]
+        if submitted:
+            first = data_root / "data" / submitted[0].dataset_id
+            for update in range(1, dataset_versions):
+                write_scaled_version(
+                    first / "1.0.0", first / dataset_version(update), VERSION_SCALE**update
+                )
         values = write_registry_db(
-            staging / "registry.db", project, DATA_PATH, unsubmitted, legacy_seed
-        )
+            staging / "registry.db", project, DATA_PATH, unsubmitted, legacy_seed,
+            dataset_versions,
+        )  # fmt: skip
         (data_root / "registry.json5").write_text(json.dumps(values, indent=2) + "\n")
         if target.exists():
             shutil.rmtree(target)

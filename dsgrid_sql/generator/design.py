@@ -247,12 +247,12 @@ class DatasetDef:
             "trivial_dimensions": self.trivial,
         }
 
-    def project_entry(self, submitted: bool) -> dict[str, Any]:
-        """The dataset's entry in the project's ``datasets`` list."""
+    def project_entry(self, submitted: bool, version: str = "1.0.0") -> dict[str, Any]:
+        """The dataset's entry in the project's ``datasets`` list (naming ``version``)."""
         return {
             "dataset_id": self.dataset_id,
             "dataset_type": "modeled",
-            "version": "1.0.0",
+            "version": version,
             "required_dimensions": self._required_dimensions(),
             "mapping_references": [_mapping_ref(m) for m in self.mappings] if submitted else [],
             "base_dimension_names": {
@@ -344,8 +344,17 @@ class ProjectDef:
         listed = sorted(self.datasets, key=lambda d: rank.get(d.dataset_id, len(rank)))
         return [*listed, *self.unlisted]
 
-    def to_json(self, row_id: int, version: str, submitted: set[str]) -> dict[str, Any]:
+    def to_json(
+        self,
+        row_id: int,
+        version: str,
+        submitted: set[str],
+        dataset_versions: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        """The project's config at ``version``, naming each dataset at its version in
+        ``dataset_versions`` (1.0.0 when absent)."""
         listed = list(self.datasets)
+        named = dataset_versions or {}
         if not submitted:
             status = "Initial Registration"
         elif len(submitted) == len(listed):
@@ -359,7 +368,10 @@ class ProjectDef:
             "name": self.name,
             "description": self.description,
             "status": status,
-            "datasets": [d.project_entry(d.dataset_id in submitted) for d in listed],
+            "datasets": [
+                d.project_entry(d.dataset_id in submitted, named.get(d.dataset_id, "1.0.0"))
+                for d in listed
+            ],
             "dimensions": {
                 "base_dimensions": [],
                 "base_dimension_references": [_ref(d, d.type) for d in self.bases],

@@ -166,6 +166,7 @@ def write_registry_db(
     data_path: str,
     unsubmitted: int = 0,
     legacy_seed: int | None = None,
+    dataset_versions: int = 1,
 ) -> dict[str, str]:
     """Create ``registry.db`` at ``path`` holding ``project`` and its datasets; return its
     key_value rows (dsgrid repeats them in ``<data_path>/registry.json5``)."""
@@ -176,7 +177,7 @@ def write_registry_db(
         values = key_values(writer.now(), data_path)
         for key, value in values.items():
             conn.execute('INSERT INTO key_value ("key", value) VALUES (?, ?)', (key, value))
-        _register(writer, project, unsubmitted)
+        _register(writer, project, unsubmitted, dataset_versions)
         conn.commit()
     finally:
         conn.close()
@@ -192,7 +193,14 @@ def key_values(created_on: str, data_path: str) -> dict[str, str]:
     }
 
 
-def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
+def dataset_version(update: int) -> str:
+    """The version of a dataset after ``update`` updates (1.0.0, 1.1.0, ...)."""
+    return f"1.{update}.0"
+
+
+def _register(
+    writer: _Writer, project: ProjectDef, unsubmitted: int, dataset_versions: int = 1
+) -> None:
     p = project.project_id
     reg = writer.registration("major", f"Register project {p}")
     project_dims = [writer.dimension(reg, d) for d in project.bases]
@@ -205,7 +213,12 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
         supplemental_rows.append(writer.dimension(reg, dim))
         mapping_rows.append(writer.mapping(reg, mapping))
 
-    def project_version(registration_id: int, minor: int, submitted: list[DatasetDef]) -> None:
+    def project_version(
+        registration_id: int,
+        minor: int,
+        submitted: list[DatasetDef],
+        named: dict[str, str] | None = None,
+    ) -> None:
         version = f"1.{minor}.0"
         ids = {d.dataset_id for d in submitted}
         row = writer.model(
@@ -213,7 +226,7 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
             "project",
             p,
             version,
-            lambda row_id: project.to_json(row_id, version, ids),
+            lambda row_id: project.to_json(row_id, version, ids, named),
         )
         for child in [*project_dims, *supplemental_rows, *mapping_rows]:
             writer.contains(row, child)
@@ -221,6 +234,7 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
             writer.contains(row, dataset_rows[dataset.dataset_id])
 
     dataset_rows: dict[str, int] = {}
+    dataset_dims: dict[str, list[int]] = {}
     project_version(reg, 0, [])
     registered = project.registered()
     for dataset in registered:
@@ -234,6 +248,7 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
             lambda row_id, d=dataset: d.to_json(row_id, "1.0.0"),
         )
         dataset_rows[dataset.dataset_id] = row
+        dataset_dims[dataset.dataset_id] = dims
         for child in dims:
             writer.contains(row, child)
     in_order = registered[: len(project.datasets)]
@@ -243,3 +258,22 @@ def _register(writer: _Writer, project: ProjectDef, unsubmitted: int) -> None:
         for mapping in dataset.mappings:
             writer.mapping(reg, mapping)
         project_version(reg, index + 1, in_order[: index + 1])
+    if not to_submit:
+        return
+    # Updates of the first submitted dataset: a new dataset version, then a project version
+    # naming it (what `dsgrid registry datasets update` followed by the project's update does).
+    first = to_submit[0]
+    for update in range(1, dataset_versions):
+        version = dataset_version(update)
+        reg = writer.registration("minor", f"Update dataset {first.dataset_id} to {version}")
+        row = writer.model(
+            reg,
+            "dataset",
+            first.dataset_id,
+            version,
+            lambda row_id, v=version: first.to_json(row_id, v),
+        )
+        for child in dataset_dims[first.dataset_id]:
+            writer.contains(row, child)
+        dataset_rows[first.dataset_id] = row
+        project_version(reg, len(to_submit) + update, to_submit, {first.dataset_id: version})

@@ -55,6 +55,10 @@ class GeneratorSpec(BaseModel):
     # A second base metric dimension used only by the EV dataset, as DECARB has several
     # metric bases: `data` then covers two groups of datasets.
     ev_metric_base: bool = False
+    # Versions of the first submitted dataset: it is registered again this many times minus
+    # one (1.1.0, 1.2.0, ...), each time with its values times VERSION_SCALE per version, and
+    # the project gains a version naming each, as dsgrid's dataset update does.
+    dataset_versions: int = Field(1, ge=1, le=5)
     # Write the models in other spellings dsgrid accepts, chosen by this seed (legacy.py):
     # absent and null optional fields, aliases, legacy time-zone forms, padded strings.
     legacy_seed: int | None = None

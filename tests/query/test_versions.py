@@ -202,3 +202,57 @@ def test_show_versions_and_the_versions_table(efs_dir: Path) -> None:
         assert per_dataset["model_type"].to_pylist() == ["dataset"]
         with pytest.raises(DsgridSqlError, match="Did you mean 'test_efs'"):
             session.sql("SHOW VERSIONS OF test_ef")
+
+
+@pytest.fixture(scope="module")
+def versioned(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A registry whose commercial dataset was updated twice (1.1.0 and 1.2.0, values ×1.1
+    each time; project versions 1.4.0 and 1.5.0 name them), and one generated the same way
+    that holds only the first version."""
+    from dsgrid_sql.generator import GeneratorSpec, generate_registry
+
+    folder = tmp_path_factory.mktemp("versions")
+    spec = GeneratorSpec(counties=3, hours=24, datasets=3)
+    updated = generate_registry(
+        folder / "updated", spec.model_copy(update={"dataset_versions": 3})
+    )
+    single = generate_registry(folder / "single", spec)
+    return updated.path, single.path
+
+
+BY_KEY = (
+    "SELECT dataset_id, geography, metric, SUM(value) AS v FROM data {clause} "
+    "GROUP BY ALL ORDER BY ALL"
+)
+COMMERCIAL = (
+    "SELECT geography, metric, SUM(value) AS v FROM dsgrid_demo_commercial {clause} "
+    "GROUP BY ALL ORDER BY ALL"
+)
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_version_equals_a_registry_that_holds_only_it(
+    versioned: tuple[Path, Path], engine: str
+) -> None:
+    updated, single = versioned
+    with (
+        dsgrid_sql.connect(updated, engine=engine) as session,
+        dsgrid_sql.connect(single, engine=engine) as only,
+    ):
+        assert [r["version"] for r in session.sql(
+            "SHOW VERSIONS OF dsgrid_demo_commercial").to_arrow().to_pylist()
+        ] == ["1.0.0", "1.1.0", "1.2.0"]  # fmt: skip
+        first = _rows(only, BY_KEY.format(clause=""))
+        _same(_rows(session, BY_KEY.format(clause="VERSION AS OF '1.3.0'")), first)
+        # The dataset table at its first version, from the current project.
+        _same(_rows(session, COMMERCIAL.format(clause="VERSION AS OF '1.0.0'")),
+              _rows(only, COMMERCIAL.format(clause="")))  # fmt: skip
+        # Each update scaled the commercial values by 1.1; other datasets stayed.
+        for version, factor in (("1.1.0", 1.1), ("1.2.0", 1.21)):
+            scaled = [(*r[:-1], r[-1] * factor) for r in _rows(only, COMMERCIAL.format(clause=""))]
+            _same(_rows(session, COMMERCIAL.format(clause=f"VERSION AS OF '{version}'")), scaled)
+        current = _rows(session, BY_KEY.format(clause=""))
+        _same([r for r in current if r[0] != "dsgrid_demo_commercial"],
+              [r for r in first if r[0] != "dsgrid_demo_commercial"])  # fmt: skip
+        with pytest.raises(UnknownVersionError, match=r"versions there are 1\.0\.0, 1\.1\.0"):
+            session.sql(COMMERCIAL.format(clause="VERSION AS OF '1.9.0'"))
