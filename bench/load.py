@@ -388,35 +388,33 @@ class HttpClient:
 def http_client_loop(
     url: str, ref: dict[str, Any], queries: int, seed: int, out: list[Outcome]
 ) -> None:
-    rng = random.Random(seed)
-    client = HttpClient(url, ref, rng)
-    try:
-        for _ in range(queries):
-            kind = rng.choices(HTTP_KINDS, HTTP_WEIGHTS)[0]
-            started = time.perf_counter()
-            try:
-                detail = client.run(kind)
-            except Exception as exc:  # anything unexpected is a failure, with its text
-                detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
-            out.append(Outcome(kind, time.perf_counter() - started, detail == "", detail))
-        for problem in client.lost():
-            out.append(Outcome("http_lost", 0.0, False, problem))
-    finally:
-        client.close()
+    _loop(HttpClient(url, ref, random.Random(seed)), HTTP_KINDS, HTTP_WEIGHTS, queries, out)
 
 
 def client_loop(uri: str, ref: dict[str, Any], queries: int, seed: int, out: list[Outcome]):
-    rng = random.Random(seed)
-    client = Client(uri, ref, rng)
+    _loop(Client(uri, ref, random.Random(seed)), KINDS, WEIGHTS, queries, out)
+
+
+def _loop(
+    client: Any,
+    kinds: tuple[str, ...],
+    weights: tuple[float, ...],
+    queries: int,
+    out: list[Outcome],
+) -> None:
+    """``queries`` of random ``kinds`` by one client; then, for HTTP, every job it submitted
+    must be in the state it should be (nothing lost)."""
     try:
         for _ in range(queries):
-            kind = rng.choices(KINDS, WEIGHTS)[0]
+            kind = client.rng.choices(kinds, weights)[0]
             started = time.perf_counter()
             try:
                 detail = client.run(kind)
             except Exception as exc:  # anything unexpected is a failure, with its text
                 detail = f"{type(exc).__name__}: {str(exc).splitlines()[0][:200]}"
             out.append(Outcome(kind, time.perf_counter() - started, detail == "", detail))
+        for problem in getattr(client, "lost", list)():
+            out.append(Outcome("http_lost", 0.0, False, problem))
     finally:
         client.close()
 

@@ -275,11 +275,12 @@ def _remove_abandoned_staging(target: Path) -> None:
         return
     for path in candidates:
         pid_text = path.name[len(prefix) :].split("-", 1)[0]
-        if pid_text.isdigit() and not _process_alive(int(pid_text)):
+        if pid_text.isdigit() and not process_alive(int(pid_text)):
             shutil.rmtree(path, ignore_errors=True)
 
 
-def _process_alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether a process of this machine still runs (another user's counts as running)."""
     if pid == os.getpid():
         return True
     try:

@@ -97,6 +97,17 @@ class Engine(abc.ABC):
         return 0
 
 
+def idle_inputs(
+    registered: dict[str, float], reading: dict[str, list[str]], idle_s: float, now: float
+) -> list[str]:
+    """Registered inputs last used ``idle_s`` or more before ``now`` that no running query
+    reads (``reading``: query → its inputs): what ``release_idle`` may drop."""
+    in_use = {name for names in reading.values() for name in names}
+    return [
+        name for name, used in registered.items() if now - used >= idle_s and name not in in_use
+    ]
+
+
 def normalize_type(arrow_type: pa.DataType) -> pa.DataType:
     """The types results carry on every engine: strings as ``string``, timestamps in
     microseconds (UTC when zoned)."""

@@ -19,6 +19,7 @@ from .base import (
     Engine,
     first_line,
     guarded_reader,
+    idle_inputs,
     normalize_schema,
     reading_files,
 )
@@ -139,12 +140,7 @@ class DuckDBEngine(Engine):
     def release_idle(self, idle_s: float) -> list[str]:
         now = time.monotonic()
         with self._lock:
-            in_use = {name for names in self._reading.values() for name in names}
-            idle = [
-                name
-                for name, used in self._registered.items()
-                if now - used >= idle_s and name not in in_use
-            ]
+            idle = idle_inputs(self._registered, self._reading, idle_s, now)
             for name in idle:
                 kind = self._kinds.pop(name, "VIEW")
                 self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')

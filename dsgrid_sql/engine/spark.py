@@ -33,7 +33,7 @@ import pyarrow as pa
 from dsgrid_sql.errors import EngineUnavailableError, QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 
-from .base import BATCH_ROWS, Engine, first_line, guarded_reader, normalize_schema
+from .base import BATCH_ROWS, Engine, first_line, guarded_reader, idle_inputs, normalize_schema
 
 DEFAULT_CONF = {
     "spark.ui.enabled": "false",
@@ -293,12 +293,7 @@ class SparkEngine(Engine):
     def release_idle(self, idle_s: float) -> list[str]:
         now = time.monotonic()
         with self._views_lock:
-            in_use = {name for names in self._reading.values() for name in names}
-            idle = [
-                name
-                for name, used in self._registered.items()
-                if now - used >= idle_s and name not in in_use
-            ]
+            idle = idle_inputs(self._registered, self._reading, idle_s, now)
             for name in idle:
                 self._spark.catalog.dropTempView(name)
                 del self._registered[name]

@@ -29,7 +29,7 @@ from dsgrid_sql.errors import (
     QueryCancelledError,
     UnknownJobError,
 )
-from dsgrid_sql.export import METADATA_KEY
+from dsgrid_sql.export import METADATA_KEY, process_alive
 
 from .model import JobRecord, JobState, check_job_id, now_iso, seconds
 
@@ -270,7 +270,7 @@ class JobStore:
             if record.state.finished:
                 continue
             runner_host, _, pid = (record.runner or "").rpartition(":")
-            if runner_host == host and pid.isdigit() and _alive(int(pid)):
+            if runner_host == host and pid.isdigit() and process_alive(int(pid)):
                 continue
             if runner_host not in (host, "") and record.runner:
                 continue  # another machine's job: its own server recovers it
@@ -335,14 +335,4 @@ def _mib(size: int) -> str:
             return f"{size / scale:,.1f} {unit}"
     return f"{size:,} bytes"
 
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except OSError:
-        return True
     return True
