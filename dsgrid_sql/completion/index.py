@@ -1,8 +1,9 @@
 """The completion index: a snapshot of catalog names and dimension records, built once.
 
 Completion runs on every keystroke, so it must never touch the registry: this module reads
-the catalog once (on a background thread: :class:`IndexLoader` for the REPL, :class:`IndexCache`
-for a server) into plain tuples and dicts, with record ids and names lower-cased ahead of time for matching.
+the catalog once (on a background thread: :class:`IndexLoader` for the REPL,
+:class:`IndexCache` for a server) into plain tuples and dicts, with record ids and names
+lower-cased ahead of time for matching.
 """
 
 from __future__ import annotations
