@@ -666,6 +666,7 @@ def _spec(**params: Any) -> Any:
 
 main.add_command(cli_serve.serve)
 main.add_command(cli_serve.users)
+main.add_command(cli_serve.web)
 
 
 def run() -> None:
