@@ -77,7 +77,7 @@ export async function signIn(user, password) {
 
 // -- statements --------------------------------------------------------------------------
 
-const DONE = new Set(["succeeded", "failed", "cancelled"]);
+const DONE = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"]);
 
 // Runs one statement. Answers {result, job} when it succeeded; throws ApiError when it failed.
 // Long statements become jobs: onJob(record) is called with each state seen while polling.
@@ -103,9 +103,9 @@ export class Statement {
       record = (await get(`/statements/${this.id}?wait_timeout=2`)).body;
     }
     this.onJob(record);
-    if (record.state !== "succeeded") {
-      const error = record.error || { code: record.state, message: `The query was ${record.state}.` };
-      if (record.state === "cancelled" && !record.error) error.message = "The query was cancelled.";
+    if (record.state !== "SUCCEEDED") {
+      const state = record.state.toLowerCase();
+      const error = record.error || { code: state, message: `The query was ${state}.` };
       throw new ApiError(409, error);
     }
     const { body: result } = await get(`/statements/${this.id}/result?format=json`);

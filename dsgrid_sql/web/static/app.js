@@ -60,14 +60,16 @@ function showError(error, offset = 0, sql = null) {
   box.append(sentence);
   const position = body.position;
   if (position && sql != null) {
+    const [start, end] = span(sql, position);
     const lines = sql.split("\n");
     const line = lines[position.line - 1];
     if (line !== undefined) {
       const pre = document.createElement("pre");
-      pre.textContent = `${line}\n${" ".repeat(Math.max(0, position.col - 1))}^`;
+      const column = Math.max(0, position.col - 1);
+      pre.textContent = `${line}\n${" ".repeat(column)}${"^".repeat(Math.max(1, Math.min(end - start, line.length - column)))}`;
       box.append(pre);
     }
-    editor.markError(offset + position.start, offset + Math.max(position.end, position.start + 1));
+    editor.markError(offset + start, offset + end);
   }
   if (body.hint) {
     const hint = document.createElement("div");
@@ -76,6 +78,20 @@ function showError(error, offset = 0, sql = null) {
     box.append(hint);
   }
   box.hidden = false;
+}
+
+// The characters an error's position covers. Positions from the binder end on the last
+// character, the parser's after it (as the REPL's caret does): finish a name or a string.
+function span(sql, position) {
+  const start = Math.max(0, Math.min(position.start, sql.length));
+  let end = Math.max(position.end ?? start, start + 1);
+  const word = (i) => i >= 0 && i < sql.length && /[\w$]/.test(sql[i]);
+  if (sql[start] === "'" || sql[start] === '"') {
+    const close = sql.indexOf(sql[start], start + 1);
+    if (close > 0) end = Math.max(end, close + 1);
+  }
+  while (word(end - 1) && word(end)) end += 1;
+  return [start, Math.min(end, sql.length)];
 }
 
 function clearError() { $("error").hidden = true; $("error").innerHTML = ""; editor.markError(null); }
@@ -100,7 +116,7 @@ async function run() {
     onJob: (record) => {
       const progress = record.progress;
       if (progress != null) $("progress").value = progress; else $("progress").removeAttribute("value");
-      status(`${record.state}${progress != null ? ` ${Math.round(progress * 100)}%` : ""} · job ${record.id}`);
+      status(`${record.state.toLowerCase()}${progress != null ? ` ${Math.round(progress * 100)}%` : ""} · job ${record.id}`);
     },
   });
   state.statement = statement;

@@ -128,6 +128,7 @@ export class Chart {
       barmode: "group",
       autosize: true,
     };
-    Plotly.react(this.element, data, layout, { responsive: true, displaylogo: false, scrollZoom: true });
+    // topojsonURL: geo maps (never drawn here) would fetch from plotly's CDN by default.
+    Plotly.react(this.element, data, layout, { responsive: true, displaylogo: false, scrollZoom: true, topojsonURL: "/static/" });
   }
 }
