@@ -186,6 +186,7 @@ def web(ctx: click.Context, no_browser: bool, **options: Any) -> None:
             "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
         )
     port = options.pop("port")
+    stop = catch_signals(signal.SIGINT, signal.SIGTERM)
     config = ServerConfig(
         registry=registry, data_path=ctx.obj.get("data_path"), http_port=port, **options
     )
@@ -204,7 +205,7 @@ def web(ctx: click.Context, no_browser: bool, **options: Any) -> None:
             if not no_browser and not webbrowser.open(url):
                 click.echo("No browser could be opened; open the address above.", err=True)
             click.echo("Ctrl-C stops it.", err=True)
-            wait_for_signal(signal.SIGINT, signal.SIGTERM)
+            wait_for_signal(stop=stop)
         finally:
             http.close()
     finally:
@@ -232,12 +233,19 @@ def parse_size(text: str, option: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
-def wait_for_signal(*signals: signal.Signals) -> None:
-    """Block the main thread until one of ``signals`` arrives (the server's RPCs run on
-    gRPC threads meanwhile). pyarrow's own serve() does not stop on SIGTERM."""
+def catch_signals(*signals: signal.Signals) -> threading.Event:
+    """An event set when one of ``signals`` arrives. Caught before the server starts, so a
+    signal sent as soon as its address is printed stops it cleanly."""
     stop = threading.Event()
     for number in signals:
         signal.signal(number, lambda *_: stop.set())
+    return stop
+
+
+def wait_for_signal(*signals: signal.Signals, stop: threading.Event | None = None) -> None:
+    """Block the main thread until one of ``signals`` arrives (the server's RPCs run on
+    gRPC threads meanwhile). pyarrow's own serve() does not stop on SIGTERM."""
+    stop = stop or catch_signals(*signals)
     while not stop.wait(0.5):
         pass
 
