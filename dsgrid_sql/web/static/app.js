@@ -107,6 +107,7 @@ function busy(running) {
 
 async function run() {
   if (state.statement) return;
+  editor.close();
   const { sql, offset } = editor.statement();
   if (!sql.trim()) return;
   clearError();

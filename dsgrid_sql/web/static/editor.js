@@ -126,7 +126,8 @@ export class Editor {
     this.mark = null;
     this.render();
     const typed = event.data || "";
-    if (event.inputType === "insertText" && /[\w.'"]/.test(typed)) this.schedule(120);
+    // One typed character opens the menu (as the REPL does); a paste does not.
+    if (event.inputType === "insertText" && typed.length === 1 && /[\w.'"]/.test(typed)) this.schedule(120);
     else if (!this.list.hidden) this.schedule(60);
   }
 
@@ -223,7 +224,8 @@ export class Editor {
     this.textarea.focus();
   }
 
-  close() { this.list.hidden = true; this.matches = []; }
+  // Closing also drops a completion still on its way (a run must not be followed by a menu).
+  close() { clearTimeout(this.timer); this.request++; this.list.hidden = true; this.matches = []; }
 
   onKey(event) {
     const mod = event.ctrlKey || event.metaKey;
