@@ -1,7 +1,7 @@
 """The web console against a real server on 127.0.0.1 (port 0) over the test_efs registry,
 and a real browser: Debian's Chromium driven by Playwright (never a downloaded browser).
 
-One browser for the whole session and one console server per module keep the run short;
+One browser and one console server per module keep the run short;
 each test gets a fresh browser context (its own storage). Screenshots of every step go to
 the session's temporary folder (printed at the end of a failing test)."""
 
@@ -84,7 +84,9 @@ def chromium_path() -> str | None:
     return None
 
 
-@pytest.fixture(scope="session")
+# Per module, not per session: Playwright's sync API keeps an asyncio loop running on the main
+# thread while it lives, which other tests' asyncio.run (prompt-toolkit's) must not meet.
+@pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     executable = chromium_path()
     if executable is None:

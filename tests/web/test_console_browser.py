@@ -122,6 +122,25 @@ def test_complete_a_record_id_by_name_then_run(console: Console, open_console) -
     handle.shot("ran")
 
 
+def test_complete_with_the_keyboard(console: Console, open_console) -> None:
+    handle = open_console(console)
+    page = handle.page
+    editor = page.get_by_test_id("sql-editor")
+    editor.fill("SELECT * FROM test_efs.da")
+    editor.press("End")
+    editor.press("Control+Space")
+    items = page.get_by_test_id("completion-item")
+    expect(items.first).to_contain_text("data")
+    editor.press("Enter")
+    assert editor_text(page) == "SELECT * FROM test_efs.data"
+    editor.type(" WHERE us_st")
+    editor.press("Tab")
+    expect(items.first).to_contain_text("us_states")
+    editor.press("Escape")
+    expect(page.get_by_test_id("completion-list")).to_be_hidden()
+    assert editor_text(page) == "SELECT * FROM test_efs.data WHERE us_st"
+
+
 def test_run_shows_the_table_and_a_line_per_state(console: Console, open_console) -> None:
     expected = direct(console, LINE_SQL)
     states = len(set(expected.column("us_states").to_pylist()))

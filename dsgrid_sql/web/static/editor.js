@@ -239,7 +239,10 @@ export class Editor {
     }
     if (event.key === "Tab" && !event.shiftKey) {
       event.preventDefault();
-      this.textarea.setRangeText("    ", this.textarea.selectionStart, this.textarea.selectionEnd, "end");
+      const { selectionStart: a, selectionEnd: b, value } = this.textarea;
+      // Tab after a word completes it (as in the REPL); elsewhere it indents.
+      if (a === b && /[\w.'"]$/.test(value.slice(0, a))) { this.complete(true); return; }
+      this.textarea.setRangeText("    ", a, b, "end");
       this.render();
     }
   }
