@@ -138,8 +138,10 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
 
             http = HttpServer(core, config.host, config.http_port, extensions=[mount_console])
             servers.append(http)
+            # Scripts read the address after "HTTP API on "; keep that wording.
             click.echo(
-                f"dsgrid-sql HTTP API and web console on {http.url} (docs: {http.url}/docs).",
+                f"dsgrid-sql HTTP API on {http.url} (web console: {http.url}/, "
+                f"docs: {http.url}/docs).",
                 err=True,
             )
         click.echo("Ctrl-C stops the server.", err=True)

@@ -246,7 +246,7 @@ def test_serve_with_http_port_serves_the_console(efs_dir: Path, tmp_path: Path) 
         while url is None:
             line = process.stderr.readline()
             assert line, "serve stopped before it printed its HTTP address"
-            found = re.search(r"web console on (http://127\.0\.0\.1:\d+)", line)
+            found = re.search(r"web console: (http://127\.0\.0\.1:\d+)/", line)
             url = found.group(1) if found else None
         page = httpx.get(url + "/", timeout=30)
         assert page.status_code == 200
