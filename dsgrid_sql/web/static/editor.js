@@ -179,8 +179,8 @@ export class Editor {
       item.append(label, meta);
       this.list.append(item);
     });
-    this.place();
     this.list.hidden = false;
+    this.place();
   }
 
   place() {
@@ -197,7 +197,8 @@ export class Editor {
     mirror.append(caret);
     this.textarea.parentElement.append(mirror);
     const top = caret.offsetTop - this.textarea.scrollTop + parseFloat(style.lineHeight || "20");
-    const left = Math.min(caret.offsetLeft - this.textarea.scrollLeft, this.textarea.clientWidth - 280);
+    const width = this.list.offsetWidth || 280;
+    const left = Math.min(caret.offsetLeft - this.textarea.scrollLeft, this.textarea.clientWidth - width - 8);
     mirror.remove();
     const room = this.textarea.clientHeight - top;
     this.list.style.left = Math.max(0, left) + "px";
