@@ -19,8 +19,8 @@ import time
 from pathlib import Path
 
 from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.completion.index import build_index
 from dsgrid_sql.repl.completer import complete
-from dsgrid_sql.repl.index import build_index
 
 from .catalog_load import SPEC, registry
 from .harness import Measurement, measure, ratio_table

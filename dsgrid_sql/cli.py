@@ -677,6 +677,7 @@ def _spec(**params: Any) -> Any:
 
 main.add_command(cli_serve.serve)
 main.add_command(cli_serve.users)
+main.add_command(cli_serve.web)
 
 
 # -- jobs on a server (cli_jobs.py) ----------------------------------------------------------

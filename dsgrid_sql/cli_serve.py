@@ -68,8 +68,8 @@ def _int_env(name: str) -> dict[str, Any]:
               help="MiB of results kept for queries sent again (one result at most a "
               "quarter); 0 keeps none.")  # fmt: skip
 @click.option("--http-port", type=int, envvar="DSGRID_SQL_HTTP_PORT",
-              help="Also serve the HTTP API (and /health, /metrics, /docs) on this port "
-              "(0: any free).")  # fmt: skip
+              help="Also serve the HTTP API and the web console (and /health, /metrics, "
+              "/docs) on this port (0: any free).")  # fmt: skip
 @click.option("--jobs-dir", type=click.Path(file_okay=False), envvar="DSGRID_SQL_JOBS_DIR",
               help="Where job results are kept (default: the user's data folder).")  # fmt: skip
 @click.option("--job-ttl", default=24 * 3600.0, show_default=True, type=float,
@@ -138,10 +138,16 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
         click.echo(f"dsgrid-sql Flight SQL on {flight_server.uri} ({auth}).", err=True)
         if config.http_port is not None:
             from dsgrid_sql.http.server import HttpServer
+            from dsgrid_sql.web import mount_console
 
-            http = HttpServer(core, config.host, config.http_port)
+            http = HttpServer(core, config.host, config.http_port, extensions=[mount_console])
             servers.append(http)
-            click.echo(f"dsgrid-sql HTTP API on {http.url} (docs: {http.url}/docs).", err=True)
+            # Scripts read the address after "HTTP API on "; keep that wording.
+            click.echo(
+                f"dsgrid-sql HTTP API on {http.url} (web console: {http.url}/, "
+                f"docs: {http.url}/docs).",
+                err=True,
+            )
         click.echo("Ctrl-C stops the server.", err=True)
         wait_for_signal(signal.SIGINT, signal.SIGTERM)
     finally:
@@ -149,6 +155,68 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
             server.close()  # stop taking calls; Flight cancels its running queries
         core.close()  # fails unfinished jobs, releases the engine
         click.echo("dsgrid-sql server stopped.", err=True)
+
+
+@click.command()
+@registry_options
+@click.option("--port", default=0, show_default=True, type=int, envvar="DSGRID_SQL_WEB_PORT",
+              help="Port on 127.0.0.1 (0: any free).")  # fmt: skip
+@click.option("--engine", envvar="DSGRID_BACKEND_ENGINE", type=click.Choice(["duckdb", "spark"]),
+              help="Query engine (env DSGRID_BACKEND_ENGINE; default duckdb).")  # fmt: skip
+@click.option("--project", help="Default schema of the console.")
+@click.option("--dialect", default="duckdb", show_default=True, help="Default input dialect.")
+@click.option("--auth", "users_file", metavar="USERS_FILE", envvar="DSGRID_SQL_USERS",
+              type=click.Path(dir_okay=False),
+              help="Users file; the console asks to sign in.")  # fmt: skip
+@click.option("--jobs-dir", type=click.Path(file_okay=False), envvar="DSGRID_SQL_JOBS_DIR",
+              help="Where job results are kept (default: the user's data folder).")  # fmt: skip
+@click.option("--no-browser", is_flag=True, help="Print the console's address; open nothing.")
+@click.pass_context
+def web(ctx: click.Context, no_browser: bool, **options: Any) -> None:
+    """Open the web console on this machine: browse the registry, write SQL with
+    completion, see results as tables and charts (README "Web console").
+
+    Serves only on 127.0.0.1 until Ctrl-C; `serve --http-port N` serves the same console
+    beside Flight SQL.
+    """
+    import webbrowser
+
+    from dsgrid_sql.http.server import HttpServer
+    from dsgrid_sql.service.config import ServerConfig
+    from dsgrid_sql.service.core import ServerCore
+    from dsgrid_sql.web import mount_console
+
+    registry = ctx.obj.get("registry")
+    if registry is None:
+        raise click.UsageError(
+            "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
+        )
+    port = options.pop("port")
+    stop = catch_signals(signal.SIGINT, signal.SIGTERM)
+    config = ServerConfig(
+        registry=registry, data_path=ctx.obj.get("data_path"), http_port=port, **options
+    )
+    try:
+        core = ServerCore(config)
+    except DsgridSqlError as exc:
+        raise click.ClickException(exc.message) from None
+    try:
+        try:
+            http = HttpServer(core, "127.0.0.1", port, extensions=[mount_console])
+        except DsgridSqlError as exc:
+            raise click.ClickException(exc.message) from None
+        try:
+            url = http.url + "/"
+            click.echo(f"dsgrid-sql web console on {url}", err=True)
+            if not no_browser and not webbrowser.open(url):
+                click.echo("No browser could be opened; open the address above.", err=True)
+            click.echo("Ctrl-C stops it.", err=True)
+            wait_for_signal(stop=stop)
+        finally:
+            http.close()
+    finally:
+        core.close()
+        click.echo("dsgrid-sql web console stopped.", err=True)
 
 
 _SIZE_UNITS = {
@@ -171,12 +239,19 @@ def parse_size(text: str, option: str) -> int:
     return int(float(match.group(1)) * _SIZE_UNITS[unit])
 
 
-def wait_for_signal(*signals: signal.Signals) -> None:
-    """Block the main thread until one of ``signals`` arrives (the server's RPCs run on
-    gRPC threads meanwhile). pyarrow's own serve() does not stop on SIGTERM."""
+def catch_signals(*signals: signal.Signals) -> threading.Event:
+    """An event set when one of ``signals`` arrives. Caught before the server starts, so a
+    signal sent as soon as its address is printed stops it cleanly."""
     stop = threading.Event()
     for number in signals:
         signal.signal(number, lambda *_: stop.set())
+    return stop
+
+
+def wait_for_signal(*signals: signal.Signals, stop: threading.Event | None = None) -> None:
+    """Block the main thread until one of ``signals`` arrives (the server's RPCs run on
+    gRPC threads meanwhile). pyarrow's own serve() does not stop on SIGTERM."""
+    stop = stop or catch_signals(*signals)
     while not stop.wait(0.5):
         pass
 

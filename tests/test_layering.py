@@ -76,9 +76,10 @@ def test_only_the_engine_layer_imports_engines() -> None:
 
 
 # Front ends are siblings (DESIGN.md §6): none imports another; what they share (auth, the
-# current catalog, admission, jobs, metrics) lives one layer down, in service/ and jobs/.
-SIBLINGS = ("dsgrid_sql.flight_server", "dsgrid_sql.http", "dsgrid_sql.repl")
-SHARED = ("dsgrid_sql.service", "dsgrid_sql.jobs")
+# current catalog, admission, jobs, metrics, completion) lives one layer down, in service/,
+# jobs/ and completion/.
+SIBLINGS = ("dsgrid_sql.flight_server", "dsgrid_sql.http", "dsgrid_sql.repl", "dsgrid_sql.web")
+SHARED = ("dsgrid_sql.service", "dsgrid_sql.jobs", "dsgrid_sql.completion")
 
 
 def _within(module: str, packages: tuple[str, ...]) -> str | None:
@@ -98,3 +99,15 @@ def test_front_ends_do_not_import_one_another() -> None:
             if other is not None and (shared is not None or (own is not None and other != own)):
                 violations.append(f"{name} imports {imported}")
     assert violations == []
+
+
+def test_shared_completion_needs_no_terminal() -> None:
+    """The REPL and the web console share dsgrid_sql/completion: plain Python, no
+    prompt-toolkit (and no web framework)."""
+    for name, path in _modules():
+        if _within(name, ("dsgrid_sql.completion",)) is None:
+            continue
+        for imported in _imports(name, path):
+            assert not imported.startswith(("prompt_toolkit", "fastapi", "starlette")), (
+                f"{name} imports {imported}"
+            )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable, Sequence
 from typing import Any, Literal
 
 import pyarrow as pa
@@ -74,7 +75,12 @@ class StatementRequest(BaseModel):
     )
 
 
-def create_app(core: ServerCore) -> FastAPI:
+# Something more to serve on the same app (the web console): called with the app and the core
+# after the API's routes and error handlers are in place. The HTTP API never imports it.
+Extension = Callable[[FastAPI, ServerCore], None]
+
+
+def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAPI:
     app = FastAPI(
         title="dsgrid-sql",
         version=__version__,
@@ -301,6 +307,8 @@ def create_app(core: ServerCore) -> FastAPI:
             core.metrics.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
         )
 
+    for extend in extensions:
+        extend(app, core)
     return app
 
 

@@ -12,10 +12,14 @@ import logging
 import socket
 import ssl
 import threading
-from typing import Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.service.core import ServerCore
+
+if TYPE_CHECKING:
+    from .app import Extension
 
 log = logging.getLogger("dsgrid_sql.http")
 
@@ -25,7 +29,13 @@ class HttpServerError(DsgridSqlError):
 
 
 class HttpServer:
-    def __init__(self, core: ServerCore, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(
+        self,
+        core: ServerCore,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        extensions: Sequence[Extension] = (),
+    ) -> None:
         import uvicorn
 
         from .app import create_app
@@ -44,7 +54,7 @@ class HttpServer:
                 )
         self._uvicorn = uvicorn.Server(
             uvicorn.Config(
-                create_app(core),
+                create_app(core, extensions),
                 log_level="warning",
                 access_log=False,
                 # Streams of big results wait on slow clients; keep idle connections short.

@@ -16,11 +16,11 @@ from typing import TypeVar
 import pyarrow as pa
 
 from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.completion.index import IndexLoader, build_index
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.session import Session
 
 from .config import Config
-from .index import IndexLoader, build_index
 from .printer import Printer
 from .render import render_table
 from .runner import Progress, run_cancellable

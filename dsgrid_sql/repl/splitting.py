@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from .lexer import Kind, tokenize
+from dsgrid_sql.completion.lexer import Kind, tokenize
 
 QUIT_WORDS = ("quit", "exit", "\\q")
 

@@ -10,9 +10,9 @@ import pytest
 
 import dsgrid_sql
 from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.completion.index import CatalogIndex, build_index
 from dsgrid_sql.repl.app import Repl
 from dsgrid_sql.repl.config import load_config
-from dsgrid_sql.repl.index import CatalogIndex, build_index
 from dsgrid_sql.repl.printer import Printer
 
 

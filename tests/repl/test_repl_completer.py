@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import pytest
 
+from dsgrid_sql.completion.index import CatalogIndex, ColumnEntry, RecordList, TableEntry
+from dsgrid_sql.completion.matching import best_matches, score
 from dsgrid_sql.repl.completer import Match, complete
-from dsgrid_sql.repl.index import CatalogIndex, ColumnEntry, RecordList, TableEntry
-from dsgrid_sql.repl.matching import best_matches, score
 
 CURSOR = "<|>"
 

@@ -1,19 +1,21 @@
-"""The pure half of completion: what kind of thing fits at the cursor (no catalog)."""
+"""The pure half of completion (dsgrid_sql/completion): what kind of thing fits at the cursor
+(no catalog), with the REPL's backslash commands."""
 
 from __future__ import annotations
 
 import pytest
 
-from dsgrid_sql.repl import suggestions as s
-from dsgrid_sql.repl.lexer import Kind, tokenize
-from dsgrid_sql.repl.suggestions import suggest, tables_in_scope
+from dsgrid_sql.completion import suggestions as s
+from dsgrid_sql.completion.lexer import Kind, tokenize
+from dsgrid_sql.completion.suggestions import suggest, tables_in_scope
+from dsgrid_sql.repl.special import COMMANDS
 
 CURSOR = "<|>"
 
 
 def at(text: str) -> s.Context:
     before, _, after = text.partition(CURSOR)
-    return suggest(before, after)
+    return suggest(before, after, COMMANDS)
 
 
 def kinds(text: str) -> list[type]:

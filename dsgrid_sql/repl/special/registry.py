@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import TYPE_CHECKING, Any
 
+from dsgrid_sql.completion.commands import ArgKind
 from dsgrid_sql.errors import DsgridSqlError
 from dsgrid_sql.suggest import did_you_mean
 
@@ -19,19 +19,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from dsgrid_sql.repl.app import Repl
-
-
-class ArgKind(StrEnum):
-    """What an argument of a command is, so completion can offer the right names."""
-
-    TABLE = "table"
-    SCHEMA = "schema"
-    DIMENSION = "dimension"
-    RECORD = "record"  # a record of the dimension given as the previous argument
-    PATH = "path"
-    CHOICE = "choice"
-    SQL = "sql"  # the rest of the line is SQL
-    PATTERN = "pattern"
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,9 @@
 """The completion index: a snapshot of catalog names and dimension records, built once.
 
 Completion runs on every keystroke, so it must never touch the registry: this module reads
-the catalog once (in a background thread, see :class:`IndexLoader`) into plain tuples and
-dicts, with record ids and names lower-cased ahead of time for matching.
+the catalog once (on a background thread: :class:`IndexLoader` for the REPL,
+:class:`IndexCache` for a server) into plain tuples and dicts, with record ids and names
+lower-cased ahead of time for matching.
 """
 
 from __future__ import annotations
@@ -70,7 +71,7 @@ class TableEntry:
 
 @dataclass(frozen=True)
 class DimensionEntry:
-    """A dimension as ``\\records`` names it: a data column or a records table."""
+    """A dimension as the REPL's ``\\records`` names it: a data column or a records table."""
 
     name: str
     meta: str
@@ -286,3 +287,28 @@ class IndexLoader:
     def wait(self, timeout: float | None = None) -> CatalogIndex | None:
         self._ready.wait(timeout)
         return self._index
+
+
+class IndexCache:
+    """One index per catalog, for a server whose catalog changes when the registry does:
+    built on a daemon thread the first time it is asked for, kept until the catalog changes.
+    While it is building, :meth:`get` waits at most ``wait_s`` and answers None (completion
+    then offers keywords only)."""
+
+    def __init__(self, build: Callable[[Catalog], CatalogIndex] = build_index) -> None:
+        self._build = build
+        self._lock = threading.Lock()
+        self._catalog: Catalog | None = None
+        self._loader: IndexLoader | None = None
+
+    def get(self, catalog: Catalog, wait_s: float = 0.0) -> CatalogIndex | None:
+        with self._lock:
+            if self._catalog is not catalog or self._loader is None:
+                self._catalog = catalog
+                self._loader = IndexLoader(lambda: self._build(catalog)).start()
+            loader = self._loader
+        return loader.wait(wait_s) if wait_s > 0 else loader.index
+
+    def loading(self) -> bool:
+        loader = self._loader
+        return loader is not None and loader.loading

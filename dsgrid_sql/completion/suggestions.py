@@ -3,15 +3,17 @@
 ``suggest(text_before_cursor, text_after_cursor)`` reads the statement around the cursor and
 says which *kinds* of things may come next — keywords, schemas, tables, columns of the tables
 in scope, functions, record ids of a dimension column — and which word they would replace. It
-knows nothing of a catalog; :mod:`.completer` maps each kind to the matching names. Keeping
+knows nothing of a catalog; :mod:`.complete` maps each kind to the matching names. Keeping
 the two apart lets both be tested alone (pgcli's split between ``suggest_type`` and its
 matchers).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
+from .commands import ArgKind, CommandSpec
 from .lexer import Kind, Token, tokenize
 
 # Words that start a statement of dsgrid-sql's surface (README "Statements").
@@ -135,7 +137,9 @@ class FilePath:
 
 @dataclass(frozen=True)
 class Command:
-    pass
+    """A backslash command of the front end: ``(name, help)`` of every name and alias."""
+
+    names: tuple[tuple[str, str], ...] = ()
 
 
 Suggestion = (
@@ -155,8 +159,15 @@ class Context:
 # -- the function -----------------------------------------------------------------------------
 
 
-def suggest(text_before_cursor: str, text_after_cursor: str = "") -> Context:
+def suggest(
+    text_before_cursor: str,
+    text_after_cursor: str = "",
+    commands: Mapping[str, CommandSpec] | None = None,
+) -> Context:
     """What may be typed at the cursor.
+
+    ``commands``: the front end's backslash commands by name (the REPL's); without them a
+    line starting with a backslash offers nothing.
 
     Example:
         >>> suggest("SELECT * FROM da").suggestions
@@ -166,7 +177,7 @@ def suggest(text_before_cursor: str, text_after_cursor: str = "") -> Context:
         ("'Cal", 'us_states')
     """
     if text_before_cursor.lstrip().startswith("\\"):
-        return _suggest_command(text_before_cursor.lstrip())
+        return _suggest_command(text_before_cursor.lstrip(), commands or {})
     statement_before = _current_statement(text_before_cursor)
     statement_after = _until_statement_end(text_after_cursor)
     before = tokenize(statement_before)
@@ -410,14 +421,18 @@ def _read_table(tokens: list[Token], i: int) -> tuple[TableRef | None, int]:
 # -- backslash commands -----------------------------------------------------------------------
 
 
-def _suggest_command(text: str) -> Context:
-    # Imported here: the command modules import this one (for TableRef) through the index.
-    from .special import COMMANDS, ArgKind
-
+def _suggest_command(text: str, commands: Mapping[str, CommandSpec]) -> Context:
+    if not commands:
+        return Context("", ())
     name, space, rest = text.partition(" ")
     if not space:
-        return Context(name, (Command(),))
-    command = COMMANDS.get(name)
+        names = tuple(
+            (n, c.help)
+            for c in {id(c): c for c in commands.values()}.values()
+            for n in (c.name, *c.aliases)
+        )
+        return Context(name, (Command(names),))
+    command = commands.get(name)
     if command is None:
         return Context("", ())
     arg_kinds = command.args
@@ -430,7 +445,7 @@ def _suggest_command(text: str) -> Context:
             if index < position:
                 break
             offset = _offset_of_word(rest, position)
-            return suggest(rest[offset:])
+            return suggest(rest[offset:], commands=commands)
         if position != index:
             continue
         if kind is ArgKind.TABLE:

@@ -1,7 +1,7 @@
-"""A forgiving SQL tokenizer for the REPL: statement splitting and completion.
+"""A forgiving SQL tokenizer for completion (REPL and web console) and statement splitting.
 
 sqlglot's tokenizer raises on the half-typed text a completer sees (``WHERE geography = 'San``),
-so the REPL uses this one: it never fails, marks an unterminated string or quoted name as open,
+so completion uses this one: it never fails, marks an unterminated string or quoted name as open,
 and keeps character offsets so callers can map tokens back to the text.
 """
 
