@@ -36,6 +36,7 @@ from dsgrid_sql.generator import GeneratorSpec, estimate_rows
 
 from . import compare
 from .harness import measure, ratio_table
+from .queries import engine_settings
 from .scale import cached_registry
 
 PROJECT = "shapes"
@@ -97,9 +98,13 @@ QUESTIONS = tuple(
 class Expert:
     """The hand-written SQL, on a DuckDB connection holding the small tables."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, settings: dict[str, str] | None = None) -> None:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        # dsgrid-sql's engine settings (optimizer passes), so both run the same DuckDB.
+        for name, value in (settings or {}).items():
+            quoted = value.replace("'", "''")
+            self.con.execute(f"SET {name} = '{quoted}'")
         with dsgrid_sql.connect(path) as session:
 
             def small(sql: str) -> pa.Table:
@@ -297,11 +302,11 @@ def run(scales: list[str], runs: int, dsgrid_scales: list[str] | None = None) ->
     for scale in scales:
         path = registry(scale)
         rows = estimate_rows(spec_for(scale))
-        expert = Expert(path)
         ours: dict[str, float] = {}
         parts += ["", f"### {scale}: {_COUNTIES[scale]:,} counties, {rows:,} stored rows", ""]
         print(parts[-2], file=sys.stderr, flush=True)
         with dsgrid_sql.connect(path) as session:
+            expert = Expert(path, engine_settings(session))
             for question in QUESTIONS:
                 worst = compare.assert_same(
                     session.sql(question.sql).to_arrow(),
