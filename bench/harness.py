@@ -32,6 +32,23 @@ def measure(name: str, action: Callable[[], object], runs: int, warmup: int = 1)
     return Measurement(name, seconds)
 
 
+def measure_interleaved(
+    actions: dict[str, Callable[[], object]], runs: int, warmup: int = 1
+) -> list[Measurement]:
+    """Each action once per round, rounds repeated: on a shared, noisy machine a change of
+    load then hits every peer alike instead of one peer's block of runs."""
+    for _ in range(warmup):
+        for action in actions.values():
+            action()
+    measured = {name: Measurement(name, []) for name in actions}
+    for _ in range(runs):
+        for name, action in actions.items():
+            start = time.perf_counter()
+            action()
+            measured[name].seconds.append(time.perf_counter() - start)
+    return list(measured.values())
+
+
 def ratio_table(title: str, measurements: list[Measurement], baseline: str) -> str:
     base = next(m for m in measurements if m.name == baseline).median
     lines = [

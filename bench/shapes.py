@@ -35,7 +35,8 @@ import dsgrid_sql
 from dsgrid_sql.generator import GeneratorSpec, estimate_rows
 
 from . import compare
-from .harness import measure, ratio_table
+from .harness import measure_interleaved, ratio_table
+from .queries import engine_settings
 from .scale import cached_registry
 
 PROJECT = "shapes"
@@ -97,9 +98,13 @@ QUESTIONS = tuple(
 class Expert:
     """The hand-written SQL, on a DuckDB connection holding the small tables."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, settings: dict[str, str] | None = None) -> None:
         self.con = duckdb.connect()
         self.con.execute("SET TimeZone = 'UTC'")
+        # dsgrid-sql's engine settings (optimizer passes), so both run the same DuckDB.
+        for name, value in (settings or {}).items():
+            quoted = value.replace("'", "''")
+            self.con.execute(f"SET {name} = '{quoted}'")
         with dsgrid_sql.connect(path) as session:
 
             def small(sql: str) -> pa.Table:
@@ -292,16 +297,17 @@ def run(scales: list[str], runs: int, dsgrid_scales: list[str] | None = None) ->
         "## Case 8: representative-period and index time",
         "",
         "dsgrid-sql (DuckDB, warm session, translate + run + collect) against the hand-written "
-        "DuckDB SQL over the same Parquet, each answer checked first.",
+        "DuckDB SQL over the same Parquet (same DuckDB settings), each answer checked first; "
+        "runs interleaved, one of each per round.",
     ]
     for scale in scales:
         path = registry(scale)
         rows = estimate_rows(spec_for(scale))
-        expert = Expert(path)
         ours: dict[str, float] = {}
         parts += ["", f"### {scale}: {_COUNTIES[scale]:,} counties, {rows:,} stored rows", ""]
         print(parts[-2], file=sys.stderr, flush=True)
         with dsgrid_sql.connect(path) as session:
+            expert = Expert(path, engine_settings(session))
             for question in QUESTIONS:
                 worst = compare.assert_same(
                     session.sql(question.sql).to_arrow(),
@@ -309,10 +315,13 @@ def run(scales: list[str], runs: int, dsgrid_scales: list[str] | None = None) ->
                     question.keys,
                     question.id,
                 )
-                measured = [
-                    measure("dsgrid-sql", lambda q=question: session.sql(q.sql).to_arrow(), runs),
-                    measure("hand-written", lambda q=question, e=expert: e.answer(q), runs),
-                ]
+                measured = measure_interleaved(
+                    {
+                        "dsgrid-sql": lambda q=question: session.sql(q.sql).to_arrow(),
+                        "hand-written": lambda q=question, e=expert: e.answer(q),
+                    },
+                    runs,
+                )
                 ours[question.id] = measured[0].median
                 print(
                     f"{question.id}: {measured[0].median:.3f} s vs {measured[1].median:.3f} s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
 from dsgrid_sql.rewrite.time_mapping import AnnualSpread, DatetimeShift, NoTimeMapping, ZonedTime
 from dsgrid_sql.rewrite.translate import Translation
 
@@ -35,7 +36,10 @@ def explain_text(translation: Translation) -> str:
             if not dataset_plan.scan_filters and dataset_plan.annual_filter is None:
                 lines.append("    pushed filters: none")
             if dataset_plan.aggregated_over is not None:
-                over = ", ".join(dataset_plan.aggregated_over) or "nothing (one row)"
+                over = (
+                    ", ".join(_shown_column(c) for c in dataset_plan.aggregated_over)
+                    or "nothing (one row)"
+                )
                 lines.append(
                     f"    aggregated before mapping (the query only sums value): SUM(value) by "
                     f"{over}"
@@ -100,6 +104,8 @@ def explain_text(translation: Translation) -> str:
                     if dataset_plan.spread_summed
                     else f"joined with the {time.lookup.project.count} project timestamps"
                 )
+                if dataset_plan.zone_folded:
+                    how += " once per time zone (rows summed by zone first, not by geography)"
                 lines.append(f"    time: {time.description}; {how}")
             elif isinstance(time, NoTimeMapping):
                 lines.append("    time: passes through")
@@ -131,3 +137,8 @@ def explain_text(translation: Translation) -> str:
 
 def _shown(ids: tuple[str, ...]) -> str:
     return ", ".join(ids[:8]) + (f", … ({len(ids)} ids)" if len(ids) > 8 else "")
+
+
+def _shown_column(name: str) -> str:
+    """A column the early sum groups by, as EXPLAIN names it (internal ones described)."""
+    return "time zone" if name == LOOKUP_ZONE else name

@@ -15,6 +15,9 @@ This is dsgrid's ``make_project_dataframe`` (dsgrid-format.md §4.1) step for st
    project's timestamps with model_year set from the annual value). When the query only
    sums value and reads no time (``sum_spread``), the N copies of an annual row are one row
    of ``value / periods_per_year * N`` and the time column is a typed NULL nobody reads.
+   Zoned time (representative periods, index time) read by hour joins the time lookup on
+   each row's zone; aggregating early without geography read, the rows are summed by that
+   zone first (LOOKUP_ZONE), so the lookup expands one row per zone, not per county.
 
 The result has one column per dimension type, the project's time column and ``value``.
 """
@@ -128,6 +131,9 @@ class DatasetPlan:
     weighed: list[DimensionType] = field(default_factory=list)
     # Supplemental columns the early aggregate sums by in place of their base column.
     folded: tuple[str, ...] = ()
+    # Zoned time read by hour, geography not read: summed by each row's zone (LOOKUP_ZONE,
+    # folded like a supplemental) and the time lookup joined per zone after the sum.
+    zone_folded: bool = False
     empty_reason: str | None = None
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
@@ -331,6 +337,7 @@ def build_dataset_plan(
 
     early = keep is not None
     kept: set[DimensionType] = set(keep or ())
+    lookup_zone: SupplementalColumn | None = None
     # Zoned time nobody reads, on the stored geography ids (their own zones, or the project's
     # with no geography mapping between): each stored row weighs the project hours its
     # period stands for in its zone, joined on the stored columns before the early sum.
@@ -350,8 +357,15 @@ def build_dataset_plan(
                 files.load_schema(), value, joins, memo,
             )  # fmt: skip
         elif isinstance(plan.time, ZonedTime):
-            kept.add(DimensionType.GEOGRAPHY)  # the zone of a row comes from its geography
             keep_time = True  # the lookup's keys
+            if DimensionType.GEOGRAPHY not in kept:
+                # The lookup needs a row's zone, not its geography: summed by zone like a
+                # supplemental (composed with those of geography), the lookup then joins
+                # once per zone and period, not once per county and period.
+                lookup_zone = memo(
+                    ("lookup_zone", plan.time.project_zones),
+                    lambda: _lookup_zone_column(plan, plan.time),  # type: ignore[arg-type]
+                )
         if isinstance(plan.time, AnnualSpread) and DimensionType.MODEL_YEAR in kept:
             keep_time = True  # an annual dataset's model year is its time value
         plan.aggregated_over = tuple(t.value for t in DIMENSION_COLUMN_ORDER if t in kept) + (
@@ -359,17 +373,26 @@ def build_dataset_plan(
         )
     # Supplemental columns whose base the query reads no other way are summed by, in place
     # of their base column: the dataset's mapping and the supplemental's composed.
-    folded = {c.base for c in supplementals if c.base not in kept}
+    folding = supplementals + ((lookup_zone,) if lookup_zone is not None else ())
+    folded = {c.base for c in folding if c.base not in kept}
     extra: list[tuple[str, exp.Expression]] = []
     if early and folded:
         value, extra = _fold_supplementals(
-            plan, supplementals, folded, kept, steps, load_dims, value, joins, memo
+            plan, folding, folded, kept, steps, load_dims, value, joins, memo
         )
         plan.aggregated_over = (
             tuple(t.value for t in DIMENSION_COLUMN_ORDER if t in kept)
             + (tuple(time_columns) if keep_time else ())
             + plan.folded
         )
+    # Not folded (a stored record split between places): geography is kept and the zone
+    # joined to the summed rows, as before.
+    plan.zone_folded = lookup_zone is not None and lookup_zone.base in folded
+    if plan.zone_folded:
+        plan.folded = tuple(n for n in plan.folded if n != LOOKUP_ZONE)
+        supplementals_out = (*supplementals, lookup_zone)
+    else:
+        supplementals_out = supplementals
     for step in steps:
         dim_type, records = step.dim_type, step.records
         if early and dim_type in folded:
@@ -441,8 +464,8 @@ def build_dataset_plan(
         pre = _early_aggregate(plan, source, joins, where, load_dims, stored, time_columns,
                                value, kept, keep_time, extra)  # fmt: skip
         stage1 = _map_summed(
-            pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time, supplementals,
-            folded, plan, memo,
+            pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time,
+            supplementals_out, folded, plan, memo,
         )  # fmt: skip
     else:
         stage1_columns = [
@@ -530,7 +553,7 @@ def build_dataset_plan(
         assert time_column is not None
         stage2, stage2_value, time_expr = _join_zoned_time(
             plan, stage2, stage2_value, time_mapping, files.load_schema(), time_column,
-            sum_spread, memo,
+            sum_spread, memo, col(LOOKUP_ZONE, "s") if plan.zone_folded else None,
         )  # fmt: skip
     columns = [
         exp.alias_(stage2_dims[t], t.value, quoted=True, copy=False)
@@ -862,9 +885,11 @@ def _join_zoned_time(
     time_column: str,
     sum_spread: bool,
     memo: Memo,
+    zone: exp.Expression | None = None,
 ) -> tuple[exp.Select, exp.Expression, exp.Expression]:
     """Join each mapped row with its geography's time zone, then with the lookup of its
-    stored period (or index) in that zone: one row per project timestamp it stands for."""
+    stored period (or index) in that zone: one row per project timestamp it stands for.
+    ``zone``: the rows carry their zone already (summed by it), no zone table is joined."""
     keys = mapping.key_columns
     if sum_spread:
         plan.spread_summed = True
@@ -872,14 +897,17 @@ def _join_zoned_time(
         ("zoned", sum_spread, time_column),
         lambda: _zoned_inputs(plan, mapping, load_schema, time_column, sum_spread),
     )
-    plan.inputs += [zone_input, lookup_input]
-    stage2 = stage2.join(
-        exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
-        on=exp.EQ(this=col(DimensionType.GEOGRAPHY.value, "s"), expression=col("id", "z")),
-        join_type="INNER",
-        copy=False,
-    )
-    on = [exp.EQ(this=col("time_zone", "lk"), expression=col("time_zone", "z"))]
+    plan.inputs.append(lookup_input)
+    if zone is None:
+        plan.inputs.append(zone_input)
+        stage2 = stage2.join(
+            exp.Table(this=ident(zone_input.name), alias=exp.TableAlias(this=ident("z"))),
+            on=exp.EQ(this=col(DimensionType.GEOGRAPHY.value, "s"), expression=col("id", "z")),
+            join_type="INNER",
+            copy=False,
+        )
+        zone = col("time_zone", "z")
+    on = [exp.EQ(this=col("time_zone", "lk"), expression=zone)]
     on += [exp.EQ(this=col(k, "lk"), expression=col(k, "s")) for k in keys]
     stage2 = stage2.join(
         exp.Table(this=ident(lookup_input.name), alias=exp.TableAlias(this=ident("lk"))),
@@ -953,11 +981,39 @@ def _zoned_inputs(
     return zone_input, ArrowInput.of("timelookup", table), weighted
 
 
+LOOKUP_ZONE = "__lookup_zone"
+
+
+def _lookup_zone_column(plan: DatasetPlan, mapping: ZonedTime) -> SupplementalColumn:
+    """The zone the time lookup reads for each mapped geography id, as a supplemental of
+    geography with fraction 1 (a record without a zone has no target: its rows drop, as the
+    zone table's inner join drops them)."""
+    ids, zones = _zone_records(plan, mapping)
+    return SupplementalColumn(
+        LOOKUP_ZONE,
+        DimensionType.GEOGRAPHY,
+        tuple((i, z, 1.0) for i, z in zip(ids, zones, strict=True)),
+        ("lookup_zones", mapping.project_zones),
+    )
+
+
 def _zone_tables(
     plan: DatasetPlan, mapping: ZonedTime, load_schema: pa.Schema
 ) -> tuple[ArrowInput, pa.Table]:
     """The zone of each geography record, and the time lookup for those zones (its key
     columns typed as stored)."""
+    ids, zones = _zone_records(plan, mapping)
+    zone_input = ArrowInput.of("zones", arrays.table({"id": ids, "time_zone": zones}))
+    table = mapping.lookup.table(tuple(sorted(set(zones))))
+    for name in mapping.key_columns:
+        stored_type = load_schema.field(name).type
+        position = table.schema.get_field_index(name)
+        table = table.set_column(position, name, table.column(name).cast(stored_type))
+    return zone_input, table
+
+
+def _zone_records(plan: DatasetPlan, mapping: ZonedTime) -> tuple[list[str], list[str]]:
+    """The geography ids with a time zone and their zones (checked to be named zones)."""
     dataset = plan.dataset
     geography = (
         dataset.base_dimensions[DimensionType.GEOGRAPHY]
@@ -980,13 +1036,7 @@ def _zone_tables(
         )
     for zone in distinct:
         named_zone(zone, f"Geography dimension '{geography.name}'")
-    zone_input = ArrowInput.of("zones", arrays.table({"id": ids, "time_zone": zones}))
-    table = mapping.lookup.table(distinct)
-    for name in mapping.key_columns:
-        stored_type = load_schema.field(name).type
-        position = table.schema.get_field_index(name)
-        table = table.set_column(position, name, table.column(name).cast(stored_type))
-    return zone_input, table
+    return ids, zones
 
 
 Memo = Callable[[Hashable, Callable[[], Any]], Any]

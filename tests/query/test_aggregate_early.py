@@ -16,8 +16,10 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from sqlglot import exp
 
 import dsgrid_sql
+from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
 from dsgrid_sql.session import Session
 
 EFS = [
@@ -71,6 +73,27 @@ SHAPES = [
     "WHERE CAST(timestamp AS DATE) = DATE '2018-11-04' GROUP BY 1",
     "SELECT CAST(local_timestamp AS DATE) AS day, metric, SUM(value) AS v "
     "FROM dsgrid_demo_ev_rep_weekday WHERE model_year = '2030' GROUP BY ALL",
+]
+# Zoned time read hour by hour, geography read only through supplementals (or not at all):
+# summed by each row's zone first, the time lookup joined once per zone (zone_folded).
+SHAPE_DATASETS = (
+    "dsgrid_demo_ev_rep_week",  # the dataset's own zones
+    "dsgrid_demo_ev_rep_weekday",  # the project's zones, through an identity geography map
+    "dsgrid_demo_industry_index",
+    "dsgrid_demo_industry_index_pe",  # interpolated: two stored hours feed one timestamp
+)
+ZONED_BY_HOUR = [
+    f"SELECT timestamp, SUM(value) AS v FROM {d} "
+    "WHERE us_states = 'CO' AND scenario = 'reference' GROUP BY 1"
+    for d in SHAPE_DATASETS
+] + [
+    "SELECT us_census_regions, timestamp, SUM(value) AS v FROM dsgrid_demo.data GROUP BY ALL",
+    "SELECT timestamp, SUM(value) AS v FROM dsgrid_demo_ev_rep_weekday "
+    "WHERE timestamp BETWEEN '2018-03-10 00:00:00+00' AND '2018-03-13 00:00:00+00' GROUP BY 1",
+    "SELECT time_zone, local_timestamp, SUM(value) AS v FROM dsgrid_demo_ev_rep_week "
+    "WHERE us_states IN ('AZ', 'CO') GROUP BY ALL",
+    "SELECT us_states_name, CAST(local_timestamp AS DATE) AS day, SUM(value) AS v "
+    "FROM dsgrid_demo_industry_index_pe WHERE model_year = '2030' GROUP BY ALL",
 ]
 PROJECTION = [
     "SELECT model_year, us_states, SUM(value) AS v "
@@ -135,7 +158,7 @@ def _assert_equal(on: list[tuple], off: list[tuple]) -> None:
 CASES = (
     [("efs", q) for q in EFS]
     + [("demo", q) for q in DEMO]
-    + [("shapes", q) for q in SHAPES]
+    + [("shapes", q) for q in SHAPES + ZONED_BY_HOUR]
     + [("projection", q) for q in PROJECTION]
 )
 
@@ -185,3 +208,38 @@ def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session
     )
     for dataset in both.plans[0].datasets:
         assert dataset.aggregated_over == ("geography",) and dataset.folded == ()
+
+
+@pytest.mark.parametrize("sql", ZONED_BY_HOUR)
+def test_zoned_time_is_looked_up_per_zone_after_the_sum(
+    sessions: dict[str, Session], sql: str
+) -> None:
+    """The expert's plan: the stored rows summed by (zone, supplementals, period), then the
+    time lookup joined on the zone of the summed rows — no zone table joined per county."""
+    translation = sessions["shapes"].translate(sql)
+    for dataset in (d for p in translation.plans for d in p.datasets):
+        assert dataset.zone_folded, dataset.dataset_id
+        assert "geography" not in (dataset.aggregated_over or ())
+        assert LOOKUP_ZONE in (dataset.aggregated_over or ())
+        assert LOOKUP_ZONE not in dataset.folded  # internal, not a column of the table
+        assert dataset.select is not None
+        lookups = [j for j in dataset.select.find_all(exp.Join) if "timelookup" in j.this.name]
+        assert len(lookups) == 1
+        # Joined on the zone the early sum grouped by, above that sum.
+        on_columns = {c.name for c in lookups[0].args["on"].find_all(exp.Column)}
+        assert LOOKUP_ZONE in on_columns and "geography" not in on_columns
+        summed = lookups[0].parent_select.args["from_"].this
+        assert any(
+            LOOKUP_ZONE in {c.alias_or_name for c in s.expressions} and s.args.get("group")
+            for s in summed.find_all(exp.Select)
+        )
+        assert not any("zones" in i.name for i in dataset.inputs)
+    assert "once per time zone" in sessions["shapes"].explain(sql)
+
+
+def test_zoned_time_read_with_geography_keeps_the_county(sessions: dict[str, Session]) -> None:
+    """Geography itself read: summed by county, the zone joined on it after (as before)."""
+    translation = sessions["shapes"].translate(SHAPES[0])
+    for dataset in translation.plans[0].datasets:
+        assert not dataset.zone_folded
+        assert dataset.aggregated_over is not None and "geography" in dataset.aggregated_over
