@@ -68,6 +68,12 @@ class StatementRequest(BaseModel):
     )
     schema_: str | None = Field(None, alias="schema", description="Current schema (project).")
     dialect: str | None = Field(None, description="Input dialect (default: the server's).")
+    max_rows: int | None = Field(
+        None,
+        ge=0,
+        description="JSON answers: send at most this many rows (row_count is still the whole "
+        "result's; the kept result has every row).",
+    )
     as_of: str | None = Field(
         None,
         description="Read project tables as the registry held them: a time, or "
@@ -120,7 +126,7 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
         if body.wait_timeout > 0:
             record = core.jobs.wait(record.id, user, body.wait_timeout)
         if record.state is JobState.SUCCEEDED:
-            return _result(core, record, user, body.format, inline=True)
+            return _result(core, record, user, body.format, inline=True, max_rows=body.max_rows)
         if record.state in (JobState.FAILED, JobState.CANCELLED):
             return _failed(record)
         return JSONResponse(_public(record), status_code=202)
@@ -145,12 +151,13 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
     def get_result(
         job_id: str,
         format: str = Query("arrow", description=", ".join(FORMATS)),
+        max_rows: int | None = Query(None, ge=0, description="JSON: at most this many rows."),
         user: str = Depends(caller),
     ) -> Response:
         """The result of a finished job, streamed (Arrow IPC stream by default)."""
         check_job_id(job_id)
         record = core.jobs.status(job_id, user)
-        return _result(core, record, user, check_format(format), inline=False)
+        return _result(core, record, user, check_format(format), inline=False, max_rows=max_rows)
 
     @app.post(f"{API}/statements/{{job_id}}/cancel", tags=["statements"])
     def cancel_statement(job_id: str, user: str = Depends(caller)) -> dict[str, Any]:
@@ -336,14 +343,22 @@ def _status_of_code(code: str | None) -> int:
     )
 
 
-def _result(core: ServerCore, record: JobRecord, user: str, fmt: str, *, inline: bool) -> Response:
+def _result(
+    core: ServerCore,
+    record: JobRecord,
+    user: str,
+    fmt: str,
+    *,
+    inline: bool,
+    max_rows: int | None = None,
+) -> Response:
     """The kept result in ``fmt``; JSON inline answers carry the job's record too."""
     parquet = core.jobs.store.open_result(record.id, user)
     headers = {"X-Dsgrid-Sql-Job": record.id, "X-Dsgrid-Sql-Rows": str(record.rows or 0)}
     counted = _counting(core, record)
     if fmt == "json":
         head = _public(record) if inline else {"id": record.id}
-        body = json_document(parquet, head)
+        body = json_document(parquet, head, max_rows)
     elif fmt == "arrow":
         body = arrow_stream(parquet)
     elif fmt == "csv":

@@ -98,10 +98,17 @@ def _csv_schema(schema: pa.Schema) -> pa.Schema:
     return schema.remove_metadata()
 
 
-def json_rows(parquet: pq.ParquetFile) -> Iterator[str]:
-    """The rows as JSON arrays, comma separated (the caller writes the brackets)."""
+def json_rows(parquet: pq.ParquetFile, max_rows: int | None = None) -> Iterator[str]:
+    """The rows as JSON arrays, comma separated (the caller writes the brackets); at most
+    ``max_rows`` of them."""
     first = True
+    left = max_rows
     for batch in _batches(parquet):
+        if left is not None:
+            if left <= 0:
+                return
+            batch = batch.slice(0, left)
+            left -= batch.num_rows
         columns = [column.to_pylist() for column in batch.columns]
         for values in zip(*columns, strict=True):
             text = json.dumps([json_value(v) for v in values], allow_nan=False)
@@ -109,15 +116,20 @@ def json_rows(parquet: pq.ParquetFile) -> Iterator[str]:
             first = False
 
 
-def json_document(parquet: pq.ParquetFile, head: dict[str, Any]) -> Iterator[bytes]:
-    """``{...head, "columns": [...], "row_count": n, "rows": [[...], ...]}``."""
+def json_document(
+    parquet: pq.ParquetFile, head: dict[str, Any], max_rows: int | None = None
+) -> Iterator[bytes]:
+    """``{...head, "columns": [...], "row_count": n, "truncated": bool, "rows": [[...]]}``:
+    ``row_count`` is the whole result's, ``rows`` at most ``max_rows`` of them."""
     columns = [{"name": f.name, "type": str(f.type)} for f in parquet.schema_arrow]
-    document = {**head, "columns": columns, "row_count": parquet.metadata.num_rows}
+    total = parquet.metadata.num_rows
+    truncated = max_rows is not None and total > max_rows
+    document = {**head, "columns": columns, "row_count": total, "truncated": truncated}
     opening = json.dumps(document)[:-1] + ', "rows": ['
     yield opening.encode()
     chunk: list[str] = []
     size = 0
-    for text in json_rows(parquet):
+    for text in json_rows(parquet, max_rows):
         chunk.append(text)
         size += len(text)
         if size >= PARQUET_CHUNK:

@@ -133,6 +133,23 @@ def test_a_kept_result_is_fetched_in_every_format(efs_http: Served, efs_dir: Pat
         assert bad.status_code == 400 and "xlsx" in bad.json()["message"]
 
 
+def test_json_answers_can_be_capped(efs_http: Served, efs_dir: Path) -> None:
+    expected = _direct(efs_dir, HOURLY)
+    with efs_http.client() as client:
+        capped = client.post("/api/v1/statements", json={"sql": HOURLY, "max_rows": 5}).json()
+        assert capped["row_count"] == expected.num_rows and capped["truncated"] is True
+        assert [r[1] for r in capped["rows"]] == pytest.approx(
+            expected["v"].to_pylist()[:5], rel=1e-12
+        )
+        link = f"/api/v1/statements/{capped['id']}/result"
+        fetched = client.get(link, params={"format": "json", "max_rows": 3}).json()
+        assert len(fetched["rows"]) == 3 and fetched["truncated"] is True
+        whole = client.get(link, params={"format": "json"}).json()
+        assert len(whole["rows"]) == expected.num_rows and whole["truncated"] is False
+        # The kept result has every row whatever the cap.
+        assert _arrow(client.get(link)).num_rows == expected.num_rows
+
+
 def test_parameters_schema_and_dialect(efs_http: Served, efs_dir: Path) -> None:
     sql = "SELECT SUM(value) AS v FROM data WHERE geography = ?"
     with efs_http.client() as client:

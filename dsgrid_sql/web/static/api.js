@@ -81,6 +81,10 @@ const DONE = new Set(["SUCCEEDED", "FAILED", "CANCELLED", "EXPIRED"]);
 
 // Runs one statement. Answers {result, job} when it succeeded; throws ApiError when it failed.
 // Long statements become jobs: onJob(record) is called with each state seen while polling.
+// Rows the page holds of one result: the table draws only the rows in view, but every row
+// held is memory in the browser; the downloads carry the whole result.
+export const MAX_ROWS = 100000;
+
 export class Statement {
   constructor(sql, { schema, onJob } = {}) {
     this.sql = sql;
@@ -91,7 +95,7 @@ export class Statement {
   }
 
   async run() {
-    const request = { sql: this.sql, wait_timeout: 0.5, format: "json" };
+    const request = { sql: this.sql, wait_timeout: 0.5, format: "json", max_rows: MAX_ROWS };
     if (this.schema) request.schema = this.schema;
     const { status, body } = await post("/statements", request);
     this.id = body.id;
@@ -108,7 +112,9 @@ export class Statement {
       const error = record.error || { code: state, message: `The query was ${state}.` };
       throw new ApiError(409, error);
     }
-    const { body: result } = await get(`/statements/${this.id}/result?format=json`);
+    const { body: result } = await get(
+      `/statements/${this.id}/result?format=json&max_rows=${MAX_ROWS}`,
+    );
     return { ...record, ...result };
   }
 

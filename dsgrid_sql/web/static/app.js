@@ -151,7 +151,10 @@ function showResult(result, seconds) {
   grid.set(columns, rows, columns.length ? "No rows." : "The statement returned nothing.");
   chart.set(columns, rows);
   const count = result.row_count ?? rows.length;
-  $("row-count").textContent = `${count.toLocaleString()} row${count === 1 ? "" : "s"} · ${seconds.toFixed(2)} s`;
+  const shown = result.truncated
+    ? ` (the first ${rows.length.toLocaleString()} shown; download for all)`
+    : "";
+  $("row-count").textContent = `${count.toLocaleString()} row${count === 1 ? "" : "s"}${shown} · ${seconds.toFixed(2)} s`;
   $("row-count").dataset.rows = String(count);
   $("download-csv").disabled = $("download-parquet").disabled = !result.id;
   const current = document.querySelector("[role=tab][aria-selected=true]").dataset.tab;
