@@ -143,6 +143,7 @@ def mount_console(app: FastAPI, core: ServerCore) -> None:
                     "data_source": row.get("data_source"),
                     "time": time.name if time is not None else None,
                     "time_type": _plain(getattr(time, "time_type", None)),
+                    "time_config": _time_config(time),
                     "description": row.get("description"),
                     "problem": dataset.problem,
                 }
@@ -175,6 +176,32 @@ def mount_console(app: FastAPI, core: ServerCore) -> None:
         if body.dialect:
             session.set("dialect", body.dialect)
         return {"text": session.explain(body.sql)}
+
+
+def _time_config(time: Any) -> str | None:
+    """A dataset's time dimension in a line: its kind and format, ranges with their
+    frequency, interval type and time zone (what an analyst checks before comparing)."""
+    if time is None:
+        return None
+    parts = [str(_plain(getattr(time, "time_type", None)) or "time")]
+    kind = getattr(time, "format", None)
+    if kind:
+        parts[0] += f" {kind}"
+    for item in getattr(time, "ranges", ())[:3]:
+        text = f"{item.start} – {item.end}"
+        if item.starting_timestamp:
+            text += f" from {item.starting_timestamp}"
+        if item.frequency not in (None, ""):
+            text += f" every {item.frequency}"
+        parts.append(text)
+    interval = getattr(time, "time_interval_type", None)
+    if interval:
+        parts.append(str(interval).replace("_", " "))
+    zone_format = getattr(time, "time_zone_format", None)
+    if zone_format is not None:
+        zones = zone_format.time_zone or ", ".join(zone_format.time_zones)
+        parts.append(zones or str(zone_format.format_type).replace("_", " "))
+    return "; ".join(parts)
 
 
 def _plain(value: Any) -> Any:

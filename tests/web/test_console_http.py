@@ -158,6 +158,10 @@ def test_explain_and_the_console_catalog(console: Console) -> None:
         datasets = client.get("/api/v1/console/projects/test_efs/datasets").json()["datasets"]
         assert {d["dataset_id"] for d in datasets} >= {"test_efs_comstock"}
         assert all(d["version"] and d["layout"] and d["time"] for d in datasets)
+        # The time configuration in a line: kind, range with its frequency, interval, zone.
+        config = next(d for d in datasets if d["dataset_id"] == "test_efs_comstock")["time_config"]
+        assert config.startswith("datetime; 2012-01-01") and "every" in config
+        assert "period ending" in config and "Etc/GMT+5" in config
         assert client.get("/api/v1/console/projects/nope/datasets").status_code == 404
 
 

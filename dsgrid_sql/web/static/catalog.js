@@ -50,7 +50,8 @@ export class CatalogTree {
             testid: `dataset-${d.dataset_id}`,
             load: async () => [
               ["version", d.version], ["type", d.dataset_type], ["layout", d.layout],
-              ["time", d.time_type ? `${d.time_type}: ${d.time}` : d.time], ["source", d.data_source],
+              ["time", d.time_type ? `${d.time_type}: ${d.time}` : d.time],
+              ["time config", d.time_config], ["source", d.data_source],
               ["problem", d.problem],
             ].filter(([, v]) => v).map(([k, v]) => this.node({ label: k, meta: String(v), title: String(v) })),
           }));
