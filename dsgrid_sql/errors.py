@@ -12,6 +12,13 @@ from dataclasses import dataclass
 from typing import Any, ClassVar
 
 
+def one_line(exc: BaseException) -> str:
+    """An exception in one line for a log or an answer: its message (or its text, or its
+    class name), first line only."""
+    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
+    return message.splitlines()[0]
+
+
 @dataclass(frozen=True)
 class Position:
     """Where in the SQL text an error is: 1-based line and column, 0-based character span."""

@@ -19,7 +19,7 @@ import pyarrow.parquet as pq
 
 from dsgrid_sql.export import METADATA_KEY
 from dsgrid_sql.jobs import JobRecord
-from dsgrid_sql.jobs.model import check_job_id
+from dsgrid_sql.jobs.model import check_job_id, shown
 
 from .status import ProtocolError
 from .streaming import declared_schema
@@ -68,7 +68,7 @@ def body(action: str, data: bytes) -> dict[str, Any]:
     unknown = sorted(k for k in value if k not in allowed)
     if unknown:
         expected = ", ".join(allowed) if allowed else "no fields"
-        raise ProtocolError(f"{action} has no field '{_shown(unknown[0])}'; it takes {expected}.")
+        raise ProtocolError(f"{action} has no field '{shown(unknown[0])}'; it takes {expected}.")
     return value
 
 
@@ -167,13 +167,3 @@ def _printable(text: str) -> str:
     """An id as an error may quote it: control characters (a NUL ends a gRPC status
     message) shown as '?'. A real id is hex, so it is unchanged."""
     return "".join(c if c.isprintable() else "?" for c in text)
-
-
-def _shown(text: str) -> str:
-    return text if len(text) <= 40 else text[:37] + "..."
-
-
-BUDGET_HINT = (
-    "Delete finished jobs (action jobs.delete, or `dsgrid-sql jobs delete ID`) or wait for "
-    "them to expire."
-)

@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.flight as flight
 
-from dsgrid_sql.errors import DsgridSqlError, JobBudgetError, QueryCancelledError
+from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError
 from dsgrid_sql.jobs import JobState
 from dsgrid_sql.service.core import ServerCore
 from dsgrid_sql.session import Result
@@ -707,10 +707,7 @@ class FlightSqlServer(flight.FlightServerBase):
     def _jobs_submit(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:
         sql, params = jobs.submitted(jobs.body("jobs.submit", body))
         client = self._client(context)  # the caller's session: USE and dialect apply
-        try:
-            record = self.core.jobs.submit(client.session, sql, params, owner=client.user)
-        except JobBudgetError as exc:
-            raise JobBudgetError(exc.message, hint=jobs.BUDGET_HINT) from None
+        record = self.core.jobs.submit(client.session, sql, params, owner=client.user)
         return [jobs.answer(record)]
 
     def _jobs_status(self, context: flight.ServerCallContext, body: bytes) -> list[bytes]:

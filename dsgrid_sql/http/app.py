@@ -20,7 +20,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
-from dsgrid_sql.errors import DsgridSqlError
+from dsgrid_sql.errors import DsgridSqlError, one_line
 from dsgrid_sql.jobs import JobRecord, JobState
 from dsgrid_sql.jobs.model import check_job_id
 from dsgrid_sql.service.auth import AuthenticationError, sign_in
@@ -291,12 +291,12 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
         try:
             core.catalogs.current().list_schemas()
         except Exception as exc:
-            problems.append(f"registry: {_one_line(exc)}")
+            problems.append(f"registry: {one_line(exc)}")
         try:
             reader = core.engine.execute("SELECT 1 AS ok", [])
             reader.read_all()
         except Exception as exc:
-            problems.append(f"engine: {_one_line(exc)}")
+            problems.append(f"engine: {one_line(exc)}")
         body = {
             "status": "ok" if not problems else "unavailable",
             "engine": core.engine.name,
@@ -418,11 +418,6 @@ def _check_known(name: str, known: list[str], kind: str, where: str = "") -> Non
         )
 
 
-def _one_line(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message.splitlines()[0]
-
-
 def _body_limit(core: ServerCore) -> int:
     # The SQL text limit, JSON-escaped in the worst case, plus room for the other fields.
     limit = core.config.max_sql_length
@@ -462,7 +457,7 @@ def _errors(app: FastAPI) -> None:
     def unexpected(request: Request, exc: Exception) -> JSONResponse:
         log.error("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse(
-            {"code": "internal_error", "message": f"The server failed: {_one_line(exc)}."},
+            {"code": "internal_error", "message": f"The server failed: {one_line(exc)}."},
             status_code=500,
         )
 

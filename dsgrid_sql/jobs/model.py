@@ -30,6 +30,11 @@ class JobState(enum.StrEnum):
         return self not in (JobState.QUEUED, JobState.RUNNING)
 
 
+def job_error(code: str, message: str) -> dict[str, Any]:
+    """A job's error in the one shape every error has (DsgridSqlError.to_dict)."""
+    return {"code": code, "message": message, "hint": None, "position": None}
+
+
 def new_job_id() -> str:
     return secrets.token_hex(16)
 
@@ -37,7 +42,7 @@ def new_job_id() -> str:
 def check_job_id(job_id: str) -> str:
     """The id when it has the shape of one; any other text is an unknown job."""
     if not isinstance(job_id, str) or not ID_PATTERN.fullmatch(job_id):
-        raise UnknownJobError(f"Unknown job '{_shown(job_id)}'.")
+        raise UnknownJobError(f"Unknown job '{shown(job_id)}'.")
     return job_id
 
 
@@ -94,6 +99,7 @@ class JobRecord:
         return data
 
 
-def _shown(text: object) -> str:
-    shown = str(text)
-    return shown if len(shown) <= 40 else shown[:37] + "..."
+def shown(text: object) -> str:
+    """A client's text in a message, cut to 40 characters."""
+    whole = str(text)
+    return whole if len(whole) <= 40 else whole[:37] + "..."

@@ -21,10 +21,11 @@ from dsgrid_sql.errors import (
     JobError,
     QueryCancelledError,
     ServerBusyError,
+    one_line,
 )
 from dsgrid_sql.session import Result, Session
 
-from .model import JobRecord, JobState, new_job_id, now_iso
+from .model import JobRecord, JobState, job_error, new_job_id, now_iso
 from .store import JobStore, this_runner
 
 log = logging.getLogger("dsgrid_sql.jobs")
@@ -277,13 +278,11 @@ class JobRunner:
             )
         except QueryCancelledError:
             if live.timed_out:
-                error = {
-                    "code": "timeout",
-                    "message": f"The job ran longer than the limit of {self.timeout_s:g} "
-                    "seconds and was stopped.",
-                    "hint": None,
-                    "position": None,
-                }
+                error = job_error(
+                    "timeout",
+                    f"The job ran longer than the limit of {self.timeout_s:g} seconds and was "
+                    "stopped.",
+                )
                 self._finish(live, JobState.FAILED, error)
             elif self._stop.is_set():
                 self._finish(live, JobState.FAILED, _stopped_error())
@@ -295,13 +294,7 @@ class JobRunner:
             return
         except Exception as exc:
             log.exception("Job %s failed unexpectedly", record.id)
-            message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            error = {
-                "code": "internal_error",
-                "message": f"The job failed: {message}.",
-                "hint": None,
-                "position": None,
-            }
+            error = job_error("internal_error", f"The job failed: {one_line(exc)}.")
             self._finish(live, JobState.FAILED, error)
             return
         with self._changed:
@@ -363,21 +356,13 @@ class JobRunner:
 
 
 def _cancelled_error() -> dict[str, Any]:
-    return {
-        "code": "cancelled",
-        "message": "The job was cancelled.",
-        "hint": None,
-        "position": None,
-    }
+    return job_error("cancelled", "The job was cancelled.")
 
 
 def _stopped_error() -> dict[str, Any]:
-    return {
-        "code": "server_stopped",
-        "message": "The server stopped before the job finished; submit it again.",
-        "hint": None,
-        "position": None,
-    }
+    return job_error(
+        "server_stopped", "The server stopped before the job finished; submit it again."
+    )
 
 
 def _copy(record: JobRecord) -> JobRecord:

@@ -31,7 +31,7 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.export import METADATA_KEY, process_alive
 
-from .model import JobRecord, JobState, check_job_id, now_iso, seconds
+from .model import JobRecord, JobState, check_job_id, job_error, now_iso, seconds
 
 RECORD = "job.json"
 RESULT = "result.parquet"
@@ -276,13 +276,10 @@ class JobStore:
                 continue  # another machine's job: its own server recovers it
             record.state = JobState.FAILED
             record.finished_at = record.finished_at or now_iso()
-            record.error = {
-                "code": "server_restarted",
-                "message": "The server restarted while the job was queued or running; submit "
-                "it again.",
-                "hint": None,
-                "position": None,
-            }
+            record.error = job_error(
+                "server_restarted",
+                "The server restarted while the job was queued or running; submit it again.",
+            )
             self.save(record)
             for leftover in self.folder(record.id).glob(f".{RESULT}.partial-*"):
                 leftover.unlink(missing_ok=True)

@@ -11,6 +11,7 @@ from typing import Any
 
 from dsgrid_sql.catalog import Catalog
 from dsgrid_sql.catalog.registry import locate_registry_file
+from dsgrid_sql.errors import one_line
 
 from .heap import settle_heap
 
@@ -75,7 +76,7 @@ class CatalogHolder:
         try:
             catalog = self._open()
         except Exception as exc:  # locked, half-written, replaced again: "not yet"
-            log.warning("The registry changed but could not be read yet: %s", _one_line(exc))
+            log.warning("The registry changed but could not be read yet: %s", one_line(exc))
             with self._lock:
                 self._reloading = False
                 return self._catalog
@@ -91,8 +92,3 @@ class CatalogHolder:
     @property
     def path(self) -> Path:
         return self._path
-
-
-def _one_line(exc: BaseException) -> str:
-    message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    return message.splitlines()[0]
