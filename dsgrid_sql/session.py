@@ -77,12 +77,13 @@ class Result:
     def schema(self) -> pa.Schema:
         return self.to_arrow().schema
 
-    def to_reader(self) -> pa.RecordBatchReader:
-        """Batches as the engine produces them (read once)."""
+    def to_reader(self, *, progress: bool = False) -> pa.RecordBatchReader:
+        """Batches as the engine produces them (read once); with ``progress`` the engine
+        tracks how far the query is (Engine.progress, by this result's id)."""
         if self._table is not None:
             return pa.RecordBatchReader.from_batches(self._table.schema, self._table.to_batches())
         assert self.translation is not None
-        return self._session._run(self.translation, tag=self.id)
+        return self._session._run(self.translation, tag=self.id, progress=progress)
 
     def plan_schema(self) -> pa.Schema:
         """The schema the rows will have, without running the query."""
@@ -218,9 +219,15 @@ class Session:
                 self._owns_engine = True
             return self._engine
 
-    def _run(self, translation: Translation, tag: str | None = None) -> pa.RecordBatchReader:
+    def _run(
+        self, translation: Translation, tag: str | None = None, progress: bool = False
+    ) -> pa.RecordBatchReader:
         return self.engine.run(
-            translation.sql, translation.inputs, tag=tag, repeatable=translation.repeatable
+            translation.sql,
+            translation.inputs,
+            tag=tag,
+            repeatable=translation.repeatable,
+            progress=progress,
         )
 
     def submit(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Any:

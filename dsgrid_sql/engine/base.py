@@ -33,10 +33,12 @@ class Engine(abc.ABC):
 
     @abc.abstractmethod
     def execute(
-        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
+        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None, progress: bool = False
     ) -> pa.RecordBatchReader:
         """Run a query; batches stream as the reader is read. ``tag`` names the query for
-        :meth:`cancel` (several queries may run at once, each cancelled on its own)."""
+        :meth:`cancel` (several queries may run at once, each cancelled on its own);
+        ``progress`` asks the engine to track it for :meth:`progress` (jobs do; it costs an
+        interactive query time on some engines)."""
 
     def run(
         self,
@@ -45,19 +47,20 @@ class Engine(abc.ABC):
         *,
         tag: str | None = None,
         repeatable: bool = True,
+        progress: bool = False,
     ) -> pa.RecordBatchReader:
         """:meth:`execute`, or the kept result of the same repeatable query over the same
         files (engine/results.py); what runs is kept for next time when it fits."""
         inputs = list(inputs)
         if not (repeatable and self.results.enabled):
-            return self.execute(sql, inputs, tag=tag)
+            return self.execute(sql, inputs, tag=tag, progress=progress)
         key = self.results.key(sql, inputs)
         if key is None:
-            return self.execute(sql, inputs, tag=tag)
+            return self.execute(sql, inputs, tag=tag, progress=progress)
         kept = self.results.reader(key)
         if kept is not None:
             return kept
-        return self.results.keeping(key, self.execute(sql, inputs, tag=tag))
+        return self.results.keeping(key, self.execute(sql, inputs, tag=tag, progress=progress))
 
     def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         """The normalized schema ``execute`` would produce, without running the query.

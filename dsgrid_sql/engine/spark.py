@@ -155,8 +155,9 @@ class SparkEngine(Engine):
                 self._registered[item.name] = now
 
     def execute(
-        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None
+        self, sql: str, inputs: Iterable[Input], *, tag: str | None = None, progress: bool = False
     ) -> pa.RecordBatchReader:
+        # Spark's status tracker counts every job group's tasks: ``progress`` needs nothing.
         inputs = list(inputs)
         self.register(inputs)
         group = tag or uuid.uuid4().hex

@@ -273,8 +273,9 @@ class JobRunner:
             self._changed.notify_all()
         try:
             metadata = live.session.lineage(live.result)
+            reader = live.result.to_reader(progress=True)
             rows, size, schema = self.store.write_result(
-                record, live.result.to_reader(), metadata, cancelled=lambda: live.cancelled
+                record, reader, metadata, cancelled=lambda: live.cancelled
             )
         except QueryCancelledError:
             if live.timed_out:

@@ -246,7 +246,7 @@ def test_progress_is_reported_while_duckdb_scans() -> None:
 
 def _drain(engine: object, sql: str, tag: str) -> None:
     with contextlib.suppress(Exception):  # cancelled on purpose
-        engine.execute(sql, [], tag=tag).read_all()  # type: ignore[attr-defined]
+        engine.execute(sql, [], tag=tag, progress=True).read_all()  # type: ignore[attr-defined]
 
 
 def test_progress_is_reported_while_spark_runs() -> None:
