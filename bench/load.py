@@ -73,6 +73,7 @@ RSS_TOLERANCE = 128 * 1024 * 1024
 def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None = None) -> None:
     from dsgrid_sql.flight_server import FlightSqlServer
     from dsgrid_sql.http.server import HttpServer
+    from dsgrid_sql.jobs import JobState
     from dsgrid_sql.service.config import ServerConfig
     from dsgrid_sql.service.core import ServerCore
 
@@ -98,7 +99,7 @@ def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None 
             stats = dict(server.state.counts())
             stats["engine_running"] = server.state.engine.running_count()
             stats["jobs_running"] = core.jobs.running()
-            stats["jobs_queued"] = sum(1 for r in core.jobs.list(None) if r.state == "QUEUED")
+            stats["jobs_queued"] = core.jobs.count(JobState.QUEUED)
             stats.update(memory())
             print(json.dumps(stats), flush=True)
         elif command == "quit":

@@ -101,12 +101,7 @@ class JobRunner:
         if self._stop.is_set():
             raise ServerBusyError("The server is stopping; submit the job again shortly.")
         self.store.check_room(owner)
-        with self._changed:
-            waiting = sum(
-                1
-                for live in self._live.values()
-                if live.record.owner == owner and live.record.state is JobState.QUEUED
-            )
+        waiting = self.count(JobState.QUEUED, owner)
         if self.max_queued_per_user and waiting >= self.max_queued_per_user:
             raise ServerBusyError(
                 f"User '{owner}' has {waiting} jobs waiting, the limit; submit more when "
@@ -202,12 +197,15 @@ class JobRunner:
         self.store.delete(job_id, owner)
 
     def running(self, owner: str | None = None) -> int:
+        return self.count(JobState.RUNNING, owner)
+
+    def count(self, state: JobState, owner: str | None = None) -> int:
+        """This process's jobs in ``state`` (QUEUED or RUNNING; of ``owner``), from memory."""
         with self._changed:
             return sum(
                 1
                 for live in self._live.values()
-                if live.record.state is JobState.RUNNING
-                and (owner is None or live.record.owner == owner)
+                if live.record.state is state and (owner is None or live.record.owner == owner)
             )
 
     def close(self) -> None:

@@ -69,7 +69,7 @@ class ServerCore:
         self.metrics.gauge(
             "dsgrid_sql_queued_jobs",
             "Jobs waiting to run.",
-            lambda: sum(1 for r in self.jobs.list(None) if r.state is JobState.QUEUED),
+            lambda: self.jobs.count(JobState.QUEUED),
         )
         self.metrics.gauge(
             "dsgrid_sql_kept_result_hits_total",
