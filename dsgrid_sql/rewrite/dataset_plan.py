@@ -218,16 +218,25 @@ def build_dataset_plan(
             )
         )
 
+    # Column name → (alias, stored as a string), table first (Schema.names is a new list
+    # on every call, and a plan asks a dozen times).
+    stored_columns = {
+        f.name: (alias, pa.types.is_string(f.type))
+        for alias, schema in (("l", lookup_schema), ("t", table_schema))
+        if schema is not None
+        for f in schema
+    }
+
     def stored(name: str, *, dimension: bool = False) -> exp.Expression | None:
         """A stored column; dimension columns are strings (record ids) whatever the Parquet
         type, as dsgrid requires of registered data."""
-        for alias, schema in (("t", table_schema), ("l", lookup_schema)):
-            if schema is not None and name in schema.names:
-                column: exp.Expression = col(name, alias)
-                if dimension and not pa.types.is_string(schema.field(name).type):
-                    column = exp.cast(column, sql_type("VARCHAR"))
-                return column
-        return None
+        found = stored_columns.get(name)
+        if found is None:
+            return None
+        column: exp.Expression = col(name, found[0])
+        if dimension and not found[1]:
+            column = exp.cast(column, sql_type("VARCHAR"))
+        return column
 
     # 1. Dimension columns of the load data (stored or trivial constants).
     load_dims: dict[DimensionType, exp.Expression] = {}
@@ -261,13 +270,17 @@ def build_dataset_plan(
     # mappings, so a model-year filter applies to the time column, not to the stored
     # model_year (dsgrid's map_annual_time_to_date_time).
     time_columns = files.time_columns()
-    plan.time = plan_time_mapping(
-        dataset.time_dimension,
-        project.time_dimension.model if project.time_dimension else None,
-        time_columns,
-        dataset.dataset_id,
-        dataset.entry,
-        config.use_project_geography_time_zone,
+    # The same for every column set (it parses the time ranges: a tenth of a new plan).
+    plan.time = memo(
+        ("time",),
+        lambda: plan_time_mapping(
+            dataset.time_dimension,
+            project.time_dimension.model if project.time_dimension else None,
+            time_columns,
+            dataset.dataset_id,
+            dataset.entry,
+            config.use_project_geography_time_zone,
+        ),
     )
     allowed = dict(allowed)
     annual_years = None
@@ -331,7 +344,10 @@ def build_dataset_plan(
             dataset_filters[dim_type] = frozenset(r[0] for r in records)
         steps.append(
             _MappingStep(
-                dim_type, records, (mapping.model.mapping_id, mapping.model.version, wanted)
+                dim_type,
+                records,
+                (mapping.model.mapping_id, mapping.model.version, wanted),
+                shared=dim_type is not DimensionType.METRIC,
             )
         )
 
@@ -590,6 +606,9 @@ class _MappingStep:
     records: list[tuple[str, str, float]]
     # (mapping id, version, project ids kept): what its engine inputs are built from.
     key: tuple[Hashable, ...] = ()
+    # Whether the key names all the records depend on: not for metric, whose records carry
+    # the dataset's unit factors.
+    shared: bool = False
     join: exp.Join | None = None
     fraction: exp.Expression | None = None
 
@@ -660,10 +679,10 @@ def _fold_supplementals(
             single = len(set(data["from_id"])) == len(data["from_id"])
             return ArrowInput.of("folded", arrays.table(data, schema)), single
 
-        folded_input, single = memo(
-            ("folded", base.value, step.key if step else (), *(c.key for c in columns)),
-            composed,
-        )
+        key = ("folded", base.value, step.key if step else (), *(c.key for c in columns))
+        # Without a dataset-specific step (no mapping, or one every dataset may use), every
+        # dataset folds the same table: composed once, not once per dataset.
+        folded_input, single = memo(Shared(key) if step is None or step.shared else key, composed)
         if not single:
             unfolded.add(base)
             continue
@@ -837,7 +856,7 @@ def _map_summed(
             columns.append(exp.alias_(col(column.name, "e"), column.name, quoted=True, copy=False))
             continue
         mapping_input = memo(
-            ("supplemental", *column.key),
+            Shared(("supplemental", *column.key)),
             lambda column=column: ArrowInput.of(
                 "map",
                 arrays.from_rows(
@@ -1040,6 +1059,15 @@ def _zone_records(plan: DatasetPlan, mapping: ZonedTime) -> tuple[list[str], lis
 
 
 Memo = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+@dataclass(frozen=True)
+class Shared:
+    """A memo key that names everything its value is built from (mapping ids, versions and
+    filters), so the value is the same for every dataset of the registry version: one entry
+    serves them all instead of one per dataset (table_plan's dataset memo keeps it as is)."""
+
+    key: tuple[Hashable, ...]
 
 
 def build_now(_key: Hashable, build: Callable[[], Any]) -> Any:

@@ -37,6 +37,7 @@ from .dataset_plan import (
     VALUE,
     DatasetPlan,
     Memo,
+    Shared,
     SupplementalColumn,
     build_dataset_plan,
     build_now,
@@ -190,7 +191,7 @@ def plan_virtual_table(
         prefix = ("dataset", *version, dataset.dataset_id, dataset.version)
 
         def dataset_memo(key: Hashable, build: Callable[[], Any], prefix: tuple = prefix) -> Any:
-            return memo((*prefix, key), build)
+            return memo(key if isinstance(key, Shared) else (*prefix, key), build)
 
         def build(dataset: ProjectDataset = dataset) -> DatasetPlan:
             return build_dataset_plan(
@@ -464,8 +465,13 @@ def branch_sql(plan: DatasetPlan, dialect: str) -> str:
     rendered = plan.rendered.get(dialect)
     if rendered is None:
         assert plan.select is not None
-        # Racing threads generate the same text; the last write wins harmlessly.
-        rendered = plan.rendered[dialect] = plan.select.sql(dialect=dialect, identify=True)
+        # Racing threads generate the same text; the last write wins harmlessly. Not copied
+        # first (a third of a new plan's cost): the plan is built for this dialect, and the
+        # generator's rewrites of a SELECT (QUALIFY, DISTINCT ON, UNNEST) find none of
+        # those here, so the tree is left as it was.
+        rendered = plan.rendered[dialect] = plan.select.sql(
+            dialect=dialect, identify=True, copy=False
+        )
     return rendered
 
 
