@@ -119,8 +119,8 @@ def run(runs: int = 3) -> str:
         "project load; cache = memory the plans of all the texts hold (tracemalloc). "
         "Targets: < 20 ms median, < 50 ms p90, ≤ 0.5 ms per added dataset, open < 0.2 s. "
         "'server' = the same in a session whose heap was settled after opening, as "
-        "`dsgrid-sql serve` and the REPL do (dsgrid_sql/service/heap.py: the catalog frozen "
-        "out of the cyclic collector's full passes, and its young generation collected every "
+        "`dsgrid-sql serve` and `dsgrid-sql web` do (dsgrid_sql/service/heap.py: the catalog "
+        "frozen out of the cyclic collector's full passes, its young generation collected every "
         "20,000 allocations instead of 700).",
         "",
         "| datasets × counties | median ms | p90 ms | server median ms | server p90 ms "

@@ -224,7 +224,51 @@ def balance_connectors(tree: exp.Expression) -> None:
             continue  # a link inside a chain: its head rebuilds the whole chain
         terms = _chain_terms(node)
         if len(terms) >= BALANCE_AT:
-            node.replace(_balanced(type(node), terms))
+            if isinstance(node, exp.Or):
+                terms = _equalities_as_lists(terms)
+            node.replace(_balanced(type(node), terms) if len(terms) > 1 else terms[0])
+
+
+def _equalities_as_lists(terms: list[exp.Expression]) -> list[exp.Expression]:
+    """``c = 'a' OR c = 'b' OR …`` as ``c IN ('a', 'b', …)`` — how BI tools write a filter on
+    many values. Equal in SQL's three-valued logic (NULL on either side gives NULL, or TRUE
+    where another term holds), and one column instead of one per term: every pass over the
+    tree (binding, checks, generation) and the engine's planner see a list, not thousands
+    of comparisons. Only literals of one kind (all strings or all numbers) are put in one
+    list, so the engine compares them as the single comparisons did; each list stands where
+    its column's first comparison stood."""
+    lists: dict[tuple[object, bool], exp.In] = {}
+    kept: list[exp.Expression] = []
+    for term in terms:
+        pair = _column_equals_literal(term)
+        if pair is None:
+            kept.append(term)
+            continue
+        column, value = pair
+        # The column as written (its parts, quoted or not), without generating SQL per term.
+        name = tuple((part.this, bool(part.args.get("quoted"))) for part in column.parts)
+        key = (name, value.is_string)
+        found = lists.get(key)
+        if found is None:
+            found = lists[key] = exp.In(this=column, expressions=[])
+            kept.append(found)
+        found.append("expressions", value)
+    # A list of one is the comparison it came from.
+    return [
+        exp.EQ(this=t.this, expression=t.expressions[0])
+        if isinstance(t, exp.In) and len(t.expressions) == 1
+        else t
+        for t in kept
+    ]
+
+
+def _column_equals_literal(term: exp.Expression) -> tuple[exp.Column, exp.Literal] | None:
+    if type(term) is not exp.EQ:
+        return None
+    for column, value in ((term.this, term.expression), (term.expression, term.this)):
+        if type(column) is exp.Column and type(value) is exp.Literal:
+            return column, value
+    return None
 
 
 def _chain_terms(head: exp.Expression) -> list[exp.Expression]:

@@ -366,3 +366,34 @@ def test_a_recursive_cte_that_never_ends_stops_at_sparks_recursion_limit(
     ends = "WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t WHERE n < 50) SELECT SUM(n) AS s FROM t"
     for session in both.values():
         assert session.sql(ends).to_arrow().to_pylist() == [{"s": 1275}]
+
+
+def test_a_chain_read_as_a_list_answers_as_the_comparisons_do(efs_session: Session) -> None:
+    """The same comparisons in short parenthesised chains (too short to become lists) reach
+    the engine as comparisons: both answers agree, also on value, a floating-point column,
+    with integer and decimal literals and a NULL among them."""
+    values = (
+        efs_session.sql("SELECT DISTINCT value FROM data ORDER BY 1 LIMIT 40")
+        .to_arrow()["value"]
+        .to_pylist()
+    )
+    assert len(values) == 40
+    terms = [f"value = {v!r}" for v in values] + ["value = 0", "value = 1", "value = NULL"]
+    county = efs_session.sql("SELECT MIN(id) AS id FROM test_efs_dimensions.geography").to_arrow()
+    terms.append(f"geography = '{county['id'][0].as_py()}'")
+    query = (
+        "SELECT metric, COUNT(*) AS n, SUM(value) AS v FROM data WHERE {} GROUP BY 1 ORDER BY 1"
+    )
+    as_list = efs_session.sql(query.format(" OR ".join(terms)))
+    chunks = [" OR ".join(terms[i : i + 5]) for i in range(0, len(terms), 5)]
+    as_comparisons = efs_session.sql(query.format(" OR ".join(f"({c})" for c in chunks)))
+    assert "IN (" in efs_session.translate(query.format(" OR ".join(terms))).sql
+    assert (
+        "IN ("
+        not in efs_session.translate(query.format(" OR ".join(f"({c})" for c in chunks))).sql
+    )
+    got, expected = as_list.to_arrow(), as_comparisons.to_arrow()
+    assert got.num_rows > 0
+    assert got["metric"].to_pylist() == expected["metric"].to_pylist()
+    assert got["n"].to_pylist() == expected["n"].to_pylist()
+    assert got["v"].to_pylist() == pytest.approx(expected["v"].to_pylist(), rel=1e-12)

@@ -136,7 +136,7 @@ def _depth(tree: exp.Expression) -> int:
 def test_long_and_or_chains_are_balanced_keeping_their_terms_in_order() -> None:
     """A left-deep chain of 3,000 ORs made binding take 10 s (every column walks up its
     ancestors); regrouped, the tree is log-deep and reads as the same text."""
-    ors = " OR ".join(f"geography = 'g{i}'" for i in range(3000))
+    ors = " OR ".join(f"value > {i}" for i in range(3000))
     ands = " AND ".join(f"metric <> 'm{i}'" for i in range(100))
     text = f"SELECT 1 AS x FROM t WHERE ({ors}) AND {ands} AND value + 1 + 2 + 3 > 0"
     tree = parse_query(text, "duckdb")
@@ -145,6 +145,20 @@ def test_long_and_or_chains_are_balanced_keeping_their_terms_in_order() -> None:
     # Arithmetic is not regrouped: a floating-point sum's grouping can change its result.
     assert tree.find(exp.GT).this.sql() == "value + 1 + 2 + 3"
     assert isinstance(tree.find(exp.GT).this.this, exp.Add)
+
+
+def test_long_chains_of_equalities_become_lists_per_column_and_kind() -> None:
+    """How BI tools write a filter on many values: one list per column (as written) and kind
+    of literal, where its first comparison stood; other terms keep their order."""
+    terms = ["geography = 'g0'", "value = 1", "'g1' = geography", "value > 2", "value = 2.5"]
+    terms += [f"geography = 'g{i}'" for i in range(2, 16)] + ["value = 'x'", "t.value = 3"]
+    tree = parse_query(f"SELECT 1 AS x FROM t WHERE {' OR '.join(terms)}", "duckdb")
+    ids = ", ".join(f"'g{i}'" for i in range(16))
+    assert tree.args["where"].this.sql() == (
+        f"geography IN ({ids}) OR value IN (1, 2.5) OR value > 2 OR value = 'x' OR t.value = 3"
+    )
+    # Short chains are left as written.
+    assert parse_query("SELECT 1 FROM t WHERE a = 1 OR a = 2", "duckdb").find(exp.In) is None
 
 
 def test_a_long_or_chain_means_what_it_says(session: Session) -> None:
