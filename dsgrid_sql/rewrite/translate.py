@@ -15,7 +15,7 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind, forms, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
-from .cache import cached_plan, plan_sql, remembered, table_input
+from .cache import cached_plan, plan_sql, remembered, table_input, table_key
 from .dataset_plan import ident
 from .functions import engine_of_dialect
 from .inputs import Input
@@ -222,7 +222,19 @@ def _dimensions_of(catalog: Catalog, table: Table, column: Column) -> list[Proje
 
 def _records(catalog: Catalog, table: Table, column: Column) -> tuple[set[str], dict[str, str]]:
     """(valid literals, the other spelling → its counterpart) for a dimension, name or
-    dataset_id column: record names → ids for an id column, ids → names for a name column."""
+    dataset_id column: record names → ids for an id column, ids → names for a name column.
+    Built once per registry version and column (a filter on 10,000 counties asks 10,000
+    times), and only read."""
+    return remembered(
+        catalog,
+        ("literal_records", table_key(table), column.name),
+        lambda: _build_records(catalog, table, column),
+    )
+
+
+def _build_records(
+    catalog: Catalog, table: Table, column: Column
+) -> tuple[set[str], dict[str, str]]:
     if column.role is ColumnRole.DATASET_ID:
         return set(table.dataset_ids), {}
     records = [r for d in _dimensions_of(catalog, table, column) for r in d.records]
