@@ -26,7 +26,14 @@ def explain_text(translation: Translation) -> str:
                 + (f" JOIN {files.lookup} ON id" if files.lookup else "")
             )
             for dim_type, ids in dataset_plan.scan_filters.items():
-                lines.append(f"    pushed filter: {dim_type.value} IN ({_shown(ids)})")
+                lines.append(
+                    f"    pushed filter: {dim_type.value} IN ({_shown(ids)})"
+                    + (
+                        " as a semi-join with a table of the ids"
+                        if dim_type in dataset_plan.semi_joined
+                        else ""
+                    )
+                )
             time = dataset_plan.time
             if dataset_plan.annual_filter is not None and isinstance(time, AnnualSpread):
                 lines.append(
@@ -40,14 +47,28 @@ def explain_text(translation: Translation) -> str:
                     ", ".join(_shown_column(c) for c in dataset_plan.aggregated_over)
                     or "nothing (one row)"
                 )
+                how = (
+                    "aggregated before mapping (the query only sums value): SUM(value) by "
+                    if dataset_plan.presummed
+                    else "not summed before mapping (about "
+                    f"{dataset_plan.rows_per_group or 0:.1f} stored rows per group, too few "
+                    "to pay): rows mapped as stored, reading only "
+                )
                 lines.append(
-                    f"    aggregated before mapping (the query only sums value): SUM(value) by "
+                    f"    {how}"
                     f"{over}"
                     + (
                         "; mappings of "
                         + ", ".join(t.value for t in dataset_plan.weighed)
                         + " (not read) applied as row weights"
                         if dataset_plan.weighed
+                        else ""
+                    )
+                    + (
+                        "; "
+                        + ", ".join(f"{c} = '{i}'" for c, i in dataset_plan.constants)
+                        + " (held to one value by the filters) as constants, not group keys"
+                        if dataset_plan.constants
                         else ""
                     )
                 )

@@ -19,6 +19,8 @@ import pytest
 from sqlglot import exp
 
 import dsgrid_sql
+from dsgrid_sql.catalog import DimensionType
+from dsgrid_sql.rewrite import dataset_plan
 from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
 from dsgrid_sql.session import Session
 
@@ -57,6 +59,19 @@ DEMO = [
     "GROUP BY ALL",
     "SELECT local_standard_timestamp, SUM(value) AS v FROM dsgrid_demo.data "
     "WHERE us_states = 'CA' GROUP BY 1",
+    # Filters that hold read columns to one value (constants, not group keys), the annual
+    # EV data among them with time read and not.
+    "SELECT geography, timestamp, model_year, scenario, SUM(value) AS v FROM dsgrid_demo.data "
+    "WHERE model_year = '2030' AND scenario = 'reference' GROUP BY ALL "
+    "ORDER BY v DESC, geography, timestamp LIMIT 10",
+    "SELECT model_year, us_states, SUM(value) AS v FROM dsgrid_demo.data "
+    "WHERE model_year = '2030' GROUP BY ALL",
+    "SELECT model_year, scenario, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_ev_annual "
+    "WHERE scenario = 'reference' GROUP BY ALL",
+    # A filtered subset that some datasets have no record of.
+    "SELECT us_states, model_year, SUM(value) AS v FROM dsgrid_demo.data "
+    "WHERE subsector IN ('small_office', 'warehouse') AND metric = 'cooling' "
+    "AND us_census_regions = 'south' GROUP BY ALL",
 ]
 SHAPES = [
     f"SELECT geography, date_trunc('month', timestamp) AS month, SUM(value) AS v FROM {d} "
@@ -193,11 +208,14 @@ def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session
         "SELECT us_states, SUM(value) FROM test_efs.data WHERE metric = 'fans' GROUP BY 1"
     )
     for dataset in translation.plans[0].datasets:
-        # us_states is summed by in place of geography (its mapping composed in).
-        assert dataset.aggregated_over == ("metric", "us_states")
+        # us_states is summed by in place of geography (its mapping composed in); metric,
+        # held to one record by the filter, is a constant, not a group key.
+        assert dataset.aggregated_over == ("us_states",)
         assert dataset.folded == ("us_states",)
-        # The one-to-many model-year mapping of a trivial column: one weight, 0.9 + … + 1.3.
-        assert [t.value for t in dataset.weighed] == ["subsector", "model_year"]
+        assert dataset.constants == (("metric", "fans"),)
+        # The one-to-many model-year mapping of a trivial column: one weight, 0.9 + … + 1.3;
+        # the metric mapping (with its unit factors) weighs each row by its end use.
+        assert [t.value for t in dataset.weighed] == ["subsector", "metric", "model_year"]
     explained = session.explain("SELECT us_states, SUM(value) FROM test_efs.data GROUP BY 1")
     assert "aggregated before mapping (the query only sums value): SUM(value) by us_states" in (
         explained
@@ -243,3 +261,98 @@ def test_zoned_time_read_with_geography_keeps_the_county(sessions: dict[str, Ses
     for dataset in translation.plans[0].datasets:
         assert not dataset.zone_folded
         assert dataset.aggregated_over is not None and "geography" in dataset.aggregated_over
+
+
+@pytest.mark.parametrize("minimum", [0.0, math.inf], ids=["always", "never"])
+def test_the_same_rows_whether_or_not_the_pre_sum_pays(
+    efs_dir: Path, small_registry: Path, engine: str, monkeypatch: pytest.MonkeyPatch,
+    minimum: float,
+) -> None:  # fmt: skip
+    """Whatever the estimate of rows per group decides (dataset_plan.MIN_ROWS_PER_GROUP),
+    summing before the mappings or mapping the rows as stored gives the literal plan's rows."""
+    monkeypatch.setattr(dataset_plan, "MIN_ROWS_PER_GROUP", minimum)
+    for path, queries in ((efs_dir, EFS[:5]), (small_registry, DEMO)):
+        with dsgrid_sql.connect(path, engine=engine) as session:
+            for sql in queries:
+                translation = session.translate(sql)
+                datasets = [d for p in translation.plans for d in p.datasets]
+                assert all(d.presummed is (minimum == 0.0) for d in datasets), sql
+                on, off, early = _both_ways(session, sql)
+                _assert_equal(on, off)
+                assert early and on
+
+
+def test_the_pre_sum_is_skipped_where_groups_are_as_many_as_rows(
+    small_registry: Path, engine: str
+) -> None:
+    """Grouped by every stored column but end use (one per county in the residential data),
+    the residential rows are as many as the groups: mapped as stored, no hash aggregate."""
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        sql = (
+            "SELECT geography, timestamp, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_residential "
+            "WHERE model_year = '2030' AND scenario = 'reference' AND subsector = "
+            "'single_family_detached' AND metric = 'cooling' GROUP BY ALL"
+        )
+        (dataset,) = session.translate(sql).plans[0].datasets
+        assert dataset.rows_per_group is not None and dataset.rows_per_group < 3
+        assert not dataset.presummed
+        assert dataset.select is not None and not any(
+            s.args.get("group") for s in dataset.select.find_all(exp.Select)
+        )
+        assert "not summed before mapping (about" in session.explain(sql)
+        on, off, _ = _both_ways(session, sql)
+        _assert_equal(on, off)
+        assert on
+
+
+def test_filters_that_hold_a_column_to_one_value_make_it_a_constant(
+    sessions: dict[str, Session],
+) -> None:
+    sql = DEMO[7]
+    translation = sessions["demo"].translate(sql)
+    datasets = translation.plans[0].datasets
+    # Stored columns (a trivial one is a constant already, never a group key).
+    assert {"dsgrid_demo_residential", "dsgrid_demo_ev_annual"} <= {
+        d.dataset_id for d in datasets if ("scenario", "reference") in d.constants
+    }
+    for dataset in datasets:
+        over = dataset.aggregated_over or ()
+        assert "scenario" not in over and "model_year" not in over, dataset.dataset_id
+    assert "scenario = 'reference'" in sessions["demo"].explain(sql)
+
+
+def test_a_dataset_no_record_of_which_passes_the_filters_is_skipped(
+    sessions: dict[str, Session],
+) -> None:
+    """No EV end use is cooling: the EV data is left out of the plan, and EXPLAIN says so."""
+    sql = DEMO[10]
+    translation = sessions["demo"].translate(sql)
+    (plan,) = translation.plans
+    assert "dsgrid_demo_ev_annual" not in {d.dataset_id for d in plan.datasets}
+    assert ("dsgrid_demo_ev_annual", "no metric record passes the filters") in (
+        plan.skipped_datasets
+    )
+    assert "Dataset dsgrid_demo_ev_annual: skipped, no metric record passes" in (
+        sessions["demo"].explain(sql)
+    )
+
+
+def test_long_id_lists_are_semi_joins(
+    small_registry: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A pushed filter with more ids than dataset_plan.IN_LIST_MAX reads a registered table of
+    them (one small join to plan) instead of a literal IN list; the rows are the same."""
+    sql = DEMO[10]
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        literal = _rows(session.sql(sql).to_arrow())
+        assert "IN (SELECT" not in session.translate(sql).sql
+    monkeypatch.setattr(dataset_plan, "IN_LIST_MAX", 1)
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        translation = session.translate(sql)
+        assert all(
+            DimensionType.GEOGRAPHY in d.semi_joined for p in translation.plans for d in p.datasets
+        )
+        assert "IN (SELECT" in translation.sql
+        assert "as a semi-join with a table of the ids" in session.explain(sql)
+        _assert_equal(_rows(session.sql(sql).to_arrow()), literal)
+        assert literal

@@ -1276,7 +1276,8 @@ def test_explain_shows_pushed_filters(small_session: Session, small_ref: Registr
     p = small_ref.project_id
     sql = (
         f"SELECT SUM(value) AS value FROM {p}.data "
-        "WHERE model_year = '2030' AND us_states = 'AL' AND metric IN ('cooling', 'fans')"
+        "WHERE model_year = '2030' AND us_states = 'AL' "
+        "AND metric IN ('cooling', 'fans', 'ev_charging')"
     )
 
     def pushed_lines(text: str) -> list[str]:
