@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -226,7 +227,7 @@ class FlightSqlServer(flight.FlightServerBase):
                     results = [client.session.sql(prepared.text, row or None) for row in rows]
                 # Without parameters the result has the schema found at prepare time, as
                 # long as the registry has not changed since.
-                known = prepared.schema if prepared.catalog is client.session.catalog else None
+                known = prepared.schema if prepared.catalog() is client.session.catalog else None
                 known = known if prepared.parameter_count == 0 else None
                 return self._query_info(descriptor, context, results, known)
             raise NotSupportedError(f"{name} cannot be used with GetFlightInfo")
@@ -599,7 +600,7 @@ class FlightSqlServer(flight.FlightServerBase):
             count = client.session.parameter_count(text)
             schema = declared_schema(client.session.result_schema(text))
         catalog = client.session.catalog
-        prepared = Prepared(new_handle(), client.user, text, count, schema, catalog)
+        prepared = Prepared(new_handle(), client.user, text, count, schema, weakref.ref(catalog))
         self.state.add_prepared(prepared)
         result = proto.sql("ActionCreatePreparedStatementResult")(
             prepared_statement_handle=prepared.handle,

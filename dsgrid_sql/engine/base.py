@@ -12,7 +12,7 @@ from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutio
 from dsgrid_sql.rewrite.cache import Lru
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
-from .results import ResultCache
+from .results import ResultCache, naming
 
 BATCH_ROWS = 65_536
 SCHEMA_CACHE_ENTRIES = 512  # per engine; least recently used first out
@@ -89,6 +89,18 @@ class Engine(abc.ABC):
         inputs of registry versions that are no longer current would otherwise stay
         registered (and tables of records stay in memory) for the life of the process."""
         return []
+
+    def forget(self, names: list[str]) -> None:
+        """Drop what is remembered about queries over released inputs: their result
+        schemas and kept results can never be asked for again without registering the
+        inputs anew, and would otherwise stay until pushed out (up to the caches' sizes)."""
+        if names:
+            self._schemas.discard(lambda sql: naming(sql, names))  # type: ignore[arg-type]
+            self.results.forget(names)
+
+    def registered_count(self) -> int:
+        """Inputs registered now (tests and the soak bench watch it)."""
+        return 0
 
     def progress(self, tag: str) -> float | None:
         """How far the query named ``tag`` is, in [0, 1], or None when the engine cannot

@@ -79,18 +79,23 @@ class DuckDBEngine(Engine):
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None, progress: bool = False
     ) -> pa.RecordBatchReader:
         inputs = list(inputs)
-        self.register(inputs)
         tag = tag or uuid.uuid4().hex
+        self._read(tag, inputs)
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
         # stays open (and cancellable) until its reader is exhausted or closed.
-        cursor = self._conn.cursor()
-        if progress:
-            # Per connection (not settable globally), and ~0.27 ms a query: only when asked.
-            cursor.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        try:
+            cursor = self._conn.cursor()
+            if progress:
+                # Per connection (not settable globally), ~0.27 ms a query: only when asked.
+                cursor.execute(
+                    "SET enable_progress_bar = true; SET enable_progress_bar_print = false"
+                )
+        except BaseException:
+            self._done_reading(tag)
+            raise
         state = {"cancelled": False}
         with self._lock:
             self._running[tag] = (cursor, state)
-            self._reading[tag] = [item.name for item in inputs]
 
         def release() -> None:
             with self._lock:
@@ -117,19 +122,39 @@ class DuckDBEngine(Engine):
         )
 
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
-        self.register(inputs)
-        cursor = self._conn.cursor()
+        tag = uuid.uuid4().hex
+        self._read(tag, list(inputs))
         try:
-            # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In the
-            # SQL text, not the relation API's .limit(0), which binds the query twice.
-            empty = cursor.sql(f"SELECT * FROM ({sql}) AS q LIMIT 0").to_arrow_table()
-        except duckdb.Error as exc:
-            raise QueryExecutionError(
-                f"DuckDB could not run the query: {first_line(exc)}."
-            ) from None
+            cursor = self._conn.cursor()
+            try:
+                # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In
+                # the SQL text, not the relation API's .limit(0), which binds it twice.
+                empty = cursor.sql(f"SELECT * FROM ({sql}) AS q LIMIT 0").to_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryExecutionError(
+                    f"DuckDB could not run the query: {first_line(exc)}."
+                ) from None
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            self._done_reading(tag)
         return normalize_schema(empty.schema)
+
+    def _read(self, tag: str, inputs: list[Input]) -> None:
+        """Mark ``inputs`` as read by query ``tag``, then register them: marked first, so
+        that release_idle (another thread) never drops one between its registration and
+        the query's start."""
+        with self._lock:
+            self._reading[tag] = [item.name for item in inputs]
+        try:
+            self.register(inputs)
+        except BaseException:
+            self._done_reading(tag)
+            raise
+
+    def _done_reading(self, tag: str) -> None:
+        with self._lock:
+            self._reading.pop(tag, None)
 
     def cancel(self, tag: str | None = None) -> None:
         with self._lock:
@@ -146,7 +171,12 @@ class DuckDBEngine(Engine):
                 kind = self._kinds.pop(name, "VIEW")
                 self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
                 del self._registered[name]
+        self.forget(idle)
         return idle
+
+    def registered_count(self) -> int:
+        with self._lock:
+            return len(self._registered)
 
     def progress(self, tag: str) -> float | None:
         with self._lock:

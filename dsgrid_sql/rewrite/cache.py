@@ -78,6 +78,14 @@ class Lru:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._total -= dropped
 
+    def discard(self, stale: Callable[[Hashable], bool]) -> int:
+        """Drop the entries whose key is ``stale``; returns how many."""
+        with self._lock:
+            keys = [key for key in self._entries if stale(key)]
+            for key in keys:
+                self._total -= self._entries.pop(key)[1]
+        return len(keys)
+
     @property
     def weight(self) -> int:
         """The total weight kept (entries, or bytes for a weighed cache)."""

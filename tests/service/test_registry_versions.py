@@ -1,0 +1,85 @@
+"""A server whose registry gains versions keeps only what the current version (and running
+queries) need: engine inputs, remembered schemas, kept results, per-catalog plans and file
+handles come back to where they were after each new version."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.compute as pc
+
+from dsgrid_sql.generator import GeneratorSpec, generate_registry
+from dsgrid_sql.generator.updates import register_dataset_update
+from dsgrid_sql.rewrite import cache
+from dsgrid_sql.service.config import ServerConfig
+from dsgrid_sql.service.core import ServerCore
+
+QUERIES = (
+    "SELECT geography, SUM(value) AS v FROM data GROUP BY ALL ORDER BY ALL",
+    "SELECT SUM(value) AS v FROM dsgrid_demo_commercial",
+    "SELECT metric, COUNT(*) AS n FROM dsgrid_demo_residential GROUP BY ALL ORDER BY ALL",
+    "SELECT * FROM dsgrid_demo_mappings.geography__us_states ORDER BY ALL",
+)
+VERSIONS = 12
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_what_old_registry_versions_held_is_released(tmp_path: Path) -> None:
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    config = ServerConfig(
+        registry=registry, port=0, registry_poll_s=0.0, result_cache_mb=64,
+        jobs_dir=tmp_path / "jobs",
+    )  # fmt: skip
+    core = ServerCore(config)
+    engine = core.engine
+
+    def ask() -> float:
+        session = core.new_session()
+        for sql in QUERIES:
+            session.result_schema(sql)  # remembered by the engine
+            session.sql(sql).to_arrow()
+            session.sql(sql).to_arrow()  # kept result
+        return pc.sum(session.sql(QUERIES[1]).to_arrow().column("v")).as_py()
+
+    def held() -> dict[str, int]:
+        return {
+            "inputs": engine.registered_count(),
+            "schemas": engine._schemas.weight,
+            "kept_bytes": engine.results.bytes,
+            "catalogs": len(cache._caches),
+            "files": len(os.listdir("/proc/self/fd")),
+        }
+
+    try:
+        base = ask()
+        baseline = held()
+        assert baseline["inputs"] and baseline["schemas"] and baseline["kept_bytes"]
+        for k in range(1, VERSIONS + 1):
+            register_dataset_update(registry, 1 + k / 100, replace_file=k % 3 == 0)
+            assert _wait_for(lambda k=k: core.catalogs.current() and core.catalogs.reloads == k)
+            assert abs(ask() - base * (1 + k / 100)) <= 1e-9 * base  # the new version's
+            # Within a housekeeping tick or two, the old version's inputs (and what was
+            # remembered about queries over them) are gone.
+            assert _wait_for(lambda: engine.registered_count() <= baseline["inputs"]), held()
+        now = held()
+        assert now["inputs"] == baseline["inputs"]
+        assert now["schemas"] <= baseline["schemas"]
+        assert now["kept_bytes"] <= baseline["kept_bytes"] * 1.01
+        # The current catalog and at most the one before it (freed at the next reload).
+        assert now["catalogs"] <= 2
+        assert now["files"] <= baseline["files"]
+    finally:
+        core.close()
