@@ -113,6 +113,7 @@ def serve(
             stats["kept_result_bytes"] = core.engine.results.bytes
             stats["catalogs"] = len(cache._caches)
             stats["reloads"] = core.catalogs.reloads
+            stats["registrations"] = len(core.catalogs.current().registrations())
             stats["files"] = len(os.listdir("/proc/self/fd"))
             stats.update(memory())
             print(json.dumps(stats), flush=True)
