@@ -224,6 +224,9 @@ class ServerState:
                 running = list(self._running.values())
             for query in running:
                 if query.cancelled:
+                    # Again until its stream ends: DuckDB does not look for an interrupt
+                    # while it plans, so one sent then would be lost and the query run on.
+                    query.cancel()
                     continue
                 if query.deadline is not None and now >= query.deadline:
                     query.timed_out = True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -161,7 +162,9 @@ class DuckDBEngine(Engine):
             running = [item for key, item in self._running.items() if tag is None or key == tag]
         for cursor, state in running:
             state["cancelled"] = True
-            cursor.interrupt()
+            # The query may have ended (and closed its cursor) meanwhile: nothing to stop.
+            with contextlib.suppress(duckdb.Error):
+                cursor.interrupt()
 
     def release_idle(self, idle_s: float) -> list[str]:
         now = time.monotonic()
