@@ -10,6 +10,7 @@ import pyarrow as pa
 
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.cache import Lru
+from dsgrid_sql.rewrite.deadline import within_time_limit
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
 from .results import ResultCache, naming
@@ -69,7 +70,11 @@ class Engine(abc.ABC):
         for a dimension table, 11 ms for an aggregate over ``data`` on DuckDB, far more on
         Spark), and BI tools ask for the schema of the same few queries on every refresh.
         The text fixes the schema: input names carry their content (rewrite/inputs.py)."""
-        return self._schemas.get(sql, lambda: self.probe_schema(sql, inputs))
+        inputs = list(inputs)
+        # Under a request's time limit: engines plan the probe without looking for one.
+        return self._schemas.get(
+            sql, lambda: within_time_limit(lambda: self.probe_schema(sql, inputs))
+        )
 
     @abc.abstractmethod
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:

@@ -25,6 +25,10 @@ from .base import (
     reading_files,
 )
 
+# Seconds close() waits for a query still planning (DuckDB plans a 30,000-term OR chain for
+# tens of seconds on a loaded machine).
+CLOSE_WAIT_S = 120.0
+
 
 class DuckDBEngine(Engine):
     name = "duckdb"
@@ -197,4 +201,15 @@ class DuckDBEngine(Engine):
             return len(self._running)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection. A schema probe left planning past its request's time limit
+        (rewrite/deadline.py's within_time_limit) keeps it busy, and DuckDB refuses to close
+        a busy connection: wait for the planning, which ends by itself."""
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        while True:
+            try:
+                self._conn.close()
+                return
+            except duckdb.ResourceInUseException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)

@@ -16,10 +16,12 @@ server thread sees its own request's limit, and code outside any limit never sto
 from __future__ import annotations
 
 import contextlib
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass
+from typing import TypeVar
 
 from dsgrid_sql.errors import QueryCancelledError, QueryTimeoutError
 
@@ -32,6 +34,10 @@ class _Limit:
 
 
 _ACTIVE: ContextVar[_Limit | None] = ContextVar("dsgrid_sql_time_limit", default=None)
+# How often a caller waiting for work on another thread looks at its limit.
+WAIT_SLICE_S = 0.05
+
+T = TypeVar("T")
 
 
 @contextlib.contextmanager
@@ -62,3 +68,32 @@ def check_time() -> None:
 def timeout_error(seconds: float) -> QueryTimeoutError:
     """The one sentence for a statement over the server's time limit, wherever it was."""
     return QueryTimeoutError(f"The query ran longer than {seconds:g} s, the server's limit.")
+
+
+def within_time_limit(work: Callable[[], T]) -> T:
+    """``work()``, stopped waiting for at the current limit when there is one.
+
+    For a step that cannot look at the limit itself: DuckDB does not look for an interrupt
+    while it binds and plans, and planning the schema probe of a long OR chain took 40 s.
+    The work runs on a thread of its own while the caller waits, checking its limit (and
+    its cancellation) every WAIT_SLICE_S; past it the caller gets the timeout error and is
+    free, and the work finishes in the background with nobody waiting for its result."""
+    if _ACTIVE.get() is None:
+        return work()
+    outcome: dict[str, object] = {}
+    done = threading.Event()
+
+    def run() -> None:
+        try:
+            outcome["value"] = work()
+        except BaseException as exc:  # handed to the caller, if it still waits
+            outcome["error"] = exc
+        finally:
+            done.set()
+
+    threading.Thread(target=run, name="dsgrid-sql-limited", daemon=True).start()
+    while not done.wait(WAIT_SLICE_S):
+        check_time()
+    if "error" in outcome:
+        raise outcome["error"]  # type: ignore[misc]
+    return outcome["value"]  # type: ignore[return-value]
