@@ -15,7 +15,7 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind, forms, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
-from .cache import cached_plan, plan_sql, remembered, table_input
+from .cache import cached_plan, plan_sql, remembered_translation, table_input
 from .dataset_plan import ident
 from .deadline import check_time
 from .functions import engine_of_dialect
@@ -93,7 +93,7 @@ def translate(
         "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
         active_limits(), as_of,
     )  # fmt: skip
-    return remembered(catalog, key, build)
+    return remembered_translation(catalog, key, len(text), build)
 
 
 def translate_statement(

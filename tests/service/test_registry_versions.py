@@ -10,6 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pyarrow.compute as pc
+import pytest
 
 from dsgrid_sql.generator import GeneratorSpec, generate_registry
 from dsgrid_sql.generator.updates import register_dataset_update
@@ -83,3 +84,33 @@ def test_what_old_registry_versions_held_is_released(tmp_path: Path) -> None:
         assert now["files"] <= baseline["files"]
     finally:
         core.close()
+
+
+def test_translations_kept_per_version_are_bounded_by_their_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A translation holds its statement's tree (~160 bytes per character of text): distinct
+    long texts are kept within a budget of text, not by count."""
+    import dsgrid_sql
+
+    monkeypatch.setattr(cache, "TRANSLATION_CHARS", 60_000)  # a smaller budget, same rule
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    with dsgrid_sql.connect(registry) as session:
+        short = "SELECT COUNT(*) AS n FROM dsgrid_demo_residential"
+        first = session.translate(short)
+        assert session.translate(short) is first  # short texts are remembered
+        terms = 500  # ~9,000 characters a text
+        texts = [
+            "SELECT COUNT(*) AS n FROM dsgrid_demo_residential WHERE "
+            + " OR ".join(f"value = -{i + k / 100}" for i in range(terms))
+            for k in range(cache.TRANSLATION_CHARS // 9_000 + 3)
+        ]
+        for text in texts:
+            session.translate(text)
+        kept = cache._translations[session.catalog]
+        assert kept.weight <= cache.TRANSLATION_CHARS
+        assert kept.lookup(next(iter(kept._entries))) is not None
+        assert len(kept._entries) < len(texts)  # the oldest long texts went
