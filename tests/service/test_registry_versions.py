@@ -60,7 +60,8 @@ def test_what_old_registry_versions_held_is_released(tmp_path: Path) -> None:
             "inputs": engine.registered_count(),
             "schemas": engine._schemas.weight,
             "kept_bytes": engine.results.bytes,
-            "catalogs": len(cache._caches),
+            # This registry's catalogs only: other tests' live in the same process.
+            "catalogs": sum(1 for c in list(cache._caches) if c.registry_path == registry),
             "files": len(os.listdir("/proc/self/fd")),
         }
 
@@ -81,7 +82,9 @@ def test_what_old_registry_versions_held_is_released(tmp_path: Path) -> None:
         assert now["kept_bytes"] <= baseline["kept_bytes"] * 1.01
         # The current catalog and at most the one before it (freed at the next reload).
         assert now["catalogs"] <= 2
-        assert now["files"] <= baseline["files"]
+        # A file kept per version would be 12 more; other tests' servers in this process
+        # may hold one or two for a moment.
+        assert now["files"] <= baseline["files"] + 2
     finally:
         core.close()
 
