@@ -291,10 +291,11 @@ def client_loop(
     start: float,
     end: float,
     out: list[Outcome],
+    halt: threading.Event,
 ) -> None:
     try:
         checked = 0
-        while time.monotonic() < end:
+        while time.monotonic() < end and not halt.is_set():
             kind = client.rng.choices(kinds, weights)[0]
             began = time.monotonic()
             try:
@@ -420,16 +421,24 @@ def _run(
          HTTP_KINDS, HTTP_WEIGHTS)
         for i in range(http_clients)
     ]  # fmt: skip
+    halt = threading.Event()  # Ctrl-C: the clients stop after their current query
     threads = [
-        threading.Thread(target=client_loop, args=(*client, start, end, outcomes[i]))
+        threading.Thread(target=client_loop, args=(*client, start, end, outcomes[i], halt))
         for i, client in enumerate(clients)
     ]
     writer.start()
     sampler.start()
     for thread in threads:
         thread.start()
-    for thread in threads:
-        thread.join()
+    try:
+        for thread in threads:
+            thread.join()
+    except KeyboardInterrupt:
+        halt.set()
+        stop.set()
+        for thread in threads:
+            thread.join()
+        raise
     stop.set()
     writer.join()
     sampler.join()
