@@ -184,7 +184,11 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
     _check_first_word(text)
     check_time()
     try:
-        statements = [s for s in sqlglot.parse(text, read=read) if s is not None]
+        # sqlglot.parse in its two steps, so that a time limit is looked at between them.
+        reader = sqlglot.Dialect.get_or_raise(read)
+        tokens = reader.tokenize(text)
+        check_time()
+        statements = [s for s in reader.parser().parse(tokens, text) if s is not None]
     except ParseError as exc:
         raise _syntax_error(text, exc.errors[0] if exc.errors else {}) from None
     except TokenError:
