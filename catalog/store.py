@@ -153,6 +153,7 @@ class ModelStore:
         key = (model_type, model_id, row.version)
         cached = self._parsed.get(key)
         if cached is None:
+            decoded = "model" in row.__dict__  # ModelRow.model keeps its decoded JSON
             try:
                 cached = parse(row.model)
             except (ValidationError, ValueError) as exc:
@@ -163,6 +164,8 @@ class ModelStore:
                 ) from None
             if keep:
                 self._parsed[key] = cached
+            elif not decoded:
+                row.__dict__.pop("model", None)  # nor the JSON decoded for this look
         return cached
 
 
