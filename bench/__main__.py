@@ -6,8 +6,10 @@ memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and gene
 (8): representative-period and index time against hand-written SQL and dsgrid; startup (9):
 one small query as a whole process (dsgrid-sql, DuckDB, dsgrid); size (1b): translating new
 query texts on registries of 3 to 100 datasets and 3,000 counties; terms: translation
-against the size of a WHERE clause (100 to 50,000 predicate terms).
-``all`` runs every one; registries are generated once per scale and cached in bench/cache.
+against the size of a WHERE clause (100 to 50,000 predicate terms); soak (issue 20): a server
+for --minutes under 16 mixed clients while its registry gains a version every few seconds.
+``all`` runs every one but the soak; registries are generated once per scale and cached in
+bench/cache.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator", "shapes", "startup", "size", "terms",
+    "catalog", "generator", "shapes", "startup", "size", "terms", "soak",
 )  # fmt: skip
 
 
@@ -59,9 +61,11 @@ def main() -> None:
     parser.add_argument(
         "--shapes-dsgrid-scales", default="10M", help="shapes: scales dsgrid itself runs"
     )
+    parser.add_argument("--minutes", type=float, default=30.0, help="soak: how long")
     parser.add_argument("--no-report", action="store_true", help="do not write bench/results")
     args = parser.parse_args()
-    cases = set(CASES) if "all" in args.cases else set(args.cases)
+    # ``all`` leaves out the soak: it runs for --minutes (30 by default) on its own.
+    cases = set(CASES) - {"soak"} if "all" in args.cases else set(args.cases)
     scales = args.scales.split(",")
 
     parts = [f"# dsgrid-sql benchmarks, {datetime.date.today()}", "", machine(), ""]
@@ -107,6 +111,14 @@ def main() -> None:
             [sys.executable, "-m", "bench.load", *size], capture_output=True, text=True
         )
         emit(done.stdout.strip() or f"load failed: {done.stderr.strip()[-500:]}")
+    if "soak" in cases:
+        # Its own process too: a server, 16 clients and a registry writer for --minutes.
+        done = subprocess.run(
+            [sys.executable, "-m", "bench.soak", "--minutes", str(args.minutes)],
+            capture_output=True,
+            text=True,
+        )
+        emit(done.stdout.strip() or f"soak failed: {done.stderr.strip()[-500:]}")
     if "catalog" in cases:
         from . import catalog_load
 

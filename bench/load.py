@@ -70,10 +70,17 @@ RSS_TOLERANCE = 128 * 1024 * 1024
 # -- the server process ----------------------------------------------------------------------
 
 
-def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None = None) -> None:
+def serve(
+    registry: str,
+    lifetime: float,
+    batch_rows: int,
+    jobs_dir: str | None = None,
+    settings: dict[str, Any] | None = None,
+) -> None:
     from dsgrid_sql.flight_server import FlightSqlServer
     from dsgrid_sql.http.server import HttpServer
     from dsgrid_sql.jobs import JobState
+    from dsgrid_sql.rewrite import cache
     from dsgrid_sql.service.config import ServerConfig
     from dsgrid_sql.service.core import ServerCore
 
@@ -87,6 +94,7 @@ def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None 
         jobs_dir=jobs_dir,
         max_running_jobs=4,
         max_queued_jobs_per_user=10_000,
+        **(settings or {}),
     )
     core = ServerCore(config)
     server = FlightSqlServer(config, core)
@@ -100,6 +108,13 @@ def serve(registry: str, lifetime: float, batch_rows: int, jobs_dir: str | None 
             stats["engine_running"] = server.state.engine.running_count()
             stats["jobs_running"] = core.jobs.running()
             stats["jobs_queued"] = core.jobs.count(JobState.QUEUED)
+            # What a registry version holds (the soak watches these stay flat).
+            stats["engine_inputs"] = core.engine.registered_count()
+            stats["kept_result_bytes"] = core.engine.results.bytes
+            stats["catalogs"] = len(cache._caches)
+            stats["reloads"] = core.catalogs.reloads
+            stats["registrations"] = len(core.catalogs.current().registrations())
+            stats["files"] = len(os.listdir("/proc/self/fd"))
             stats.update(memory())
             print(json.dumps(stats), flush=True)
         elif command == "quit":
@@ -127,12 +142,16 @@ class ServerProcess:
         lifetime: float = 1800,
         batch_rows: int = 4096,
         jobs_dir: Path | None = None,
+        settings: dict[str, Any] | None = None,
+        log: Any = None,
     ):
         jobs = ["--jobs-dir", str(jobs_dir)] if jobs_dir is not None else []
+        if settings:
+            jobs += ["--settings", json.dumps(settings)]
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "bench.load", "--serve", str(registry),
              "--lifetime", str(lifetime), "--batch-rows", str(batch_rows), *jobs],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True,
             cwd=Path(__file__).resolve().parents[1],
         )  # fmt: skip
         assert self.proc.stdout is not None
@@ -574,9 +593,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--lifetime", type=float, default=1800, help=argparse.SUPPRESS)
     parser.add_argument("--batch-rows", type=int, default=4096, help=argparse.SUPPRESS)
     parser.add_argument("--jobs-dir", help=argparse.SUPPRESS)
+    parser.add_argument("--settings", help=argparse.SUPPRESS)  # ServerConfig fields, JSON
     args = parser.parse_args(argv)
     if args.serve:
-        serve(args.serve, args.lifetime, args.batch_rows, args.jobs_dir)
+        settings = json.loads(args.settings) if args.settings else None
+        serve(args.serve, args.lifetime, args.batch_rows, args.jobs_dir, settings)
         return 0
     with tempfile.TemporaryDirectory(prefix="dsgrid-sql-load-") as scratch:
         registry = Path(args.registry) if args.registry else make_registry(Path(scratch))

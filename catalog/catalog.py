@@ -182,12 +182,12 @@ class Catalog:
         ``dataset_version`` (how a dataset table is read at a dataset version)."""
         named: list[str] = []
         found: str | None = None
-        for version in self._store.versions("project", project_id):
-            for entry in self._store.project(project_id, version).datasets:
-                if entry.dataset_id == dataset_id and entry.version:
-                    if entry.version not in named:
-                        named.append(entry.version)
-                    if entry.version == dataset_version:
+        for version, datasets in self._store.project_datasets(project_id):
+            for entry_id, entry_version in datasets:
+                if entry_id == dataset_id and entry_version:
+                    if entry_version not in named:
+                        named.append(entry_version)
+                    if entry_version == dataset_version:
                         found = version
         if found is None:
             raise UnknownVersionError(

@@ -128,9 +128,10 @@ class RegistryDatabase:
             raise self._open_error(exc) from None
         try:
             self._load()
-        except BaseException:
+        finally:
+            # Nothing is read after the snapshot: a catalog holds no file open, so the
+            # catalogs of replaced registry files a server still serves keep no handles.
             self._conn.close()
-            raise
 
     def _load(self) -> None:
         try:
@@ -192,8 +193,7 @@ class RegistryDatabase:
         )
 
     def close(self) -> None:
-        # Idle after the snapshot (no transaction, so no lock held); read-only (mode=ro).
-        self._conn.close()
+        self._conn.close()  # closed after the snapshot already; kept for the interface
 
     def _query(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         try:

@@ -50,6 +50,7 @@ class ModelStore:
             if row is not None:
                 self._current[key] = row.version
         self._parsed: dict[tuple[str, str, str], Any] = {}
+        self._project_datasets: dict[str, list[tuple[str, tuple[tuple[str, str], ...]]]] = {}
         self._registration_times: dict[int, str] | None = None
 
     def registered_at(self, model_type: str, model_id: str, version: str) -> str:
@@ -127,11 +128,32 @@ class ModelStore:
             "dimension_mapping", mapping_id, version, DimensionMappingModel.from_json
         )
 
-    def _parse(self, model_type: str, model_id: str, version: str | None, parse: Any) -> Any:
+    def project_datasets(self, project_id: str) -> list[tuple[str, tuple[tuple[str, str], ...]]]:
+        """(project version, ((dataset_id, dataset version), ...)) for every version of a
+        project, oldest first: what a dataset table read at a dataset version looks up.
+
+        Kept as this small index, not as parsed models: a registry whose project gains a
+        version with every dataset update would otherwise keep every version parsed
+        (~0.3 MB of objects each; hundreds in a soak) for as long as the catalog lives."""
+        index = self._project_datasets.get(project_id)
+        if index is None:
+            index = []
+            for version in self.versions("project", project_id):
+                model = self._parse(
+                    "project", project_id, version, ProjectModel.from_json, keep=False
+                )
+                index.append((version, tuple((e.dataset_id, e.version) for e in model.datasets)))
+            self._project_datasets[project_id] = index
+        return index
+
+    def _parse(
+        self, model_type: str, model_id: str, version: str | None, parse: Any, keep: bool = True
+    ) -> Any:
         row = self.row(model_type, model_id, version)
         key = (model_type, model_id, row.version)
         cached = self._parsed.get(key)
         if cached is None:
+            decoded = "model" in row.__dict__  # ModelRow.model keeps its decoded JSON
             try:
                 cached = parse(row.model)
             except (ValidationError, ValueError) as exc:
@@ -140,7 +162,10 @@ class ModelStore:
                     f"is not a valid dsgrid model ({_first_problem(exc)}).",
                     hint="The registry may have been written by an unsupported dsgrid version.",
                 ) from None
-            self._parsed[key] = cached
+            if keep:
+                self._parsed[key] = cached
+            elif not decoded:
+                row.__dict__.pop("model", None)  # nor the JSON decoded for this look
         return cached
 
 

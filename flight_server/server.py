@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -18,6 +19,7 @@ import pyarrow.flight as flight
 
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError
 from dsgrid_sql.jobs import JobState
+from dsgrid_sql.rewrite.deadline import time_limit, timeout_error
 from dsgrid_sql.service.core import ServerCore
 from dsgrid_sql.session import Result
 
@@ -29,7 +31,6 @@ from .state import ClientSession, Prepared, Running, ServerState, new_handle
 from .status import (
     NotSupportedError,
     ProtocolError,
-    QueryTimeoutError,
     ServerBusyError,
     hide_tracebacks,
     restore_tracebacks,
@@ -174,15 +175,23 @@ class FlightSqlServer(flight.FlightServerBase):
             log.error("%s failed", call, exc_info=True)
             raise to_flight_error(exc) from None
 
+    def _limited(self, context: flight.ServerCallContext) -> contextlib.AbstractContextManager:
+        """Parsing and translating a statement count against the query timeout, and stop
+        when the client cancels the call: a huge text stops at the limit and the call's
+        thread is free again (rewrite/deadline.py)."""
+        return time_limit(self.config.query_timeout_s, cancelled=context.is_cancelled)
+
     @contextlib.contextmanager
-    def _counted_planning(self) -> Iterator[None]:
-        """A statement refused before it streams (a mistake in the SQL) is an answered
-        statement too: the metrics count it as an error."""
+    def _counted_planning(self, context: flight.ServerCallContext) -> Iterator[None]:
+        """A statement refused before it streams (a mistake in the SQL, over its time while
+        translated) is an answered statement too: the metrics count it."""
         started = time.perf_counter()
         try:
-            yield
-        except DsgridSqlError:
-            self.core.metrics.query("flight", "error", time.perf_counter() - started)
+            with self._limited(context):
+                yield
+        except DsgridSqlError as exc:
+            status = METRIC_STATUS.get(exc.code, "error")
+            self.core.metrics.query("flight", status, time.perf_counter() - started)
             raise
 
     def _command(self, descriptor: flight.FlightDescriptor) -> tuple[str, Any]:
@@ -209,9 +218,9 @@ class FlightSqlServer(flight.FlightServerBase):
                 return self._info(descriptor, table.schema, proto.pack(message), table.num_rows)
             if name == "CommandStatementQuery":
                 client = self._client(context)
-                with self._counted_planning():
+                with self._counted_planning(context):
                     results = [client.session.sql(message.query)]
-                return self._query_info(descriptor, context, results)
+                    return self._query_info(descriptor, context, results)
             if name == "CommandPreparedStatementQuery":
                 user = self._identity(context).user
                 prepared = self.state.prepared(message.prepared_statement_handle, user)
@@ -222,13 +231,13 @@ class FlightSqlServer(flight.FlightServerBase):
                         f"The statement takes {prepared.parameter_count} parameter(s); "
                         "bind them before executing."
                     )
-                with self._counted_planning():
+                with self._counted_planning(context):
                     results = [client.session.sql(prepared.text, row or None) for row in rows]
-                # Without parameters the result has the schema found at prepare time, as
-                # long as the registry has not changed since.
-                known = prepared.schema if prepared.catalog is client.session.catalog else None
-                known = known if prepared.parameter_count == 0 else None
-                return self._query_info(descriptor, context, results, known)
+                    # Without parameters the result has the schema found at prepare time, as
+                    # long as the registry has not changed since.
+                    same = prepared.catalog() is client.session.catalog
+                    known = prepared.schema if same and prepared.parameter_count == 0 else None
+                    return self._query_info(descriptor, context, results, known)
             raise NotSupportedError(f"{name} cannot be used with GetFlightInfo")
 
     def get_schema(
@@ -241,7 +250,8 @@ class FlightSqlServer(flight.FlightServerBase):
             if name in METADATA_COMMANDS:
                 return flight.SchemaResult(self._metadata(name, message, context).schema)
             if name == "CommandStatementQuery":
-                schema = self._client(context).session.result_schema(message.query)
+                with self._limited(context):
+                    schema = self._client(context).session.result_schema(message.query)
                 return flight.SchemaResult(declared_schema(schema))
             if name == "CommandPreparedStatementQuery":
                 user = self._identity(context).user
@@ -453,12 +463,7 @@ class FlightSqlServer(flight.FlightServerBase):
         except QueryCancelledError as exc:
             if running.timed_out:
                 status = "timeout"
-                raise to_flight_error(
-                    QueryTimeoutError(
-                        f"The query ran longer than {self.config.query_timeout_s:g} s, "
-                        "the server's limit."
-                    )
-                ) from None
+                raise to_flight_error(timeout_error(self.config.query_timeout_s)) from None
             status = "cancelled"
             raise to_flight_error(exc) from None
         except DsgridSqlError as exc:  # limits, engine errors
@@ -529,7 +534,7 @@ class FlightSqlServer(flight.FlightServerBase):
             prepared = self.state.prepared(message.prepared_statement_handle, client.user)
             text, count = prepared.text, prepared.parameter_count
         rows = _parameter_rows(reader, count) if count else [[]]
-        with self._counted_planning():
+        with self._counted_planning(context):
             results = [client.session.sql(text, row or None) for row in rows]
         running = Running(new_handle(), client.user, results, None)
         started, status = time.perf_counter(), "error"
@@ -595,11 +600,11 @@ class FlightSqlServer(flight.FlightServerBase):
             raise NotSupportedError(REFUSED["BeginTransaction"])
         client = self._client(context)
         text = request.query
-        with self._counted_planning():  # ADBC and JDBC send every statement this way
+        with self._counted_planning(context):  # ADBC and JDBC send every statement so
             count = client.session.parameter_count(text)
             schema = declared_schema(client.session.result_schema(text))
         catalog = client.session.catalog
-        prepared = Prepared(new_handle(), client.user, text, count, schema, catalog)
+        prepared = Prepared(new_handle(), client.user, text, count, schema, weakref.ref(catalog))
         self.state.add_prepared(prepared)
         result = proto.sql("ActionCreatePreparedStatementResult")(
             prepared_statement_handle=prepared.handle,

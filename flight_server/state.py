@@ -12,6 +12,7 @@ import logging
 import secrets
 import threading
 import time
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -47,8 +48,9 @@ class Prepared:
     text: str
     parameter_count: int
     schema: pa.Schema
-    # The catalog the schema was found in (a registry change may change it).
-    catalog: Catalog
+    # The catalog the schema was found in (a registry change may change it); weakly, so an
+    # idle prepared statement does not keep a registry version that is no longer current.
+    catalog: weakref.ref[Catalog]
     # Bound parameter rows (DoPut); None until bound.
     parameters: list[list[Any]] | None = None
     last_used: float = field(default_factory=time.monotonic)
@@ -222,6 +224,9 @@ class ServerState:
                 running = list(self._running.values())
             for query in running:
                 if query.cancelled:
+                    # Again until its stream ends: DuckDB does not look for an interrupt
+                    # while it plans, so one sent then would be lost and the query run on.
+                    query.cancel()
                     continue
                 if query.deadline is not None and now >= query.deadline:
                     query.timed_out = True

@@ -10,9 +10,10 @@ import pyarrow as pa
 
 from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.cache import Lru
+from dsgrid_sql.rewrite.deadline import within_time_limit
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
-from .results import ResultCache
+from .results import ResultCache, naming
 
 BATCH_ROWS = 65_536
 SCHEMA_CACHE_ENTRIES = 512  # per engine; least recently used first out
@@ -69,7 +70,11 @@ class Engine(abc.ABC):
         for a dimension table, 11 ms for an aggregate over ``data`` on DuckDB, far more on
         Spark), and BI tools ask for the schema of the same few queries on every refresh.
         The text fixes the schema: input names carry their content (rewrite/inputs.py)."""
-        return self._schemas.get(sql, lambda: self.probe_schema(sql, inputs))
+        inputs = list(inputs)
+        # Under a request's time limit: engines plan the probe without looking for one.
+        return self._schemas.get(
+            sql, lambda: within_time_limit(lambda: self.probe_schema(sql, inputs))
+        )
 
     @abc.abstractmethod
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
@@ -89,6 +94,18 @@ class Engine(abc.ABC):
         inputs of registry versions that are no longer current would otherwise stay
         registered (and tables of records stay in memory) for the life of the process."""
         return []
+
+    def forget(self, names: list[str]) -> None:
+        """Drop what is remembered about queries over released inputs: their result
+        schemas and kept results can never be asked for again without registering the
+        inputs anew, and would otherwise stay until pushed out (up to the caches' sizes)."""
+        if names:
+            self._schemas.discard(lambda sql: naming(sql, names))  # type: ignore[arg-type]
+            self.results.forget(names)
+
+    def registered_count(self) -> int:
+        """Inputs registered now (tests and the soak bench watch it)."""
+        return 0
 
     def progress(self, tag: str) -> float | None:
         """How far the query named ``tag`` is, in [0, 1], or None when the engine cannot

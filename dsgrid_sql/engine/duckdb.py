@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 import uuid
@@ -23,6 +24,10 @@ from .base import (
     normalize_schema,
     reading_files,
 )
+
+# Seconds close() waits for a query still planning (DuckDB plans a 30,000-term OR chain for
+# tens of seconds on a loaded machine).
+CLOSE_WAIT_S = 120.0
 
 
 class DuckDBEngine(Engine):
@@ -79,18 +84,23 @@ class DuckDBEngine(Engine):
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None, progress: bool = False
     ) -> pa.RecordBatchReader:
         inputs = list(inputs)
-        self.register(inputs)
         tag = tag or uuid.uuid4().hex
+        self._read(tag, inputs)
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
         # stays open (and cancellable) until its reader is exhausted or closed.
-        cursor = self._conn.cursor()
-        if progress:
-            # Per connection (not settable globally), and ~0.27 ms a query: only when asked.
-            cursor.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
+        try:
+            cursor = self._conn.cursor()
+            if progress:
+                # Per connection (not settable globally), ~0.27 ms a query: only when asked.
+                cursor.execute(
+                    "SET enable_progress_bar = true; SET enable_progress_bar_print = false"
+                )
+        except BaseException:
+            self._done_reading(tag)
+            raise
         state = {"cancelled": False}
         with self._lock:
             self._running[tag] = (cursor, state)
-            self._reading[tag] = [item.name for item in inputs]
 
         def release() -> None:
             with self._lock:
@@ -117,26 +127,48 @@ class DuckDBEngine(Engine):
         )
 
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
-        self.register(inputs)
-        cursor = self._conn.cursor()
+        tag = uuid.uuid4().hex
+        self._read(tag, list(inputs))
         try:
-            # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In the
-            # SQL text, not the relation API's .limit(0), which binds the query twice.
-            empty = cursor.sql(f"SELECT * FROM ({sql}) AS q LIMIT 0").to_arrow_table()
-        except duckdb.Error as exc:
-            raise QueryExecutionError(
-                f"DuckDB could not run the query: {first_line(exc)}."
-            ) from None
+            cursor = self._conn.cursor()
+            try:
+                # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In
+                # the SQL text, not the relation API's .limit(0), which binds it twice.
+                empty = cursor.sql(f"SELECT * FROM ({sql}) AS q LIMIT 0").to_arrow_table()
+            except duckdb.Error as exc:
+                raise QueryExecutionError(
+                    f"DuckDB could not run the query: {first_line(exc)}."
+                ) from None
+            finally:
+                cursor.close()
         finally:
-            cursor.close()
+            self._done_reading(tag)
         return normalize_schema(empty.schema)
+
+    def _read(self, tag: str, inputs: list[Input]) -> None:
+        """Mark ``inputs`` as read by query ``tag``, then register them: marked first, so
+        that release_idle (another thread) never drops one between its registration and
+        the query's start."""
+        with self._lock:
+            self._reading[tag] = [item.name for item in inputs]
+        try:
+            self.register(inputs)
+        except BaseException:
+            self._done_reading(tag)
+            raise
+
+    def _done_reading(self, tag: str) -> None:
+        with self._lock:
+            self._reading.pop(tag, None)
 
     def cancel(self, tag: str | None = None) -> None:
         with self._lock:
             running = [item for key, item in self._running.items() if tag is None or key == tag]
         for cursor, state in running:
             state["cancelled"] = True
-            cursor.interrupt()
+            # The query may have ended (and closed its cursor) meanwhile: nothing to stop.
+            with contextlib.suppress(duckdb.Error):
+                cursor.interrupt()
 
     def release_idle(self, idle_s: float) -> list[str]:
         now = time.monotonic()
@@ -146,7 +178,12 @@ class DuckDBEngine(Engine):
                 kind = self._kinds.pop(name, "VIEW")
                 self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
                 del self._registered[name]
+        self.forget(idle)
         return idle
+
+    def registered_count(self) -> int:
+        with self._lock:
+            return len(self._registered)
 
     def progress(self, tag: str) -> float | None:
         with self._lock:
@@ -164,4 +201,15 @@ class DuckDBEngine(Engine):
             return len(self._running)
 
     def close(self) -> None:
-        self._conn.close()
+        """Close the connection. A schema probe left planning past its request's time limit
+        (rewrite/deadline.py's within_time_limit) keeps it busy, and DuckDB refuses to close
+        a busy connection: wait for the planning, which ends by itself."""
+        deadline = time.monotonic() + CLOSE_WAIT_S
+        while True:
+            try:
+                self._conn.close()
+                return
+            except duckdb.ResourceInUseException:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)

@@ -59,6 +59,11 @@ class ResultCache:
         except OSError:
             return None
 
+    def forget(self, names: Iterable[str]) -> int:
+        """Drop kept results of queries that read any input in ``names`` (inputs an engine
+        released: a registry version no longer current); returns how many."""
+        return self._kept.discard(lambda key: naming(key[0], names))  # type: ignore[index]
+
     def reader(self, key: Hashable) -> pa.RecordBatchReader | None:
         """The kept result for ``key``, or None (counted as a hit or a miss)."""
         table = self._kept.lookup(key)
@@ -90,6 +95,12 @@ class ResultCache:
                 self._kept.store(key, pa.Table.from_batches(held, reader.schema))
 
         return pa.RecordBatchReader.from_batches(reader.schema, batches())
+
+
+def naming(sql: str, names: Iterable[str]) -> bool:
+    """Whether engine SQL reads any of the inputs ``names`` (each name is unique: it
+    carries a digest of its content, rewrite/inputs.py)."""
+    return any(name in sql for name in names)
 
 
 def _file_states(inputs: Iterable[Input]) -> tuple[tuple[str, int, int], ...]:

@@ -159,10 +159,10 @@ class SparkEngine(Engine):
     ) -> pa.RecordBatchReader:
         # Spark's status tracker counts every job group's tasks: ``progress`` needs nothing.
         inputs = list(inputs)
-        self.register(inputs)
         group = tag or uuid.uuid4().hex
         with self._lock:
             self._groups.add(group)
+        # Marked as read before registered: release_idle never drops a view between.
         with self._views_lock:
             self._reading[group] = [item.name for item in inputs]
 
@@ -174,6 +174,7 @@ class SparkEngine(Engine):
                 self._reading.pop(group, None)
 
         try:
+            self.register(inputs)
             self._tag(group)
             frame = self._spark.sql(sql)
             batches = self._remote_batches(frame) if self._remote else self._batches(frame)
@@ -255,14 +256,21 @@ class SparkEngine(Engine):
                 yield from item.to_batches()
 
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
-        self.register(inputs)
+        inputs = list(inputs)
+        probe = uuid.uuid4().hex
+        with self._views_lock:
+            self._reading[probe] = [item.name for item in inputs]
         try:
+            self.register(inputs)
             # LIMIT 0 becomes an empty local relation in Spark's optimizer: no job runs.
             empty = self._spark.sql(sql).limit(0).toArrow()
         except Exception as exc:  # pyspark raises many exception classes
             raise QueryExecutionError(
                 f"Spark could not run the query: {first_line(exc)}."
             ) from None
+        finally:
+            with self._views_lock:
+                self._reading.pop(probe, None)
         return normalize_schema(empty.schema)
 
     def _tag(self, group: str) -> None:
@@ -298,7 +306,12 @@ class SparkEngine(Engine):
             for name in idle:
                 self._spark.catalog.dropTempView(name)
                 del self._registered[name]
+        self.forget(idle)
         return idle
+
+    def registered_count(self) -> int:
+        with self._views_lock:
+            return len(self._registered)
 
     def progress(self, tag: str) -> float | None:
         """Finished tasks over all tasks of the query's jobs so far (classic Spark only:

@@ -23,6 +23,7 @@ from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.errors import DsgridSqlError, one_line
 from dsgrid_sql.jobs import JobRecord, JobState
 from dsgrid_sql.jobs.model import check_job_id
+from dsgrid_sql.rewrite.deadline import time_limit
 from dsgrid_sql.service.auth import AuthenticationError, sign_in
 from dsgrid_sql.service.core import ServerCore
 from dsgrid_sql.suggest import did_you_mean
@@ -119,7 +120,10 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
                 session.set("dialect", body.dialect)
             if body.as_of:
                 session.set("as_of", body.as_of)
-            record = core.jobs.submit(session, body.sql, body.parameters, owner=user)
+            # Parsing and translating count against the query timeout: a huge text stops
+            # at the limit and this worker thread is free again (rewrite/deadline.py).
+            with time_limit(core.config.query_timeout_s):
+                record = core.jobs.submit(session, body.sql, body.parameters, owner=user)
         except DsgridSqlError as exc:
             core.metrics.query("http", _status_label(exc), time.monotonic() - started)
             raise
@@ -385,6 +389,8 @@ def _counting(core: ServerCore, record: JobRecord) -> Any:
 
 
 def _status_label(exc: DsgridSqlError) -> str:
+    if exc.code in ("timeout", "cancelled"):
+        return exc.code
     return "busy" if status_of(exc) == 429 else "error"
 
 

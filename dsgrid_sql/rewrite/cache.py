@@ -1,6 +1,6 @@
 """What the rewrite keeps per catalog (one registry version): mapping plans with their
 engine SQL, the sqlglot schemas of bound tables, the catalog's own tables as inputs, and
-whole translations of parameterless query texts (translate.py).
+whole translations of parameterless query texts (translate.py; within TRANSLATION_CHARS of text).
 
 A plan depends only on the catalog, the table, the columns a query reads, the filters pushed
 below the mappings, the engine dialect and whether the query only sums the rows. Building
@@ -78,6 +78,14 @@ class Lru:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._total -= dropped
 
+    def discard(self, stale: Callable[[Hashable], bool]) -> int:
+        """Drop the entries whose key is ``stale``; returns how many."""
+        with self._lock:
+            keys = [key for key in self._entries if stale(key)]
+            for key in keys:
+                self._total -= self._entries.pop(key)[1]
+        return len(keys)
+
     @property
     def weight(self) -> int:
         """The total weight kept (entries, or bytes for a weighed cache)."""
@@ -85,8 +93,16 @@ class Lru:
             return self._total
 
 
+# Characters of query text whose whole translations are kept per catalog. A translation holds
+# its statement's tree, ~160 bytes per character of text (2.9 MB for an 18,000-character OR
+# chain): counted in entries, distinct long texts (a hostile client, a generated IN list)
+# would fill gigabytes for as long as the registry version lasts. 500,000 characters is
+# ~80 MB at most, and some 2,500 dashboard-sized texts.
+TRANSLATION_CHARS = 500_000
+
 _lock = threading.Lock()
 _caches: weakref.WeakKeyDictionary[Catalog, Lru] = weakref.WeakKeyDictionary()
+_translations: weakref.WeakKeyDictionary[Catalog, Lru] = weakref.WeakKeyDictionary()
 
 
 def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
@@ -97,6 +113,23 @@ def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
         if cache is None:
             cache = _caches[catalog] = Lru(MAX_ENTRIES)
     return cache.get(key, build)
+
+
+def remembered_translation(
+    catalog: Catalog, key: Hashable, chars: int, build: Callable[[], T]
+) -> T:
+    """``build()``'s translation of a text of ``chars`` characters, kept per catalog within
+    TRANSLATION_CHARS of text (least recently used out)."""
+    with _lock:
+        cache = _translations.get(catalog)
+        if cache is None:
+            cache = _translations[catalog] = Lru(TRANSLATION_CHARS, weigh=lambda kept: kept[1])
+    kept = cache.lookup(key)
+    if kept is not None:
+        return kept[0]  # type: ignore[no-any-return]
+    value = build()
+    cache.store(key, (value, chars))
+    return value
 
 
 def table_key(table: Table) -> Hashable:

@@ -24,6 +24,8 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.suggest import did_you_mean
 
+from .deadline import check_time
+
 DIALECTS = ("duckdb", "spark", "postgres", "trino", "ansi", "bigquery", "snowflake", "mysql")
 
 
@@ -177,10 +179,16 @@ def too_deep(limits: SqlLimits, depth: int | None = None) -> SqlTooDeepError:
 def parse_query(text: str, dialect: str) -> exp.Expression:
     read = check_dialect(dialect)
     limits = active_limits()
+    check_time()
     check_limits(text, dialect, limits)
     _check_first_word(text)
+    check_time()
     try:
-        statements = [s for s in sqlglot.parse(text, read=read) if s is not None]
+        # sqlglot.parse in its two steps, so that a time limit is looked at between them.
+        reader = sqlglot.Dialect.get_or_raise(read)
+        tokens = reader.tokenize(text)
+        check_time()
+        statements = [s for s in reader.parser().parse(tokens, text) if s is not None]
     except ParseError as exc:
         raise _syntax_error(text, exc.errors[0] if exc.errors else {}) from None
     except TokenError:
@@ -202,6 +210,7 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
             f"'{statement.name.upper()}' statements are not supported.",
             position=position_at(text, 0, len(statement.name)),
         )
+    check_time()
     balance_connectors(statement)
     return statement
 

@@ -15,8 +15,16 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind, forms, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
-from .cache import cached_plan, plan_sql, remembered, table_input, table_key
+from .cache import (
+    cached_plan,
+    plan_sql,
+    remembered,
+    remembered_translation,
+    table_input,
+    table_key,
+)
 from .dataset_plan import ident
+from .deadline import check_time
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
@@ -92,7 +100,7 @@ def translate(
         "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
         active_limits(), as_of,
     )  # fmt: skip
-    return remembered(catalog, key, build)
+    return remembered_translation(catalog, key, len(text), build)
 
 
 def translate_statement(
@@ -114,6 +122,7 @@ def translate_statement(
     check_statement_kind(statement)
     bind.substitute_parameters(statement, params)
     bind.resolve_tables(statement, ctx)
+    check_time()  # between steps: a statement over its time stops here (deadline.py)
     forms.check_series(
         statement, active_limits().max_series_rows, ctx.position,
         engine_of_dialect(dialect), target,
@@ -125,27 +134,37 @@ def translate_statement(
         statement, lambda node: by_node.get(id(node)), bind.star_columns, ctx.position
     )
     bind.canonicalize_columns(statement, ctx)
+    check_time()
     # Columns are named by the user's text, before any call is adapted to the engine.
     bind.name_output_columns(statement, dialect)
     portable.adapt(statement, engine_of_dialect(dialect), target, ctx.position)
     called = check_functions(statement, ctx.position, dialect, target, text)
     same_every_run = repeatable(statement, called)
+    check_time()
     # Every check has passed: now a PIVOT without an IN list may read its values.
     forms.fill_pivot_values(statement, dialect, pivot_values, ctx.position)
     forms.name_pivot_columns(statement, dialect)
+    check_time()
     statement = bind.qualify_columns(statement, ctx)
+    check_time()
     _rebind_nodes(statement, ctx)
+    check_time()
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
+    check_time()
     convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position)
+    check_time()
     if pushdown:
         bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
+    check_time()
     bind.used_columns(statement, ctx)
     bind.mark_only_summed(statement, ctx)
+    check_time()
 
     inputs: list[Input] = []
     plans: list[TablePlan] = []
     placeholders: dict[str, TablePlan] = {}
     for binding in ctx.bindings:
+        check_time()
         table = binding.table
         if table.is_data:
             plan = cached_plan(
@@ -174,6 +193,7 @@ def translate_statement(
             if key not in _TABLE_NAME_PARTS and value:
                 replacement.set(key, value)
         binding.node.replace(replacement)
+    check_time()
     # Not copied first (a copy is 10–30 µs per predicate of a long WHERE): the statement is
     # this translation's own, and the generator's rewrites for the target are ones `ast`
     # (EXPLAIN, `translate`) would apply again when it generates the same dialect.

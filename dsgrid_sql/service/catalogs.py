@@ -35,8 +35,10 @@ class CatalogHolder:
         self._lock = threading.Lock()
         self._checked = 0.0
         self._reloading = False
-        # How many times a changed registry was re-read (tests and logs read it).
+        # How many times a changed registry was re-read (tests and logs read it), and when
+        # (time.monotonic) the current catalog replaced the one before.
         self.reloads = 0
+        self.replaced_at = time.monotonic()
         self._stamp = self._file_stamp()
         self._catalog = self._open()
         settle_heap()
@@ -85,6 +87,7 @@ class CatalogHolder:
             self._stamp = stamp
             self._reloading = False
             self.reloads += 1
+            self.replaced_at = time.monotonic()
             log.info("Registry re-read: %s", self._path)
         settle_heap(replaced=True)
         return catalog

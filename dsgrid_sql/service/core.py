@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from pathlib import Path
 
 from dsgrid_sql.catalog import Catalog
@@ -100,12 +101,31 @@ class ServerCore:
         self._housekeeper.start()
 
     def _housekeeping(self) -> None:
-        """Release engine inputs nobody has used for a while (registry versions that are no
-        longer current, tables of records a dashboard stopped asking for)."""
+        """Release engine inputs nobody has used for a while (tables of records a dashboard
+        stopped asking for) and, soon after the registry changes, those of the versions no
+        longer current: every input no query has used since the new catalog replaced the
+        old one and none is reading now. An input the current version shares with the old
+        one goes too when nothing used it meanwhile; the next query registers it again
+        (a view, or a small table: milliseconds), which keeps the rule simple and the
+        memory of a server whose registry changes for months where it started."""
         interval = max(0.05, min(60.0, self.config.input_idle_s / 4))
-        while not self._stop.wait(interval):
+        # Checked this often for a registry change (a look at two numbers).
+        tick = min(interval, 1.0)
+        seen_reloads = self.catalogs.reloads
+        last_idle = time.monotonic()
+        while not self._stop.wait(tick):
+            now = time.monotonic()
+            idle_s = None
+            if self.catalogs.reloads != seen_reloads:
+                seen_reloads = self.catalogs.reloads
+                idle_s = min(self.config.input_idle_s, now - self.catalogs.replaced_at)
+            elif now - last_idle >= interval:
+                idle_s = self.config.input_idle_s
+            if idle_s is None:
+                continue
+            last_idle = now
             try:
-                released = self.engine.release_idle(self.config.input_idle_s)
+                released = self.engine.release_idle(idle_s)
             except Exception as exc:  # housekeeping never stops the server
                 log.warning("Releasing idle engine inputs failed: %s", exc)
                 continue

@@ -103,7 +103,8 @@ def test_catalog_never_writes(efs_dir: Path, tmp_path: Path) -> None:
         for table in catalog.list_tables():
             if table.kind.value not in ("data", "dataset"):
                 catalog.table_data(table)
-        with pytest.raises(sqlite3.OperationalError, match="readonly"):
+        # Read once at open (mode=ro), then closed: an open catalog holds no file.
+        with pytest.raises(sqlite3.ProgrammingError, match="closed"):
             catalog._db._conn.execute("DELETE FROM key_value")
     assert db.read_bytes() == before
     assert not (db.parent / "registry.db-journal").exists()

@@ -1,0 +1,133 @@
+"""A server whose registry gains versions keeps only what the current version (and running
+queries) need: engine inputs, remembered schemas, kept results, per-catalog plans and file
+handles come back to where they were after each new version."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import pyarrow.compute as pc
+import pytest
+
+from dsgrid_sql.generator import GeneratorSpec, generate_registry
+from dsgrid_sql.generator.updates import register_dataset_update
+from dsgrid_sql.rewrite import cache
+from dsgrid_sql.service.config import ServerConfig
+from dsgrid_sql.service.core import ServerCore
+
+QUERIES = (
+    "SELECT geography, SUM(value) AS v FROM data GROUP BY ALL ORDER BY ALL",
+    "SELECT SUM(value) AS v FROM dsgrid_demo_commercial",
+    "SELECT metric, COUNT(*) AS n FROM dsgrid_demo_residential GROUP BY ALL ORDER BY ALL",
+    "SELECT * FROM dsgrid_demo_mappings.geography__us_states ORDER BY ALL",
+)
+VERSIONS = 12
+
+
+def _wait_for(condition: Callable[[], bool], timeout: float = 60.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def test_what_old_registry_versions_held_is_released(tmp_path: Path) -> None:
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    config = ServerConfig(
+        registry=registry, port=0, registry_poll_s=0.0, result_cache_mb=64,
+        jobs_dir=tmp_path / "jobs",
+    )  # fmt: skip
+    core = ServerCore(config)
+    engine = core.engine
+
+    def ask() -> float:
+        session = core.new_session()
+        for sql in QUERIES:
+            session.result_schema(sql)  # remembered by the engine
+            session.sql(sql).to_arrow()
+            session.sql(sql).to_arrow()  # kept result
+        # An old dataset version: looks through every project version of the registry.
+        session.sql(f"{QUERIES[1]} VERSION AS OF '1.0.0'").to_arrow()
+        return pc.sum(session.sql(QUERIES[1]).to_arrow().column("v")).as_py()
+
+    def held() -> dict[str, int]:
+        return {
+            "inputs": engine.registered_count(),
+            "schemas": engine._schemas.weight,
+            "kept_bytes": engine.results.bytes,
+            # This registry's catalogs only: other tests' live in the same process.
+            "catalogs": sum(1 for c in list(cache._caches) if c.registry_path == registry),
+            "files": len(os.listdir("/proc/self/fd")),
+        }
+
+    def new_version(k: int) -> None:
+        register_dataset_update(registry, 1 + k / 100, replace_file=k % 3 == 0)
+        assert _wait_for(lambda: core.catalogs.current() and core.catalogs.reloads == k)
+
+    try:
+        base = ask()
+        # The baseline is a version after the first: from then on the VERSION AS OF query
+        # reads an old version's tables beside the current one's.
+        new_version(1)
+        ask()
+        assert _wait_for(lambda: core.catalogs.reloads == 1)
+        baseline = held()
+        assert baseline["inputs"] and baseline["schemas"] and baseline["kept_bytes"]
+        for k in range(2, VERSIONS + 1):
+            new_version(k)
+            assert abs(ask() - base * (1 + k / 100)) <= 1e-9 * base  # the new version's
+            # Within a housekeeping tick or two, the old version's inputs (and what was
+            # remembered about queries over them) are gone.
+            assert _wait_for(lambda: engine.registered_count() <= baseline["inputs"]), held()
+        now = held()
+        assert now["inputs"] <= baseline["inputs"]
+        assert now["schemas"] <= baseline["schemas"]
+        assert now["kept_bytes"] <= baseline["kept_bytes"] * 1.01
+        # The current catalog and at most the one before it (freed at the next reload).
+        assert now["catalogs"] <= 2
+        # The current catalog keeps the project versions it reads, not every one it looked
+        # through (its history grows with every version).
+        parsed = core.catalogs.current()._store._parsed
+        assert sum(1 for key in parsed if key[0] == "project") <= 2, sorted(parsed)
+        # A file kept per version would be 12 more; other tests' servers in this process
+        # may hold one or two for a moment.
+        assert now["files"] <= baseline["files"] + 2
+    finally:
+        core.close()
+
+
+def test_translations_kept_per_version_are_bounded_by_their_text(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A translation holds its statement's tree (~160 bytes per character of text): distinct
+    long texts are kept within a budget of text, not by count."""
+    import dsgrid_sql
+
+    monkeypatch.setattr(cache, "TRANSLATION_CHARS", 60_000)  # a smaller budget, same rule
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    with dsgrid_sql.connect(registry) as session:
+        short = "SELECT COUNT(*) AS n FROM dsgrid_demo_residential"
+        first = session.translate(short)
+        assert session.translate(short) is first  # short texts are remembered
+        terms = 500  # ~9,000 characters a text
+        texts = [
+            "SELECT COUNT(*) AS n FROM dsgrid_demo_residential WHERE "
+            + " OR ".join(f"value = -{i + k / 100}" for i in range(terms))
+            for k in range(cache.TRANSLATION_CHARS // 9_000 + 3)
+        ]
+        for text in texts:
+            session.translate(text)
+        kept = cache._translations[session.catalog]
+        assert kept.weight <= cache.TRANSLATION_CHARS
+        assert kept.lookup(next(iter(kept._entries))) is not None
+        assert len(kept._entries) < len(texts)  # the oldest long texts went
