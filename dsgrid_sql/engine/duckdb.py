@@ -13,6 +13,7 @@ import pyarrow as pa
 
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
+from dsgrid_sql.storage import S3Path
 
 from .base import (
     BATCH_ROWS,
@@ -50,6 +51,8 @@ class DuckDBEngine(Engine):
         self._running: dict[str, tuple[duckdb.DuckDBPyConnection, dict[str, Any]]] = {}
         # Inputs each running query reads: never dropped under it.
         self._reading: dict[str, list[str]] = {}
+        # Parquet on object storage, as pyarrow datasets (see _remote_dataset).
+        self._datasets: dict[str, Any] = {}
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
@@ -58,7 +61,10 @@ class DuckDBEngine(Engine):
                 if item.name in self._registered:
                     self._registered[item.name] = now
                     continue
-                if isinstance(item, ParquetInput):
+                if isinstance(item, ParquetInput) and isinstance(item.path, S3Path):
+                    self._datasets[item.name] = _remote_dataset(item)
+                    self._kinds[item.name] = "DATASET"
+                elif isinstance(item, ParquetInput):
                     files = [str(f) for f in item.files] or [str(item.path)]
                     listed = ", ".join("'" + f.replace("'", "''") + "'" for f in files)
                     self._conn.execute(
@@ -83,7 +89,7 @@ class DuckDBEngine(Engine):
         tag = tag or uuid.uuid4().hex
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
         # stays open (and cancellable) until its reader is exhausted or closed.
-        cursor = self._conn.cursor()
+        cursor = self._cursor(inputs)
         if progress:
             # Per connection (not settable globally), and ~0.27 ms a query: only when asked.
             cursor.execute("SET enable_progress_bar = true; SET enable_progress_bar_print = false")
@@ -117,8 +123,9 @@ class DuckDBEngine(Engine):
         )
 
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
+        inputs = list(inputs)
         self.register(inputs)
-        cursor = self._conn.cursor()
+        cursor = self._cursor(inputs)
         try:
             # LIMIT 0 binds and plans the query; DuckDB's optimizer skips the scans. In the
             # SQL text, not the relation API's .limit(0), which binds the query twice.
@@ -130,6 +137,17 @@ class DuckDBEngine(Engine):
         finally:
             cursor.close()
         return normalize_schema(empty.schema)
+
+    def _cursor(self, inputs: list[Input]) -> duckdb.DuckDBPyConnection:
+        """A new cursor that sees the query's inputs: views and tables live in the database;
+        a registered Arrow dataset is seen only by the cursor it is registered on."""
+        cursor = self._conn.cursor()
+        with self._lock:
+            datasets = [(i.name, self._datasets.get(i.name)) for i in inputs]
+        for name, dataset in datasets:
+            if dataset is not None:
+                cursor.register(name, dataset)
+        return cursor
 
     def cancel(self, tag: str | None = None) -> None:
         with self._lock:
@@ -144,7 +162,10 @@ class DuckDBEngine(Engine):
             idle = idle_inputs(self._registered, self._reading, idle_s, now)
             for name in idle:
                 kind = self._kinds.pop(name, "VIEW")
-                self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
+                if kind == "DATASET":
+                    self._datasets.pop(name, None)
+                else:
+                    self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
                 del self._registered[name]
         return idle
 
@@ -165,3 +186,23 @@ class DuckDBEngine(Engine):
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _remote_dataset(item: ParquetInput) -> Any:
+    """Parquet on object storage as a pyarrow dataset over pyarrow's S3 filesystem (DuckDB's
+    httpfs cannot be assumed: its extension is downloaded at run time). DuckDB's Arrow scan
+    hands the dataset the query's columns and filters, so only the needed column chunks of
+    row groups whose statistics (and hive partitions) can match are fetched."""
+    import pyarrow.dataset as pads
+
+    path = item.path
+    assert isinstance(path, S3Path)
+    files = [f for f in item.files if isinstance(f, S3Path)] or [path]
+    single = files == [path]
+    return pads.dataset(
+        [f.fs_path for f in files],
+        filesystem=path.filesystem,
+        format="parquet",
+        partitioning=None if single else "hive",
+        partition_base_dir=None if single else path.fs_path,
+    )
