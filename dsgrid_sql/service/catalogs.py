@@ -114,7 +114,7 @@ class CatalogHolder:
             self._stamp = stamp
             self._reloading = False
             self.reloads += 1
-            log.info("Registry re-read: %s", self._path)
+            log.info("Registry re-read: %s", self._source)
         settle_heap(replaced=True)
         return catalog
 
