@@ -131,6 +131,49 @@ class DatasetFiles:
     def lookup_schema(self) -> pa.Schema | None:
         return self._lookup_schema
 
+    def lookup_id_span(self, keep: dict[str, frozenset[str]]) -> tuple[object, object] | None:
+        """The least and greatest ``id`` of the lookup rows whose columns hold the kept
+        record ids (``keep``: column → ids, compared as strings); None without a lookup, a
+        column named, or a row kept. Parquet on object storage is scanned through Arrow, which
+        skips row groups of the load table by a range of ids but is handed no join's ids."""
+        if self.lookup is None:
+            return None
+        lookup = self._lookup_rows
+        if "id" not in lookup.column_names or not keep:
+            return None
+        import pyarrow.compute as pc
+
+        mask = None
+        for column, ids in keep.items():
+            if column not in lookup.column_names:
+                return None
+            values = pc.cast(lookup.column(column), pa.string())
+            hit = pc.is_in(values, value_set=pa.array(sorted(ids), pa.string()))
+            mask = hit if mask is None else pc.and_(mask, hit)
+        kept = lookup.column("id").filter(mask).drop_null()
+        if len(kept) == 0:
+            return None
+        span = pc.min_max(kept)
+        return span["min"].as_py(), span["max"].as_py()
+
+    @cached_property
+    def _lookup_rows(self) -> pa.Table:
+        """The lookup table (small: one row per id), read once."""
+        assert self.lookup is not None
+        _saw(self.lookup)
+        path = self.lookup
+        try:
+            if isinstance(path, S3Path):
+                return pq.read_table(path.fs_path, filesystem=path.filesystem)
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            if isinstance(path, S3Path) and not isinstance(exc, pa.ArrowInvalid):
+                raise storage_error(exc, path) from None
+            raise DataFileError(
+                f"Dataset '{self.dataset_id}' version {self.version}: '{path}' is not readable "
+                f"Parquet ({str(exc).splitlines()[0].rstrip('.')}).",
+            ) from None
+
     def load_schema(self) -> pa.Schema:
         """The stored columns: table plus lookup (two_table), as the Parquet says."""
         schema = self.table_schema()

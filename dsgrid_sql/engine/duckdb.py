@@ -192,7 +192,11 @@ def _remote_dataset(item: ParquetInput) -> Any:
     """Parquet on object storage as a pyarrow dataset over pyarrow's S3 filesystem (DuckDB's
     httpfs cannot be assumed: its extension is downloaded at run time). DuckDB's Arrow scan
     hands the dataset the query's columns and filters, so only the needed column chunks of
-    row groups whose statistics (and hive partitions) can match are fetched."""
+    row groups whose statistics (and hive partitions) can match are fetched.
+
+    Strings are read as plain strings although decoding them costs about half a full scan's
+    time: read as dictionaries, the scan no longer skips row groups by their statistics
+    (measured in bench/s3.py; a filtered question matters more than a full scan)."""
     import pyarrow.dataset as pads
 
     path = item.path
