@@ -5,7 +5,8 @@ Cases (issue 6): overhead (1), handwritten (2), dsgrid (3), spark (4), flight (5
 memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and generator; shapes
 (8): representative-period and index time against hand-written SQL and dsgrid; startup (9):
 one small query as a whole process (dsgrid-sql, DuckDB, dsgrid); size (1b): translating new
-query texts on registries of 3 to 100 datasets and 3,000 counties.
+query texts on registries of 3 to 100 datasets and 3,000 counties; s3 (issue 16): questions
+from a local S3 server vs local files, bytes read and the effect of pushdown.
 ``all`` runs every one; registries are generated once per scale and cached in bench/cache.
 """
 
@@ -22,7 +23,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator", "shapes", "startup", "size",
+    "catalog", "generator", "shapes", "startup", "size", "s3",
 )  # fmt: skip
 
 
@@ -133,6 +134,15 @@ def main() -> None:
         from . import project_size
 
         emit(project_size.run(min(args.runs, 3)))
+
+    if "s3" in cases:
+        from . import s3
+
+        emit(
+            s3.run(
+                [s for s in scales if s != "100M"] if "all" in args.cases else scales, args.runs
+            )
+        )
 
     if not args.no_report:
         RESULTS.mkdir(exist_ok=True)

@@ -2,18 +2,27 @@
 WSGI application its ``ThreadedMotoServer`` runs), on port 0, counting the bytes of every
 response body so a benchmark can say how much a query read.
 
-Used by tests/storage (the suite's S3 fixture) and ``python -m bench s3``.
+Used by tests/storage (the suite's S3 fixture, in the test process) and ``python -m bench s3``,
+which runs it as a process of its own (:class:`S3ServerProcess`) so that the server's Python
+does not share the measured process's interpreter lock: ``GET /__counts`` answers the counts,
+``POST /__counts`` resets them. ``python -m bench.s3_server`` prints the endpoint and serves
+until its standard input closes.
 """
 
 from __future__ import annotations
 
+import json
 import os
+import subprocess
+import sys
 import threading
+import urllib.request
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+COUNTS_PATH = "/__counts"
 # The SDKs probe the EC2 instance metadata address for credentials when none are set: off.
 FAKE_ENVIRONMENT = {
     "AWS_EC2_METADATA_DISABLED": "true",
@@ -44,6 +53,15 @@ class LocalS3Server:
         app = DomainDispatcherApplication(create_backend_app)
 
         def counting(environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+            if environ.get("PATH_INFO") == COUNTS_PATH:
+                if environ.get("REQUEST_METHOD") == "POST":
+                    self.reset_counts()
+                body = json.dumps({"bytes": self.bytes_sent, "requests": self.requests}).encode()
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [body]
+            return count(environ, start_response)
+
+        def count(environ: dict[str, Any], start_response: Any) -> Iterator[bytes]:
             with self._lock:
                 self.requests += 1
             for chunk in app(environ, start_response):
@@ -120,3 +138,48 @@ def upload_tree(local: Path, url: str, endpoint: str) -> None:
     bucket = bucket_key.split("/", 1)[0]
     fs.create_dir(bucket)
     pafs.copy_files(str(local), bucket_key, destination_filesystem=fs)
+
+
+class S3ServerProcess:
+    """The same server in a child process (``python -m bench.s3_server``)."""
+
+    def __init__(self) -> None:
+        self._process = subprocess.Popen(
+            [sys.executable, "-m", "bench.s3_server"],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=str(Path(__file__).resolve().parents[1]),
+        )
+        assert self._process.stdout is not None
+        self.endpoint = self._process.stdout.readline().strip()
+        if not self.endpoint.startswith("http://"):
+            raise RuntimeError("the S3 server process did not start")
+
+    def counts(self, reset: bool = False) -> tuple[int, int]:
+        request = urllib.request.Request(
+            self.endpoint + COUNTS_PATH, method="POST" if reset else "GET"
+        )
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            found = json.loads(answer.read())
+        return found["bytes"], found["requests"]
+
+    def stop(self) -> None:
+        assert self._process.stdin is not None
+        self._process.stdin.close()  # the child stops when its input closes
+        try:
+            self._process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self._process.kill()
+            self._process.wait()
+
+
+def main() -> None:
+    server = LocalS3Server().start()
+    print(server.endpoint, flush=True)
+    sys.stdin.read()  # until the parent closes it (or exits)
+    server.stop()
+
+
+if __name__ == "__main__":
+    main()
