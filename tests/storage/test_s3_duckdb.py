@@ -153,6 +153,9 @@ def test_export_to_s3_is_whole_or_absent(remote: Session, local: Session) -> Non
     _same(local.sql(query).to_arrow(), written.select(["us_states", "v"]), "export")
     with pytest.raises(ExportError, match="already exists"):
         remote.sql(query).to_parquet(url)
+    # Never into the registry's own objects.
+    with pytest.raises(ExportError, match="part of the registry being read"):
+        remote.sql(query).to_parquet(f"{remote.catalog.data_root}/data/x.parquet")
     # A result that fails while it is written leaves nothing at the target, and no staging.
     target = f"s3://{BUCKET}/exports/failed.parquet"
     with pytest.raises(DsgridSqlError):
@@ -184,7 +187,10 @@ def test_errors_name_bucket_and_key(s3_efs: str) -> None:
         dsgrid_sql.connect(s3_efs, data_path=f"s3://{BUCKET}/no-data-here")
 
 
-def test_an_unreachable_endpoint_is_an_error_not_a_hang(unused_port: int) -> None:
+def test_an_unreachable_endpoint_is_an_error_not_a_hang(
+    s3_server: LocalS3Server, unused_port: int
+) -> None:
+    # s3_server: its fake environment keeps the SDK from looking for credentials elsewhere.
     options = {"endpoint": f"http://127.0.0.1:{unused_port}", "connect_timeout": "1"}
     with pytest.raises(StorageError) as caught:
         dsgrid_sql.connect(f"s3://{BUCKET}/test_efs", storage_options=options)
