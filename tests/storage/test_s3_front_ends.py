@@ -40,9 +40,12 @@ def test_cli_queries_a_registry_on_s3_with_storage_options(
     expected = _expected(efs_dir)
     assert [r["us_states"] for r in rows] == [r["us_states"] for r in expected]
     assert [r["v"] for r in rows] == pytest.approx([r["v"] for r in expected], rel=1e-9)
-    # --output to the bucket, as CSV.
+    # --output to the bucket, as CSV; the options from the environment this time.
     url = f"s3://{BUCKET}/cli/totals.csv"
-    result = CliRunner(env=env).invoke(main, [*args, "--output", url, TOTALS])
+    env_options = {**env, "DSGRID_SQL_STORAGE_OPTIONS": f"endpoint={s3_server.endpoint} tls=false"}
+    result = CliRunner(env=env_options).invoke(
+        main, ["query", "--registry", s3_efs, "--output", url, TOTALS]
+    )
     assert result.exit_code == 0, result.output
     assert f"Wrote {len(expected)} rows to {url}." in result.output
     path = S3Path.parse(url)
