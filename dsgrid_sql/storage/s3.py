@@ -272,7 +272,8 @@ def storage_error(exc: BaseException, path: S3Path, doing: str = "reading") -> S
         endpoint = options.endpoint_host() or "the S3 endpoint"
         return StorageError(
             f"The storage endpoint '{endpoint}' could not be reached while {doing} {where} "
-            f"(connect timeout {options.connect_timeout_s:g} s).",
+            f"(timeouts: connect {options.connect_timeout_s:g} s, request "
+            f"{options.request_timeout_s:g} s; {MAX_ATTEMPTS} attempts).",
             hint="Check --storage-option endpoint=... (or AWS_ENDPOINT_URL) and the network.",
         )
     return StorageError(f"S3 failed {doing} {where}: {options.scrub(text)}.")

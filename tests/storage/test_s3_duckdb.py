@@ -199,6 +199,32 @@ def test_an_unreachable_endpoint_is_an_error_not_a_hang(
     assert f"s3://{BUCKET}/test_efs" in message
 
 
+def test_an_endpoint_that_never_answers_times_out(s3_server: LocalS3Server) -> None:
+    """A server that accepts connections and never answers: the request timeout ends it."""
+    import socket
+    import threading
+
+    outcome: list[BaseException] = []
+    with socket.socket() as silent:
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(16)
+        port = silent.getsockname()[1]
+        options = {"endpoint": f"http://127.0.0.1:{port}", "request_timeout": "1"}
+
+        def attempt() -> None:
+            try:
+                dsgrid_sql.connect(f"s3://{BUCKET}/test_efs", storage_options=options)
+            except BaseException as exc:  # any outcome is checked below
+                outcome.append(exc)
+
+        worker = threading.Thread(target=attempt, daemon=True)
+        worker.start()
+        worker.join(timeout=120)  # a hang guard, not a timing: it takes ~10 s (3 attempts)
+        assert not worker.is_alive(), "the request did not time out"
+    assert len(outcome) == 1 and isinstance(outcome[0], StorageError), outcome
+    assert "could not be reached" in outcome[0].message and "request 1 s" in outcome[0].message
+
+
 def test_bad_storage_options_are_one_sentence() -> None:
     with pytest.raises(
         StorageError, match=r"Unknown storage option 'endpont'\. Did you mean 'endpoint'"
