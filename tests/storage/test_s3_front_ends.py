@@ -100,3 +100,28 @@ def _put(local: Path, url: str) -> None:
     target = S3Path.parse(url)
     with target.filesystem.open_output_stream(target.fs_path) as sink:
         sink.write(local.read_bytes())
+
+
+def test_a_flight_sql_client_queries_a_registry_on_s3(s3_efs: str, efs_dir: Path) -> None:
+    """serve's server over an s3:// registry, a real ADBC client: the local answers, and a
+    COPY into an s3:// export directory."""
+    flight_sql = pytest.importorskip("adbc_driver_flightsql.dbapi")
+    from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
+
+    exports = f"s3://{BUCKET}/flight-exports"
+    server = FlightSqlServer(ServerConfig(registry=s3_efs, port=0, export_dir=exports))
+    try:
+        with flight_sql.connect(f"grpc://127.0.0.1:{server.port}", autocommit=True) as conn:
+            cur = conn.cursor()
+            cur.execute(TOTALS)
+            rows = cur.fetch_arrow_table().to_pylist()
+            cur.execute(f"COPY ({TOTALS}) TO 'totals.parquet'")
+            copied = cur.fetch_arrow_table().to_pylist()
+            cur.close()
+    finally:
+        server.close()
+    expected = _expected(efs_dir)
+    assert [r["us_states"] for r in rows] == [r["us_states"] for r in expected]
+    assert [r["v"] for r in rows] == pytest.approx([r["v"] for r in expected], rel=1e-9)
+    assert copied == [{"rows": len(expected), "path": f"{exports}/totals.parquet"}]
+    assert S3Path.parse(f"{exports}/totals.parquet").is_file()
