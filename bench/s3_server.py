@@ -43,12 +43,18 @@ class LocalS3Server:
         self.requests = 0
 
     def start(self) -> LocalS3Server:
-        from moto.moto_server.werkzeug_app import (
-            DomainDispatcherApplication,
-            MotoRequestHandler,
-            create_backend_app,
-        )
-        from werkzeug.serving import make_server
+        try:
+            from moto.moto_server.werkzeug_app import (
+                DomainDispatcherApplication,
+                MotoRequestHandler,
+                create_backend_app,
+            )
+            from werkzeug.serving import make_server
+        except ImportError:
+            raise SystemExit(
+                "The local S3 server needs moto, which is not installed; install it with: "
+                "pip install 'moto[server]' (part of dsgrid-sql's dev extras)."
+            ) from None
 
         app = DomainDispatcherApplication(create_backend_app)
 
