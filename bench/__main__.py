@@ -6,10 +6,11 @@ memory (7), load (16 Flight clients × 200 mixed queries), plus catalog and gene
 (8): representative-period and index time against hand-written SQL and dsgrid; startup (9):
 one small query as a whole process (dsgrid-sql, DuckDB, dsgrid); size (1b): translating new
 query texts on registries of 3 to 100 datasets and 3,000 counties; terms: translation
-against the size of a WHERE clause (100 to 50,000 predicate terms); soak (issue 20): a server
-for --minutes under 16 mixed clients while its registry gains a version every few seconds.
-``all`` runs every one but the soak; registries are generated once per scale and cached in
-bench/cache.
+against the size of a WHERE clause (100 to 50,000 predicate terms); s3 (issue 16): questions
+from a local S3 server vs local files, bytes read and the effect of pushdown; soak (issue 20):
+a server for --minutes under 16 mixed clients while its registry gains a version every few
+seconds. ``all`` runs every one but the soak; registries are generated once per scale and
+cached in bench/cache.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from pathlib import Path
 RESULTS = Path(__file__).resolve().parent / "results"
 CASES = (
     "overhead", "handwritten", "dsgrid", "spark", "flight", "repl", "memory", "load",
-    "catalog", "generator", "shapes", "startup", "size", "terms", "soak",
+    "catalog", "generator", "shapes", "startup", "size", "terms", "s3", "soak",
 )  # fmt: skip
 
 
@@ -151,6 +152,15 @@ def main() -> None:
         from . import predicate_terms
 
         emit(predicate_terms.run(min(args.runs, 3)))
+
+    if "s3" in cases:
+        from . import s3
+
+        emit(
+            s3.run(
+                [s for s in scales if s != "100M"] if "all" in args.cases else scales, args.runs
+            )
+        )
 
     if not args.no_report:
         RESULTS.mkdir(exist_ok=True)

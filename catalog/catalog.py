@@ -26,6 +26,7 @@ from dsgrid_sql.errors import (
     UnknownTableError,
     UnknownVersionError,
 )
+from dsgrid_sql.storage import Location, StorageOptions
 from dsgrid_sql.suggest import did_you_mean
 
 from . import table_data
@@ -33,7 +34,7 @@ from .models import AnyDimensionModel, DatasetModel, DimensionMappingModel
 from .names import NameAllocator
 from .paths import DatasetFiles, find_dataset_files, resolve_data_root
 from .project import Project, ProjectDataset
-from .registry import Registration, RegistryDatabase, locate_registry_file
+from .registry import Registration, RegistryDatabase, RegistrySource, locate_registry
 from .store import ModelStore
 from .tables import (
     DATA_TABLE,
@@ -66,10 +67,22 @@ class Catalog:
         ['data', 'test_efs_comstock', 'test_efs_comstock_unpivoted']
     """
 
-    def __init__(self, db: RegistryDatabase, data_root: Path, name: str = DEFAULT_CATALOG_NAME):
+    def __init__(
+        self,
+        db: RegistryDatabase,
+        data_root: Location,
+        name: str = DEFAULT_CATALOG_NAME,
+        *,
+        source: RegistrySource | None = None,
+        storage_options: StorageOptions | None = None,
+    ):
         self._db = db
         self.name = name
+        # The SQLite file read: for a registry on object storage, its local cached copy.
         self.registry_path = db.path
+        # What was opened, as the user named it (an s3:// URL for a remote registry).
+        self.source = source or RegistrySource(db.path, db.path)
+        self.storage_options = storage_options or StorageOptions()
         self.data_root = data_root
         self.key_values = db.key_values()
         self._store = ModelStore(db)
@@ -81,19 +94,23 @@ class Catalog:
     @classmethod
     def open(
         cls,
-        location: str | Path,
+        location: str | Path | RegistrySource,
         *,
-        data_path: str | Path | None = None,
+        data_path: str | Location | None = None,
         name: str = DEFAULT_CATALOG_NAME,
+        storage_options: StorageOptions | dict | list | None = None,
     ) -> Catalog:
-        """Open a registry by its ``registry.db``, its folder, or a ``sqlite:///`` URL."""
-        registry_file = locate_registry_file(location)
-        db = RegistryDatabase(registry_file)
+        """Open a registry by its ``registry.db``, its folder, a ``sqlite:///`` URL, or an
+        ``s3://`` URL of either (fetched into a local cache; ``storage_options`` say how to
+        reach the store, beside the standard AWS environment variables)."""
+        options = StorageOptions.parse(storage_options)
+        source = locate_registry(location, options)
+        db = RegistryDatabase(source.local)
         try:
             data_root = resolve_data_root(
-                registry_file, db.key_values().get("data_path"), data_path
+                source.location, db.key_values().get("data_path"), data_path, options
             )
-            return cls(db, data_root, name)
+            return cls(db, data_root, name, source=source, storage_options=options)
         except BaseException:
             db.close()
             raise

@@ -17,6 +17,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from dsgrid_sql.errors import CatalogError, DataFileError
+from dsgrid_sql.storage import Location, S3Path, StorageOptions, location
+from dsgrid_sql.storage.s3 import storage_error
 
 from .models import DimensionType
 
@@ -30,13 +32,13 @@ LOOKUP_FILE_NAMES = ("lookup_table.parquet", "load_data_lookup.parquet")
 # Sets collecting every path this module looks at (exists or not, folder listed, file read)
 # while watched() is active: what a result built from the catalog depends on, beside the
 # registry database (the translation cache, dsgrid_sql/translation_cache.py).
-_watchers: list[set[Path]] = []
+_watchers: list[set[Location]] = []
 
 
 @contextmanager
-def watched() -> Iterator[set[Path]]:
+def watched() -> Iterator[set[Location]]:
     """Collect, until the block ends, the paths the catalog's file lookups touch."""
-    seen: set[Path] = set()
+    seen: set[Location] = set()
     _watchers.append(seen)
     try:
         yield seen
@@ -44,23 +46,27 @@ def watched() -> Iterator[set[Path]]:
         _watchers.remove(seen)
 
 
-def _saw(*paths: Path) -> None:
+def _saw(*paths: Location) -> None:
     for seen in _watchers:
         seen.update(paths)
 
 
 def resolve_data_root(
-    registry_file: Path, stored: str | None, override: str | Path | None
-) -> Path:
-    """The directory that holds ``data/<dataset_id>/<version>/``.
+    registry_file: Location,
+    stored: str | None,
+    override: str | Location | None,
+    options: StorageOptions | None = None,
+) -> Location:
+    """The directory (or S3 prefix) that holds ``data/<dataset_id>/<version>/``.
 
-    An explicit ``override`` wins. Otherwise the stored ``data_path`` is taken as absolute,
-    then relative to the registry file's folder, then relative to the working directory.
+    An explicit ``override`` wins. Otherwise the stored ``data_path`` is taken as absolute
+    (a local path or an ``s3://`` URL), then relative to the registry file's folder (a
+    remote registry's prefix for a remote registry), then relative to the working directory.
     When none exists the folder-relative candidate is returned, so that a registry without
     data can still be browsed and a query names the path it looked for.
     """
     if override is not None:
-        path = Path(override).expanduser()
+        path = location(override, options)
         _saw(path)
         if not path.is_dir():
             raise CatalogError(
@@ -70,13 +76,14 @@ def resolve_data_root(
         return path
     if not stored:
         return registry_file.parent
-    stored_path = Path(stored).expanduser()
+    stored_path = location(stored, options)
     if stored_path.is_absolute():
         _saw(stored_path)
         return stored_path
     beside_registry = registry_file.parent / stored_path
     _saw(beside_registry)
-    if beside_registry.is_dir():
+    if isinstance(beside_registry, S3Path) or beside_registry.is_dir():
+        # A remote registry's relative data path is beside it, never in this machine's cwd.
         return beside_registry
     from_cwd = Path.cwd() / stored_path
     _saw(from_cwd)
@@ -99,8 +106,8 @@ class DatasetFiles:
 
     dataset_id: str
     version: str
-    table: Path
-    lookup: Path | None
+    table: Location
+    lookup: Location | None
 
     # Schemas and part-file lists are read once per DatasetFiles: a catalog keeps one per
     # dataset version, so queries after the first touch no Parquet footer or directory.
@@ -115,11 +122,11 @@ class DatasetFiles:
         return read_parquet_schema(self.lookup, self.dataset_id, self.version)
 
     @cached_property
-    def table_files(self) -> tuple[Path, ...]:
+    def table_files(self) -> tuple[Location, ...]:
         return tuple(parquet_part_files(self.table))
 
     @cached_property
-    def lookup_files(self) -> tuple[Path, ...]:
+    def lookup_files(self) -> tuple[Location, ...]:
         return tuple(parquet_part_files(self.lookup)) if self.lookup else ()
 
     @cached_property
@@ -147,6 +154,49 @@ class DatasetFiles:
     def lookup_schema(self) -> pa.Schema | None:
         return self._lookup_schema
 
+    def lookup_id_span(self, keep: dict[str, frozenset[str]]) -> tuple[object, object] | None:
+        """The least and greatest ``id`` of the lookup rows whose columns hold the kept
+        record ids (``keep``: column → ids, compared as strings); None without a lookup, a
+        column named, or a row kept. Parquet on object storage is scanned through Arrow, which
+        skips row groups of the load table by a range of ids but is handed no join's ids."""
+        if self.lookup is None:
+            return None
+        lookup = self._lookup_rows
+        if "id" not in lookup.column_names or not keep:
+            return None
+        import pyarrow.compute as pc
+
+        mask = None
+        for column, ids in keep.items():
+            if column not in lookup.column_names:
+                return None
+            values = pc.cast(lookup.column(column), pa.string())
+            hit = pc.is_in(values, value_set=pa.array(sorted(ids), pa.string()))
+            mask = hit if mask is None else pc.and_(mask, hit)
+        kept = lookup.column("id").filter(mask).drop_null()
+        if len(kept) == 0:
+            return None
+        span = pc.min_max(kept)
+        return span["min"].as_py(), span["max"].as_py()
+
+    @cached_property
+    def _lookup_rows(self) -> pa.Table:
+        """The lookup table (small: one row per id), read once."""
+        assert self.lookup is not None
+        _saw(self.lookup)
+        path = self.lookup
+        try:
+            if isinstance(path, S3Path):
+                return pq.read_table(path.fs_path, filesystem=path.filesystem)
+            return pq.read_table(path)
+        except (OSError, pa.ArrowException) as exc:
+            if isinstance(path, S3Path) and not isinstance(exc, pa.ArrowInvalid):
+                raise storage_error(exc, path) from None
+            raise DataFileError(
+                f"Dataset '{self.dataset_id}' version {self.version}: '{path}' is not readable "
+                f"Parquet ({str(exc).splitlines()[0].rstrip('.')}).",
+            ) from None
+
     def load_schema(self) -> pa.Schema:
         """The stored columns: table plus lookup (two_table), as the Parquet says."""
         schema = self.table_schema()
@@ -167,7 +217,7 @@ class DatasetFiles:
 
 
 def find_dataset_files(
-    data_root: Path, dataset_id: str, version: str, *, two_table: bool
+    data_root: Location, dataset_id: str, version: str, *, two_table: bool
 ) -> DatasetFiles:
     folder = data_root / "data" / dataset_id / version
     _saw(folder)  # a file added to it can change which one is read
@@ -191,7 +241,7 @@ def find_dataset_files(
     return DatasetFiles(dataset_id, version, table, lookup)
 
 
-def parquet_part_files(path: Path) -> list[Path]:
+def parquet_part_files(path: Location) -> list[Location]:
     """The Parquet files that make up ``path``: itself, or a directory's part files.
 
     Spark writes ``_SUCCESS`` and ``.crc`` files beside its parts; names starting with ``_``
@@ -211,10 +261,13 @@ def parquet_part_files(path: Path) -> list[Path]:
     )
 
 
-def read_parquet_schema(path: Path, dataset_id: str, version: str) -> pa.Schema:
+def read_parquet_schema(path: Location, dataset_id: str, version: str) -> pa.Schema:
     _saw(path)
+    remote = isinstance(path, S3Path)
     try:
         if path.is_file():
+            if remote:
+                return pq.read_schema(path.fs_path, filesystem=path.filesystem)
             return pq.read_schema(path)
         if not parquet_part_files(path):
             raise DataFileError(
@@ -224,15 +277,21 @@ def read_parquet_schema(path: Path, dataset_id: str, version: str) -> pa.Schema:
         # Imported here: pyarrow.dataset loads pandas, a third of the CLI's start-up.
         import pyarrow.dataset as pads
 
+        if remote:
+            return pads.dataset(
+                path.fs_path, filesystem=path.filesystem, format="parquet", partitioning="hive"
+            ).schema
         return pads.dataset(path, format="parquet", partitioning="hive").schema
     except (OSError, pa.ArrowException) as exc:
+        if remote and isinstance(exc, OSError) and not isinstance(exc, pa.ArrowInvalid):
+            raise storage_error(exc, path) from None
         raise DataFileError(
             f"Dataset '{dataset_id}' version {version}: '{path}' is not readable Parquet "
             f"({str(exc).splitlines()[0].rstrip('.')}).",
         ) from None
 
 
-def _first_existing(folder: Path, names: tuple[str, ...]) -> Path | None:
+def _first_existing(folder: Location, names: tuple[str, ...]) -> Location | None:
     for name in names:
         candidate = folder / name
         _saw(candidate)

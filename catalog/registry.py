@@ -20,6 +20,7 @@ from dsgrid_sql.errors import (
     RegistryLockedError,
     RegistryNotFoundError,
 )
+from dsgrid_sql.storage import Location, S3Path, StorageOptions, is_remote
 
 REGISTRY_FILE_NAME = "registry.db"
 _SQLITE_URL_PREFIX = "sqlite:///"
@@ -70,6 +71,44 @@ class Registration:
     submitter: str
     update_type: str
     log_message: str
+
+
+@dataclass(frozen=True)
+class RegistrySource:
+    """Where a registry was opened from: ``local`` is the SQLite file read (for a remote
+    registry, its cached copy), ``location`` what the user named (an S3 object's URL or the
+    local file), ``identity`` the remote object's (ETag, size) when it was fetched."""
+
+    local: Path
+    location: Location
+    identity: tuple[str, int] | None = None
+
+    @property
+    def remote(self) -> bool:
+        return isinstance(self.location, S3Path)
+
+    def __str__(self) -> str:
+        return str(self.location)
+
+
+def locate_registry(
+    location: str | Path | RegistrySource, options: StorageOptions | None = None
+) -> RegistrySource:
+    """The registry a user named, local or on object storage; a remote ``registry.db`` is
+    fetched into the local cache (dsgrid_sql/storage/cache.py) unless a copy of the same
+    object is kept. A RegistrySource is already located: returned as it is (name its
+    ``location`` to look again)."""
+    if isinstance(location, RegistrySource):
+        return location
+    if isinstance(location, S3Path) or is_remote(str(location)):
+        from dsgrid_sql.storage.cache import fetch_registry, locate_remote_registry
+
+        remote = S3Path.parse(str(location), options)
+        remote = locate_remote_registry(remote)
+        local, identity = fetch_registry(remote)
+        return RegistrySource(local, remote, identity)
+    local = locate_registry_file(location)
+    return RegistrySource(local, local)
 
 
 def locate_registry_file(location: str | Path) -> Path:

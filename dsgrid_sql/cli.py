@@ -64,7 +64,17 @@ def _open_catalog(ctx: click.Context) -> Any:
         raise click.UsageError(
             "No registry given: pass --registry PATH or set DSGRID_SQL_REGISTRY.", ctx
         )
-    return Catalog.open(registry, data_path=ctx.obj.get("data_path"))
+    return Catalog.open(
+        registry,
+        data_path=ctx.obj.get("data_path"),
+        storage_options=_storage_options(ctx),
+    )
+
+
+def _storage_options(ctx: click.Context) -> Any:
+    from dsgrid_sql.storage import StorageOptions
+
+    return StorageOptions.parse(ctx.obj.get("storage_options") or ())
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -337,6 +347,7 @@ def _connect(ctx: click.Context, params: dict[str, Any]) -> Any:
         engine=params["engine"],
         dialect=params["dialect"],
         data_path=ctx.obj.get("data_path"),
+        storage_options=_storage_options(ctx),
         project=params["project"],
         export_dir=params["export_dir"],
         pushdown=not params["no_pushdown"],
@@ -411,6 +422,10 @@ def _cache_key(ctx: click.Context, params: dict[str, Any], text: str) -> str | N
     registry = _registry(ctx)
     if translation_cache.cache_root() is None:
         return None
+    if _remote_named(ctx, registry):
+        # Remote objects have no cheap identity to check per query (a request each): a
+        # remote registry's queries are planned afresh.
+        return None
     try:
         if not isinstance(statements.classify(text), statements.Query):
             return None
@@ -428,6 +443,12 @@ def _cache_key(ctx: click.Context, params: dict[str, Any], text: str) -> str | N
     except OSError:  # the working directory is gone: relative paths mean nothing
         return None
     return translation_cache.entry_key(text, settings)
+
+
+def _remote_named(ctx: click.Context, registry: str) -> bool:
+    from dsgrid_sql.storage import is_remote
+
+    return is_remote(registry) or is_remote(str(ctx.obj.get("data_path") or ""))
 
 
 def _run_cached(

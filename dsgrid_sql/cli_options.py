@@ -29,7 +29,7 @@ def _store(key: str) -> Callable[[click.Context, click.Parameter, Any], None]:
         obj = ctx.ensure_object(dict)
         explicit: set[str] = obj.setdefault(_EXPLICIT, set())
         obj.setdefault(key, None)
-        if value is None:
+        if value is None or value == ():  # not given (a repeatable option gives ())
             return
         assert param.name is not None
         if ctx.get_parameter_source(param.name) is ParameterSource.COMMANDLINE:
@@ -48,8 +48,9 @@ def store_option(key: str) -> Callable[[click.Context, click.Parameter, Any], No
 
 
 def registry_options(function: F) -> F:
-    """Add ``--registry`` and ``--data-path`` to a command or group; their values are read
-    from ``ctx.obj["registry"]`` and ``ctx.obj["data_path"]``, never as parameters."""
+    """Add ``--registry``, ``--data-path`` and ``--storage-option`` to a command or group;
+    their values are read from ``ctx.obj["registry"]``, ``ctx.obj["data_path"]`` and
+    ``ctx.obj["storage_options"]`` (a tuple of KEY=VALUE texts), never as parameters."""
     options = [
         click.option(
             "--registry",
@@ -57,8 +58,8 @@ def registry_options(function: F) -> F:
             metavar="PATH",
             expose_value=False,
             callback=_store("registry"),
-            help="dsgrid registry: registry.db, its folder, or sqlite:///path "
-            "(env DSGRID_SQL_REGISTRY).",
+            help="dsgrid registry: registry.db, its folder, sqlite:///path, or an s3:// URL "
+            "of either (env DSGRID_SQL_REGISTRY).",
         ),
         click.option(
             "--data-path",
@@ -67,8 +68,21 @@ def registry_options(function: F) -> F:
             type=click.Path(file_okay=False),
             expose_value=False,
             callback=_store("data_path"),
-            help="Override the registry's data_path, the folder holding data/ "
-            "(env DSGRID_SQL_DATA_PATH).",
+            help="Override the registry's data_path, the folder (or s3:// prefix) holding "
+            "data/ (env DSGRID_SQL_DATA_PATH).",
+        ),
+        click.option(
+            "--storage-option",
+            "storage_option",
+            envvar="DSGRID_SQL_STORAGE_OPTIONS",
+            metavar="KEY=VALUE",
+            multiple=True,
+            expose_value=False,
+            callback=_store("storage_options"),
+            help="How to reach s3:// registries and data, repeatable: endpoint=URL, region=R, "
+            "anonymous=true, path_style=true, tls=false, connect_timeout=S, profile=P "
+            "(beside the AWS_* environment variables; env DSGRID_SQL_STORAGE_OPTIONS, "
+            "space-separated).",
         ),
     ]
     for option in reversed(options):

@@ -118,6 +118,7 @@ def serve(ctx: click.Context, log_level: str, **options: Any) -> None:
     config = ServerConfig(
         registry=registry,
         data_path=ctx.obj.get("data_path"),
+        storage_options=ctx.obj.get("storage_options") or None,
         engine_options=engine_options,
         query_timeout_s=options.pop("query_timeout"),
         token_ttl_s=options.pop("token_ttl"),
@@ -194,7 +195,11 @@ def web(ctx: click.Context, no_browser: bool, **options: Any) -> None:
     port = options.pop("port")
     stop = catch_signals(signal.SIGINT, signal.SIGTERM)
     config = ServerConfig(
-        registry=registry, data_path=ctx.obj.get("data_path"), http_port=port, **options
+        registry=registry,
+        data_path=ctx.obj.get("data_path"),
+        storage_options=ctx.obj.get("storage_options") or None,
+        http_port=port,
+        **options,
     )
     try:
         core = ServerCore(config)

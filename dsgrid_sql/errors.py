@@ -89,6 +89,14 @@ class DataFileError(CatalogError):
     code = "data_file_error"
 
 
+class StorageError(CatalogError):
+    """Object storage (S3) cannot be read or written as asked: no such bucket or key, access
+    denied, an endpoint that does not answer, a bad storage option. Messages name the bucket
+    and key, never a credential."""
+
+    code = "storage_error"
+
+
 class UnknownNameError(DsgridSqlError):
     """A name that should exist in the catalog does not."""
 

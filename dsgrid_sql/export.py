@@ -72,8 +72,12 @@ def lineage(query: str, sources: dict[str, Any], engine: str) -> dict[str, Any]:
     }
 
 
-def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Path:
-    """The target path; relative to and confined within ``export_dir`` when one is set."""
+def resolve_export_path(path: str | Path, export_dir: str | Path | None) -> Any:
+    """The target path; relative to and confined within ``export_dir`` when one is set. An
+    ``s3://`` target (or export directory) is checked as an S3 path."""
+    if _is_remote(path) or (export_dir is not None and _is_remote(export_dir)):
+        path = _under_remote_dir(path, export_dir)
+        return resolve_remote_target(str(path), export_dir, None)
     target = Path(path).expanduser()
     if export_dir is None:
         return _resolve_folder(target)
@@ -105,10 +109,25 @@ def write_result(
     metadata: dict[str, Any] | None = None,
     overwrite: bool = False,
     export_dir: str | Path | None = None,
-    protected: Sequence[Path] = (),
-) -> tuple[Path, int]:
+    protected: Sequence[Any] = (),
+    storage_options: Any = None,
+) -> tuple[Any, int]:
     """Write every batch of ``reader`` to ``path`` in ``file_format`` (by default the one
-    its name says, see :func:`export_format`); returns (path, rows written)."""
+    its name says, see :func:`export_format`); returns (path, rows written). An ``s3://``
+    path is written to object storage (``storage_options`` say how to reach it)."""
+    if _is_remote(path) or (export_dir is not None and _is_remote(export_dir)):
+        path = _under_remote_dir(path, export_dir)
+        return _write_remote(
+            reader,
+            str(path),
+            file_format=file_format,
+            partition_by=_partition_columns(reader, partition_by),
+            schema=_with_lineage(reader.schema, metadata),
+            overwrite=overwrite,
+            export_dir=export_dir,
+            protected=protected,
+            storage_options=storage_options,
+        )
     target = resolve_export_path(path, export_dir)
     check_target(target, protected)
     if (target.exists() or target.is_symlink()) and overwrite:
@@ -121,6 +140,146 @@ def write_result(
     if not target.parent.is_dir():
         raise ExportError(f"Cannot write '{target}': the folder '{target.parent}' does not exist.")
     file_format = export_format(path, file_format)
+    partition_by = _partition_columns(reader, partition_by)
+    schema = _with_lineage(reader.schema, metadata)
+    _remove_abandoned_staging(target)
+    try:
+        prefix = f".{target.name}{PARTIAL_MARK}{os.getpid()}-"
+        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
+    except OSError as exc:
+        raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
+    try:
+        out = staging / "out"
+        rows = _write_out(reader, schema, out, file_format, partition_by, target)
+        _move_into_place(out, target, overwrite=overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, rows
+
+
+def _write_out(
+    reader: pa.RecordBatchReader,
+    schema: pa.Schema,
+    out: Path,
+    file_format: str,
+    partition_by: list[str],
+    target: object,
+) -> int:
+    """Write every batch to ``out`` (a file, or a folder of partitions); returns rows."""
+    rows = 0
+    try:
+        if partition_by:
+            if file_format != "parquet":
+                raise ExportError("Partitioned exports are written as Parquet only.")
+            batches = _counting(reader)
+            import pyarrow.dataset as pads  # loads pandas: only when partitioning
+
+            pads.write_dataset(
+                pa.RecordBatchReader.from_batches(schema, batches),
+                out,
+                format="parquet",
+                partitioning=partition_by,
+                partitioning_flavor="hive",
+                existing_data_behavior="error",
+            )
+            rows = batches.count  # type: ignore[attr-defined]
+        elif file_format == "parquet":
+            with pq.ParquetWriter(out, schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+        else:
+            with pacsv.CSVWriter(out, reader.schema) as writer:
+                for batch in reader:
+                    writer.write_batch(batch)
+                    rows += batch.num_rows
+    except (OSError, pa.ArrowException) as exc:
+        # Disk full, permissions, a failing stream not already a dsgrid-sql error.
+        raise ExportError(
+            f"Writing '{target}' failed ({_os_reason(exc)}); nothing was written."
+        ) from None
+    return rows
+
+
+def _write_remote(
+    reader: pa.RecordBatchReader,
+    path: str,
+    *,
+    file_format: str | None,
+    partition_by: list[str],
+    schema: pa.Schema,
+    overwrite: bool,
+    export_dir: str | Path | None,
+    protected: Sequence[Any],
+    storage_options: Any,
+) -> tuple[Any, int]:
+    """An export to object storage: written whole to a local staging folder, then published
+    (dsgrid_sql/storage/publish.py): nothing appears at the target before every byte of the
+    result is written and uploaded."""
+    from dsgrid_sql.storage import StorageOptions
+    from dsgrid_sql.storage.publish import check_target as check_remote_target
+    from dsgrid_sql.storage.publish import publish
+
+    target = resolve_remote_target(path, export_dir, StorageOptions.parse(storage_options))
+    check_remote_target(target, protected, overwrite=overwrite)
+    file_format = export_format(target.name, file_format)
+    staging = Path(tempfile.mkdtemp(prefix="dsgrid-sql-export-"))
+    try:
+        out = staging / "out"
+        rows = _write_out(reader, schema, out, file_format, partition_by, target)
+        publish(out, target, overwrite=overwrite)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    return target, rows
+
+
+def resolve_remote_target(path: str, export_dir: str | Path | None, options: Any) -> Any:
+    """An ``s3://`` export target; inside ``export_dir`` when one is set (which must then be
+    an ``s3://`` prefix too)."""
+    from dsgrid_sql.storage import S3Path, is_remote
+
+    if export_dir is not None and not is_remote(str(export_dir)):
+        raise ExportError(
+            f"Cannot write '{path}': exports must stay inside the export directory "
+            f"'{export_dir}'.",
+            hint="Give a path relative to the export directory.",
+        )
+    target = S3Path.parse(str(path), options)
+    if export_dir is not None:
+        root = S3Path.parse(str(export_dir), options)
+        inside = target.bucket == root.bucket and (
+            not root.key or target.key == root.key or target.key.startswith(root.key + "/")
+        )
+        if not inside or target == root:
+            raise ExportError(
+                f"Cannot write '{path}': exports must stay inside the export directory '{root}'.",
+                hint="Give a path relative to the export directory.",
+            )
+    return target
+
+
+def _under_remote_dir(path: str | Path, export_dir: str | Path | None) -> str:
+    """``path`` as an s3:// URL: itself, or relative to an s3:// export directory."""
+    if _is_remote(path):
+        return str(path)
+    if Path(path).is_absolute() or ".." in Path(path).parts:
+        raise ExportError(
+            f"Cannot write '{path}': exports must stay inside the export directory "
+            f"'{export_dir}'.",
+            hint="Give a path relative to the export directory.",
+        )
+    return f"{str(export_dir).rstrip('/')}/{path}"
+
+
+def _is_remote(path: object) -> bool:
+    from dsgrid_sql.storage import is_remote
+
+    return is_remote(str(path))
+
+
+def _partition_columns(
+    reader: pa.RecordBatchReader, partition_by: Sequence[str] | None
+) -> list[str]:
     partition_by = list(partition_by or [])
     missing = [c for c in partition_by if c not in reader.schema.names]
     if missing:
@@ -128,55 +287,15 @@ def write_result(
             f"Cannot partition by {', '.join(missing)}: the result has no such column.",
             hint=f"Result columns: {', '.join(reader.schema.names)}.",
         )
-    schema = reader.schema
-    if metadata:
-        schema = schema.with_metadata(
-            {**(schema.metadata or {}), METADATA_KEY: json.dumps(metadata).encode()}
-        )
-    _remove_abandoned_staging(target)
-    try:
-        prefix = f".{target.name}{PARTIAL_MARK}{os.getpid()}-"
-        staging = Path(tempfile.mkdtemp(prefix=prefix, dir=target.parent))
-    except OSError as exc:
-        raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
-    rows = 0
-    try:
-        out = staging / "out"
-        try:
-            if partition_by:
-                if file_format != "parquet":
-                    raise ExportError("Partitioned exports are written as Parquet only.")
-                batches = _counting(reader)
-                import pyarrow.dataset as pads  # loads pandas: only when partitioning
+    return partition_by
 
-                pads.write_dataset(
-                    pa.RecordBatchReader.from_batches(schema, batches),
-                    out,
-                    format="parquet",
-                    partitioning=partition_by,
-                    partitioning_flavor="hive",
-                    existing_data_behavior="error",
-                )
-                rows = batches.count  # type: ignore[attr-defined]
-            elif file_format == "parquet":
-                with pq.ParquetWriter(out, schema) as writer:
-                    for batch in reader:
-                        writer.write_batch(batch)
-                        rows += batch.num_rows
-            else:
-                with pacsv.CSVWriter(out, reader.schema) as writer:
-                    for batch in reader:
-                        writer.write_batch(batch)
-                        rows += batch.num_rows
-        except (OSError, pa.ArrowException) as exc:
-            # Disk full, permissions, a failing stream not already a dsgrid-sql error.
-            raise ExportError(
-                f"Writing '{target}' failed ({_os_reason(exc)}); nothing was written."
-            ) from None
-        _move_into_place(out, target, overwrite=overwrite)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target, rows
+
+def _with_lineage(schema: pa.Schema, metadata: dict[str, Any] | None) -> pa.Schema:
+    if not metadata:
+        return schema
+    return schema.with_metadata(
+        {**(schema.metadata or {}), METADATA_KEY: json.dumps(metadata).encode()}
+    )
 
 
 def _move_into_place(out: Path, target: Path, *, overwrite: bool) -> None:
@@ -206,10 +325,12 @@ def _move_into_place(out: Path, target: Path, *, overwrite: bool) -> None:
         raise ExportError(f"Cannot write '{target}': {_os_reason(exc)}.") from None
 
 
-def check_target(target: Path, protected: Sequence[Path]) -> None:
+def check_target(target: Path, protected: Sequence[Any]) -> None:
     """Refuse a path that is, holds or lies inside one of the registry's own files or
     folders (``protected``): an export never touches what it reads."""
     for item in protected:
+        if _is_remote(item):
+            continue  # a local target is never inside an S3 prefix
         item = Path(item).resolve()
         if item.is_file():
             # The file itself and its companions (registry.db-wal, -journal, -shm).

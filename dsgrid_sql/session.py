@@ -117,7 +117,9 @@ class Result:
         *,
         partition_by: Sequence[str] | None = None,
         overwrite: bool = False,
-    ) -> Path:
+    ) -> Any:
+        """Write the rows as Parquet to ``path`` (a local path or an ``s3://`` URL); returns
+        where they were written."""
         target, _ = self.write(
             path, file_format="parquet", partition_by=partition_by, overwrite=overwrite
         )
@@ -130,7 +132,7 @@ class Result:
         file_format: str | None = None,
         partition_by: Sequence[str] | None = None,
         overwrite: bool = False,
-    ) -> tuple[Path, int]:
+    ) -> tuple[Any, int]:
         """Write the rows to Parquet or CSV (from the suffix unless given; a format the
         suffix contradicts is an error), atomically, with lineage metadata and inside the
         session's export directory; returns (path, rows)."""
@@ -144,6 +146,7 @@ class Result:
             overwrite=overwrite,
             export_dir=self._session.export_dir,
             protected=self._session.registry_paths(),
+            storage_options=self._session.catalog.storage_options,
         )
 
     def explain(self) -> str:
@@ -376,9 +379,13 @@ class Session:
             )
         return f"{name} = {getattr(self, 'engine_name' if name == 'engine' else name, value)}"
 
-    def registry_paths(self) -> list[Path]:
-        """The registry's own file and data folder: exports never write there."""
-        return [Path(self.catalog.registry_path), Path(self.catalog.data_root)]
+    def registry_paths(self) -> list[Any]:
+        """The registry's own file and data folder (local paths or S3 prefixes): exports
+        never write there."""
+        paths: list[Any] = [Path(self.catalog.registry_path), self.catalog.data_root]
+        if self.catalog.source.remote:
+            paths.append(self.catalog.source.location)
+        return paths
 
     def lineage(self, result: Result) -> dict[str, Any]:
         """What a written file records about where its numbers came from."""
@@ -398,7 +405,8 @@ class Session:
         return {
             "projects": projects,
             "datasets": datasets,
-            "registry": str(self.catalog.registry_path),
+            # As the user named it: an s3:// URL for a remote registry, never its cache copy.
+            "registry": str(self.catalog.source),
         }
 
     def _meta(self, statement: st.Statement, text: str) -> Result:
@@ -560,6 +568,7 @@ def connect(
     engine: str | None = None,
     dialect: str = "duckdb",
     data_path: str | Path | None = None,
+    storage_options: Any = None,
     project: str | None = None,
     export_dir: str | Path | None = None,
     pushdown: bool = True,
@@ -574,14 +583,18 @@ def connect(
     max_series_rows: int = DEFAULT_LIMITS.max_series_rows,
     jobs_dir: str | Path | None = None,
 ) -> Session:
-    """Open a registry for SQL.
+    """Open a registry for SQL: a local ``registry.db`` (or its folder, or a ``sqlite:///``
+    URL) or an ``s3://`` URL of either. ``storage_options`` (a dict, ``KEY=VALUE`` texts or a
+    ``StorageOptions``) say how to reach object storage, beside the AWS environment variables:
+    endpoint, region, anonymous, path_style, tls, connect_timeout, request_timeout, profile,
+    access_key_id, secret_access_key, session_token.
 
     Example:
         >>> import dsgrid_sql
         >>> with dsgrid_sql.connect("registry.db") as session:  # doctest: +SKIP
         ...     session.sql("SELECT us_states, SUM(value) FROM data GROUP BY ALL").to_pandas()
     """
-    catalog = Catalog.open(registry, data_path=data_path)
+    catalog = Catalog.open(registry, data_path=data_path, storage_options=storage_options)
     try:
         return Session(
             catalog,
@@ -595,6 +608,7 @@ def connect(
                 "spark_master": spark_master,
                 "spark_remote": spark_remote,
                 "spark_conf": spark_conf,
+                "storage_options": catalog.storage_options,
                 "memory_limit": memory_limit,
                 "result_cache_mb": result_cache_mb,
             },

@@ -126,6 +126,10 @@ def store(
         return
     from dsgrid_sql.rewrite.inputs import ArrowInput, ParquetInput
 
+    watched = list(watched)
+    paths = [*watched, *(getattr(i, "path", None) for i in translation.inputs)]
+    if any(p is not None and not isinstance(p, str | os.PathLike) for p in paths):
+        return  # objects on object storage: no local identity to check, planned afresh
     depends = {Path(p) for p in watched}
     registry_file = Path(registry_file)
     depends |= {registry_file, Path(f"{registry_file}-wal"), Path(f"{registry_file}-journal")}

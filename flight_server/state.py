@@ -100,7 +100,10 @@ class ServerState:
         )
         self.engine = engine
         self.catalogs = catalogs or CatalogHolder(
-            config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
+            config.registry,
+            data_path=config.data_path,
+            poll_s=config.registry_poll_s,
+            storage_options=config.storage_options,
         )
         self._lock = threading.Lock()
         self._sessions: dict[str, ClientSession] = {}

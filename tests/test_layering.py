@@ -10,7 +10,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LEAVES = {"dsgrid_sql.errors", "dsgrid_sql.suggest", "dsgrid_sql.version", "dsgrid_sql"}
 # Layer of each package, by import name; front ends are everything else in dsgrid_sql.
-LAYERS = {"dsgrid_sql.catalog": 0, "dsgrid_sql.rewrite": 1, "dsgrid_sql.engine": 2}
+LAYERS = {
+    "dsgrid_sql.catalog": 0,
+    "dsgrid_sql.storage": 0,
+    "dsgrid_sql.rewrite": 1,
+    "dsgrid_sql.engine": 2,
+}
 FRONT = 3
 
 

@@ -10,8 +10,8 @@ pyarrow or in DuckDB, takes longer than a bare Flight server needs to stream all
 
 What makes a kept result the right answer:
 - the key is the engine SQL, which names every input by its content (rewrite/inputs.py),
-  plus the size and modification time of every Parquet file the query reads, so a file
-  rewritten in place is read again;
+  plus the size and modification time of every Parquet file the query reads (an object's
+  on object storage, asked of the store), so a file rewritten in place is read again;
 - only repeatable queries are kept (Translation.repeatable: no clock, no sampling);
 - only complete results are kept: a stream that fails, is cancelled or is closed early
   leaves nothing behind.
@@ -30,6 +30,7 @@ import pyarrow as pa
 
 from dsgrid_sql.rewrite.cache import Lru
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
+from dsgrid_sql.storage import S3Path
 
 ENTRY_SHARE = 4  # a result may use at most 1/ENTRY_SHARE of the budget
 
@@ -106,10 +107,27 @@ def naming(sql: str, names: Iterable[str]) -> bool:
 def _file_states(inputs: Iterable[Input]) -> tuple[tuple[str, int, int], ...]:
     states = []
     for item in inputs:
-        if isinstance(item, ParquetInput):
+        if isinstance(item, ParquetInput) and isinstance(item.path, S3Path):
+            states += _object_states(item)
+        elif isinstance(item, ParquetInput):
             # A directory's listing was taken when the catalog was read; its own time
             # changes when part files are added or removed.
             for path in (*item.files, item.path):
                 stat = os.stat(path)
                 states.append((str(path), stat.st_size, stat.st_mtime_ns))
     return tuple(states)
+
+
+def _object_states(item: ParquetInput) -> list[tuple[str, int, int]]:
+    """Size and modification time of each object on object storage (a request each, far
+    less than the scan a kept result saves); a prefix has no time of its own, its objects
+    do. A failure is an OSError: the result is then not kept."""
+    objects = [f for f in item.files if isinstance(f, S3Path)] or [item.path]
+    assert isinstance(item.path, S3Path)
+    infos = item.path.filesystem.get_file_info([o.fs_path for o in objects])
+    states = []
+    for info in infos:
+        if info.size is None or info.mtime_ns is None:
+            raise OSError(f"'{info.path}' has no size or time")
+        states.append((f"s3://{info.path}", info.size, info.mtime_ns))
+    return states

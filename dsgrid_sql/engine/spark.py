@@ -30,8 +30,14 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from dsgrid_sql.errors import EngineUnavailableError, QueryCancelledError, QueryExecutionError
+from dsgrid_sql.errors import (
+    DsgridSqlError,
+    EngineUnavailableError,
+    QueryCancelledError,
+    QueryExecutionError,
+)
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
+from dsgrid_sql.storage import S3Path, StorageOptions
 
 from .base import BATCH_ROWS, Engine, first_line, guarded_reader, idle_inputs, normalize_schema
 
@@ -115,7 +121,7 @@ def _not_installed(exc: ImportError) -> EngineUnavailableError:
 class SparkEngine(Engine):
     name = "spark"
     dialect = "spark"
-    OPTIONS = ("spark_master", "spark_remote", "spark_conf", "result_cache_mb")
+    OPTIONS = ("spark_master", "spark_remote", "spark_conf", "result_cache_mb", "storage_options")
 
     def __init__(
         self,
@@ -123,10 +129,16 @@ class SparkEngine(Engine):
         spark_remote: str | None = None,
         spark_conf: dict[str, str] | None = None,
         result_cache_mb: float = 0,
+        storage_options: StorageOptions | None = None,
     ) -> None:
         super().__init__(result_cache_mb)
-        self._spark = spark_session(spark_master, spark_remote, spark_conf)
+        self._s3a_conf = s3a_conf(storage_options or StorageOptions())
+        # Given to a session started here; a session already running gets them below.
+        self._spark = spark_session(
+            spark_master, spark_remote, {**self._s3a_conf, **(spark_conf or {})}
+        )
         self._remote = spark_remote or os.environ.get("SPARK_REMOTE")
+        self._s3a_set = False
         self._lock = threading.Lock()
         self._groups: set[str] = set()
         self._cancelled: set[str] = set()
@@ -147,12 +159,29 @@ class SparkEngine(Engine):
                 if item.name in self._registered:
                     self._registered[item.name] = now
                     continue
-                if isinstance(item, ParquetInput):
+                if isinstance(item, ParquetInput) and isinstance(item.path, S3Path):
+                    self._set_s3a()
+                    try:
+                        frame = self._spark.read.parquet(s3a_url(item.path))
+                    except Exception as exc:  # pyspark raises many exception classes
+                        raise s3a_error(exc, item.path) from None
+                elif isinstance(item, ParquetInput):
                     frame = self._spark.read.parquet(str(item.path))
                 elif isinstance(item, ArrowInput):
                     frame = self._spark.createDataFrame(_plain(item.table))
                 frame.createOrReplaceTempView(item.name)
                 self._registered[item.name] = now
+
+    def _set_s3a(self) -> None:
+        """The S3A settings of this engine's storage options on the running session's Hadoop
+        configuration (a session started before this engine did not get them)."""
+        if self._s3a_set or self._remote:
+            # Spark Connect: the server's own spark.hadoop.fs.s3a.* settings apply.
+            return
+        hadoop = self._spark.sparkContext._jsc.hadoopConfiguration()
+        for name, value in self._s3a_conf.items():
+            hadoop.set(name.removeprefix("spark.hadoop."), value)
+        self._s3a_set = True
 
     def execute(
         self, sql: str, inputs: Iterable[Input], *, tag: str | None = None, progress: bool = False
@@ -339,3 +368,75 @@ class SparkEngine(Engine):
 def _plain(table: pa.Table) -> pa.Table:
     """Spark's Arrow conversion wants plain types (no dictionaries, no views)."""
     return table.cast(normalize_schema(table.schema))
+
+
+# -- object storage ---------------------------------------------------------------------------
+
+
+def s3a_url(path: S3Path) -> str:
+    """Hadoop's connector reads s3a://; s3:// names no filesystem in open-source Hadoop."""
+    return f"s3a://{path.bucket}/{path.key}"
+
+
+def s3a_conf(options: StorageOptions) -> dict[str, str]:
+    """``spark.hadoop.fs.s3a.*`` settings from the same storage options (and AWS environment)
+    DuckDB reads with. Without explicit keys, the connector's default credential chain reads
+    AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY / AWS_SESSION_TOKEN and AWS_PROFILE itself."""
+    options = options.resolved()
+    prefix = "spark.hadoop.fs.s3a."
+    conf: dict[str, str] = {}
+    if options.endpoint:
+        conf[prefix + "endpoint"] = options.endpoint_host() or options.endpoint
+        conf[prefix + "connection.ssl.enabled"] = str(options.use_tls()).lower()
+    elif options.tls is not None:
+        conf[prefix + "connection.ssl.enabled"] = str(options.tls).lower()
+    if options.region:
+        conf[prefix + "endpoint.region"] = options.region
+    if options.path_style is not None:
+        conf[prefix + "path.style.access"] = str(options.path_style).lower()
+    elif options.endpoint:
+        # S3-compatible servers mostly want the bucket in the path (as pyarrow sends it).
+        conf[prefix + "path.style.access"] = "true"
+    if options.anonymous:
+        conf[prefix + "aws.credentials.provider"] = (
+            "org.apache.hadoop.fs.s3a.AnonymousAWSCredentialsProvider"
+        )
+    elif options.access_key_id or options.secret_access_key:
+        conf[prefix + "access.key"] = options.access_key_id or ""
+        conf[prefix + "secret.key"] = options.secret_access_key or ""
+        if options.session_token:
+            conf[prefix + "session.token"] = options.session_token
+            conf[prefix + "aws.credentials.provider"] = (
+                "org.apache.hadoop.fs.s3a.TemporaryAWSCredentialsProvider"
+            )
+    conf[prefix + "connection.establish.timeout"] = str(int(options.connect_timeout_s * 1000))
+    conf[prefix + "connection.timeout"] = str(int(options.request_timeout_s * 1000))
+    return conf
+
+
+def hadoop_version() -> str | None:
+    """The Hadoop version of this pyspark build, from its bundled client jar."""
+    try:
+        import pyspark
+    except ImportError:
+        return None
+    from pathlib import Path
+
+    jars = Path(pyspark.__file__).parent / "jars"
+    for jar in sorted(jars.glob("hadoop-client-api-*.jar")):
+        return jar.name.removeprefix("hadoop-client-api-").removesuffix(".jar")
+    return None
+
+
+def s3a_error(exc: BaseException, path: S3Path) -> DsgridSqlError:
+    """Spark's failure to read ``path``: a missing S3A connector named as what to add."""
+    text = str(exc)
+    if "S3AFileSystem" in text or 'No FileSystem for scheme "s3a"' in text:
+        version = hadoop_version() or "<the Hadoop version of your Spark build>"
+        return EngineUnavailableError(
+            f"Spark cannot read '{s3a_url(path)}': this Spark has no S3A connector; add "
+            f"spark.jars.packages=org.apache.hadoop:hadoop-aws:{version} "
+            "(--spark-conf, or the cluster's spark-defaults.conf).",
+        )
+    message = StorageOptions().scrub(first_line(exc))
+    return QueryExecutionError(f"Spark could not read '{s3a_url(path)}': {message}.")

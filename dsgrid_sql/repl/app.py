@@ -76,7 +76,9 @@ class Repl:
     def refresh(self) -> None:
         """Reopen the registry so new registrations show; completions reload behind."""
         old = self.session.catalog
-        self.session.catalog = Catalog.open(old.registry_path, data_path=old.data_root)
+        self.session.catalog = Catalog.open(
+            old.source.location, data_path=old.data_root, storage_options=old.storage_options
+        )
         old.close()
         self.index.reload(self._build_index)
 

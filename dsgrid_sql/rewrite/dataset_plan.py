@@ -38,6 +38,7 @@ from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset, arrays
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
 from dsgrid_sql.catalog.project import DatasetMapping
 from dsgrid_sql.errors import CatalogError
+from dsgrid_sql.storage import S3Path
 
 from .inputs import ArrowInput, Input, ParquetInput, input_name
 from .time_lookup import FACTOR, summed
@@ -198,6 +199,7 @@ def build_dataset_plan(
     lookup_schema = files.lookup_schema()
     two_table = lookup_schema is not None
 
+    remote = isinstance(files.table, S3Path)
     table_input = ParquetInput(
         input_name("scan", dataset.dataset_id, dataset.version, files.table),
         files.table,
@@ -477,7 +479,29 @@ def build_dataset_plan(
         if not ids:
             plan.empty_reason = f"no {dim_type.value} record passes the filters"
             continue
+        if remote and len(ids) > 1 and isinstance(expression, exp.Column):
+            # Parquet on object storage is scanned through Arrow datasets, which skip row
+            # groups by their min/max statistics for range comparisons but not for IN lists
+            # (nor semi-joins): the set's range, redundant to the ids, lets them skip what
+            # cannot match.
+            low, high = min(ids), max(ids)
+            where.append(exp.Between(this=expression, low=string(low), high=string(high)))
         where.append(_kept_ids(plan, dim_type, expression, plan.scan_filters[dim_type], memo))
+
+    if remote and two_table:
+        # A filter on lookup columns reaches the load table only through the id join; a
+        # remote scan gets the kept ids' range (see DatasetFiles.lookup_id_span).
+        keep = {
+            dim_type.value: frozenset(ids)
+            for dim_type, ids in plan.scan_filters.items()
+            if ids and dim_type.value not in table_schema.names
+        }
+        span = files.lookup_id_span(keep) if keep else None
+        if span is not None:
+            low, high = (
+                exp.Literal.number(v) if isinstance(v, int) else string(str(v)) for v in span
+            )
+            where.append(exp.Between(this=col("id", "t"), low=low, high=high))
 
     if annual_years is not None and isinstance(plan.time, AnnualSpread):
         time_value = stored(plan.time.time_column, dimension=True)

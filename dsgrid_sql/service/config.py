@@ -18,6 +18,8 @@ class ServerConfig:
     host: str = "127.0.0.1"
     port: int = DEFAULT_PORT
     data_path: str | Path | None = None
+    # How to reach an s3:// registry or data (KEY=VALUE texts, a dict or StorageOptions).
+    storage_options: Any = None
     engine: str | None = None
     engine_options: dict[str, Any] = field(default_factory=dict)
     dialect: str = "duckdb"
@@ -58,8 +60,9 @@ class ServerConfig:
     prepared_ttl_s: float = 3600.0
     session_ttl_s: float = 3600.0
     max_prepared_per_user: int = 1000
-    # How often the registry file is checked for new registrations.
-    registry_poll_s: float = 1.0
+    # Seconds between checks of the registry for changes; None: 1 s for a local file, 10 s
+    # for one on object storage (a request per check).
+    registry_poll_s: float | None = None
     # Engine inputs (Parquet views, record and mapping tables) no query used for this long
     # are dropped, so those of registry versions no longer current do not pile up.
     input_idle_s: float = 600.0

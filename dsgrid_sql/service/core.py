@@ -34,13 +34,22 @@ class ServerCore:
             users, ttl_s=config.token_ttl_s, secret=config.token_secret
         )
         self.catalogs = CatalogHolder(
-            config.registry, data_path=config.data_path, poll_s=config.registry_poll_s
+            config.registry,
+            data_path=config.data_path,
+            poll_s=config.registry_poll_s,
+            storage_options=config.storage_options,
         )
         self.admission = Admission(
             config.max_concurrent_queries, config.max_queries_per_user, config.queue_wait_s
         )
         self.engine: Engine = make_engine(
-            config.engine, **{**config.engine_options, "result_cache_mb": config.result_cache_mb}
+            config.engine,
+            **{
+                **config.engine_options,
+                "result_cache_mb": config.result_cache_mb,
+                # Spark reads s3a:// paths with these (DuckDB reads through the catalog's).
+                "storage_options": self.catalogs.current().storage_options,
+            },
         )
         try:
             self.jobs = JobRunner(
