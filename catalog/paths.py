@@ -139,10 +139,10 @@ class DatasetFiles:
             if not files:
                 return None
             read = files[:_FOOTERS_READ]
-            rows = sum(pq.ParquetFile(f).metadata.num_rows for f in read)
+            rows = sum(_footer_rows(f) for f in read)
             if len(files) > len(read):
-                read_bytes = sum(f.stat().st_size for f in read) or 1
-                rest = sum(f.stat().st_size for f in files[len(read) :])
+                read_bytes = sum(_size(f) for f in read) or 1
+                rest = sum(_size(f) for f in files[len(read) :])
                 rows += round(rows * rest / read_bytes)
             return rows
         except (OSError, pa.ArrowException):
@@ -298,3 +298,17 @@ def _first_existing(folder: Location, names: tuple[str, ...]) -> Location | None
         if candidate.exists():
             return candidate
     return None
+
+
+def _footer_rows(path: Location) -> int:
+    """A Parquet file's row count from its footer, local or on object storage."""
+    if isinstance(path, S3Path):
+        with path.filesystem.open_input_file(path.fs_path) as handle:
+            return pq.ParquetFile(handle).metadata.num_rows
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+def _size(path: Location) -> int:
+    if isinstance(path, S3Path):
+        return path.filesystem.get_file_info(path.fs_path).size or 0
+    return path.stat().st_size

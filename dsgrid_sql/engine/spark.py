@@ -209,6 +209,9 @@ class SparkEngine(Engine):
             batches = self._remote_batches(frame) if self._remote else self._batches(frame)
             # Run the query up to its first batch here: errors surface from execute().
             first = next(batches, None)
+        except DsgridSqlError:  # ours already (an input Spark cannot read, say): as it is
+            release()
+            raise
         except Exception as exc:  # pyspark raises many exception classes
             release()
             if self._was_cancelled(group):
@@ -293,6 +296,8 @@ class SparkEngine(Engine):
             self.register(inputs)
             # LIMIT 0 becomes an empty local relation in Spark's optimizer: no job runs.
             empty = self._spark.sql(sql).limit(0).toArrow()
+        except DsgridSqlError:
+            raise
         except Exception as exc:  # pyspark raises many exception classes
             raise QueryExecutionError(
                 f"Spark could not run the query: {first_line(exc)}."
