@@ -30,6 +30,7 @@ from dsgrid_sql.suggest import did_you_mean
 from dsgrid_sql.version import __version__
 
 from . import docs
+from .disconnect import client_gone
 from .errors import HttpError, error_body, status_of
 from .limits import BodyLimit
 from .results import (
@@ -109,9 +110,12 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
     # -- statements -------------------------------------------------------------------------
 
     @app.post(f"{API}/statements", tags=["statements"], status_code=200)
-    def post_statement(body: StatementRequest, user: str = Depends(caller)) -> Response:
+    def post_statement(
+        body: StatementRequest, request: Request, user: str = Depends(caller)
+    ) -> Response:
         """Run a statement as a job; wait up to `wait_timeout` for its result."""
         started = time.monotonic()
+        gone = client_gone(request)
         session = core.new_session()
         try:
             if body.schema_:
@@ -120,15 +124,20 @@ def create_app(core: ServerCore, extensions: Sequence[Extension] = ()) -> FastAP
                 session.set("dialect", body.dialect)
             if body.as_of:
                 session.set("as_of", body.as_of)
-            # Parsing and translating count against the query timeout: a huge text stops
-            # at the limit and this worker thread is free again (rewrite/deadline.py).
-            with time_limit(core.config.query_timeout_s):
+            # Parsing and translating count against the query timeout, and stop when the
+            # client hangs up: a huge text stops at the limit (or at the next step after the
+            # client went) and this worker thread is free again (rewrite/deadline.py).
+            with time_limit(core.config.query_timeout_s, cancelled=gone):
                 record = core.jobs.submit(session, body.sql, body.parameters, owner=user)
         except DsgridSqlError as exc:
             core.metrics.query("http", _status_label(exc), time.monotonic() - started)
             raise
         if body.wait_timeout > 0:
-            record = core.jobs.wait(record.id, user, body.wait_timeout)
+            # A client that hangs up while waiting frees this thread; the job is durable and
+            # runs on (it is listed, and kept until it expires, like any other).
+            record = core.jobs.wait(
+                record.id, user, body.wait_timeout, until=lambda r: r.state.finished or gone()
+            )
         if record.state is JobState.SUCCEEDED:
             return _result(core, record, user, body.format, inline=True, max_rows=body.max_rows)
         if record.state in (JobState.FAILED, JobState.CANCELLED):

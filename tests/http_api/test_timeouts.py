@@ -90,3 +90,27 @@ def test_a_client_that_gives_up_stops_the_translation(make_http: Any, efs_dir: P
         assert _count(client, "SELECT COUNT(*) AS n FROM data") > 0
     finally:
         client.close()
+
+
+def test_an_http_client_that_hangs_up_stops_the_translation(make_http: Any, efs_dir: Path) -> None:
+    """The request is sent whole and the connection closed at once: the server notices the
+    hang-up at the translation's next step, counts the statement cancelled and makes no job
+    (without the check it would translate for seconds and queue a job nobody can see)."""
+    import json
+    import socket
+    from urllib.parse import urlsplit
+
+    served = make_http(efs_dir, query_timeout_s=600)
+    where = urlsplit(served.url)
+    body = json.dumps({"sql": _huge(3), "wait_timeout": 60}).encode()
+    head = (
+        f"POST /api/v1/statements HTTP/1.1\r\nHost: {where.hostname}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+    ).encode()
+    with socket.create_connection((where.hostname, where.port)) as sock:
+        sock.sendall(head + body)
+    assert _wait_for(lambda: _metric(served.core.metrics.render(), "cancelled", "http") == 1)
+    assert served.core.jobs.list("anonymous") == []
+    with served.client() as http:  # and the server answers the next statement
+        small = http.post("/api/v1/statements", json={"sql": "SELECT COUNT(*) AS n FROM data"})
+        assert small.status_code == 200 and small.json()["rows"][0][0] > 0
