@@ -21,6 +21,7 @@ from .admission import Admission
 from .auth import Authenticator, load_users
 from .catalogs import CatalogHolder
 from .config import ServerConfig
+from .heap import return_free_memory
 from .metrics import Metrics
 
 log = logging.getLogger("dsgrid_sql.server")
@@ -140,6 +141,9 @@ class ServerCore:
                 continue
             if released:
                 log.debug("Released %d idle engine inputs", len(released))
+            # What a released version held (and a replaced catalog, freed at its reload)
+            # goes back to the system, not only to the allocator's free lists.
+            return_free_memory()
 
     def _job_finished(self, record: JobRecord, seconds: float) -> None:
         status = job_status_label(record)

@@ -1,0 +1,53 @@
+"""A long-running server gives freed memory back to the system (service/heap.py)."""
+
+from __future__ import annotations
+
+import ctypes
+import sys
+from pathlib import Path
+
+import pytest
+
+from dsgrid_sql.service import heap
+
+MIB = 1024 * 1024
+
+
+def _rss() -> int:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) * 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or heap._malloc_trim is None,
+    reason="glibc's malloc_trim is Linux/glibc only",
+)
+def test_freed_chunks_in_the_middle_of_the_heap_go_back(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a released registry version leaves: many small chunks freed while a later one
+    stays, so glibc cannot shrink the heap from the top and keeps the pages. Without the
+    trim they stay resident; with it, they go."""
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    monkeypatch.setattr(heap, "_last_trim", -float("inf"))
+    heap.return_free_memory()  # start from a trimmed heap
+    chunk = 4096  # under glibc's mmap threshold: from the heap, not a mapping of its own
+    pointers = [libc.malloc(chunk) for _ in range(48 * MIB // chunk)]
+    pin = libc.malloc(chunk)  # allocated last: the top of the heap stays in use
+    for p in pointers:
+        ctypes.memset(p, 1, chunk)  # touched: resident
+    try:
+        for p in pointers:
+            libc.free(p)
+        kept = _rss()
+        monkeypatch.setattr(heap, "_last_trim", -float("inf"))
+        assert heap.return_free_memory()
+        given_back = kept - _rss()
+        assert given_back > 32 * MIB, f"only {given_back / MIB:.1f} MiB went back"
+        # And not again at once: the walk over every arena is rate-limited.
+        assert not heap.return_free_memory()
+    finally:
+        libc.free(pin)
