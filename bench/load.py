@@ -24,6 +24,7 @@ should. A markdown summary follows.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import json
 import os
 import random
@@ -116,6 +117,7 @@ def serve(
             stats["registrations"] = len(core.catalogs.current().registrations())
             stats["files"] = len(os.listdir("/proc/self/fd"))
             stats.update(memory())
+            stats.update(memory_parts(core))
             print(json.dumps(stats), flush=True)
         elif command == "quit":
             break
@@ -132,6 +134,48 @@ def memory(pid: int | str = "self") -> dict[str, int]:
         if key in ("VmRSS", "VmHWM"):
             values[key.lower()] = int(rest.split()[0]) * 1024
     return values
+
+
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost",
+    )]  # fmt: skip
+
+
+def memory_parts(core: Any) -> dict[str, int]:
+    """Where the server's memory is, so that RSS growth can be placed: glibc's heap (in use
+    and free-but-kept), Arrow's pool, DuckDB's buffer manager, Python's object count."""
+    import gc
+
+    import pyarrow as pa
+
+    # Not gc.get_objects(): from this thread it takes references to tuples other threads
+    # are still building, and their _PyTuple_Resize fails ("bad argument to internal
+    # function", a SystemError in whatever query was running).
+    parts: dict[str, int] = {
+        "arrow_bytes": pa.total_allocated_bytes(),
+        "py_blocks": sys.getallocatedblocks(),
+        "py_frozen": gc.get_freeze_count(),
+    }
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2.restype = _MallInfo2
+        info = libc.mallinfo2()
+        parts["malloc_used"] = info.uordblks + info.hblkhd
+        parts["malloc_free"] = info.fordblks
+    except (OSError, AttributeError):  # not glibc
+        pass
+    try:
+        cursor = core.engine._conn.cursor()
+        try:
+            row = cursor.sql("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
+        finally:
+            cursor.close()
+        parts["duckdb_bytes"] = int(row[0] or 0) if row else 0
+    except Exception:  # Spark, or DuckDB closing
+        pass
+    return parts
 
 
 class ServerProcess:

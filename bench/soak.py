@@ -25,6 +25,7 @@ warm-up (least squares, MB/hour), and the handles once the clients have gone.
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import statistics
 import sys
@@ -577,6 +578,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--interval", type=float, default=3.0, help="seconds between versions")
     parser.add_argument("--warmup", type=float, help="seconds left out of the RSS slope")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--samples", type=Path, help="write the server's samples here (JSON)")
+    parser.add_argument("--log", type=Path, help="write the server's log here")
     parser.add_argument("--clients", type=int, default=FLIGHT_CLIENTS, help="Flight SQL")
     parser.add_argument("--http-clients", type=int, default=HTTP_CLIENTS)
     parser.add_argument(
@@ -589,6 +592,10 @@ def main(argv: list[str] | None = None) -> int:
             seed=args.seed, input_idle_s=args.input_idle, flight_clients=args.clients,
             http_clients=args.http_clients,
         )  # fmt: skip
+    if args.log:
+        args.log.write_text(soak.server_log)
+    if args.samples:
+        args.samples.write_text(json.dumps(soak.samples, indent=1))
     print(markdown(soak))
     problems = check(soak)
     for problem in problems[:20]:
