@@ -336,9 +336,11 @@ class Soak:
     def failures(self) -> list[Outcome]:
         return [o for o in self.outcomes if not o.ok]
 
-    def slope_mb_per_hour(self) -> float:
-        """Least-squares slope of RSS over the samples after warm-up."""
-        points = [(s["t"], s["vmrss"] / 2**20) for s in self.samples if s["t"] >= self.warmup_s]
+    def slope_mb_per_hour(self, key: str = "vmrss", after_s: float | None = None) -> float:
+        """Least-squares slope of one sampled amount (RSS by default) over the samples
+        after warm-up (or after ``after_s``)."""
+        start = self.warmup_s if after_s is None else after_s
+        points = [(s["t"], s[key] / 2**20) for s in self.samples if s["t"] >= start and key in s]
         if len(points) < 3:
             return float("nan")
         xs, ys = zip(*points, strict=True)
@@ -506,9 +508,9 @@ def markdown(soak: Soak) -> str:
         f"replacing registry.db); the server re-read the registry {soak.after.get('reloads')} "
         "times.",
         "",
-        "| minute | queries | q/s | failures | RSS MiB | files | engine inputs | catalogs | "
-        "kept results MiB |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| minute | queries | q/s | failures | RSS MiB | glibc in use MiB | files | "
+        "engine inputs | catalogs | kept results MiB |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     per_minute: dict[int, list[Outcome]] = defaultdict(list)
     for outcome in soak.outcomes:
@@ -523,7 +525,8 @@ def markdown(soak: Soak) -> str:
         lines.append(
             f"| {minute + 1} | {len(done)} | {len(done) / seconds:.1f} | "
             f"{sum(1 for o in done if not o.ok)} | {s.get('vmrss', 0) / MIB:.0f} | "
-            f"{s.get('files', '')} | {s.get('engine_inputs', '')} | {s.get('catalogs', '')} | "
+            f"{s.get('malloc_used', 0) / MIB:.0f} | {s.get('files', '')} | "
+            f"{s.get('engine_inputs', '')} | {s.get('catalogs', '')} | "
             f"{s.get('kept_result_bytes', 0) / MIB:.1f} |"
         )
     lines += ["", "| kind | queries | p50 ms | p95 ms | failures |", "|---|---:|---:|---:|---:|"]
@@ -565,7 +568,14 @@ def markdown(soak: Soak) -> str:
         f"{max([s['catalogs'] for s in soak.samples] or [0])} | {after['catalogs']} |",
         "",
         f"RSS slope after warm-up ({soak.warmup_s / 60:g} min), least squares over "
-        f"{len(warm)} samples: **{soak.slope_mb_per_hour():+.1f} MB/hour**.",
+        f"{len(warm)} samples: **{soak.slope_mb_per_hour():+.1f} MB/hour**; over the second "
+        f"half {soak.slope_mb_per_hour(after_s=soak.minutes * 30):+.1f} MB/hour. Of it (MB/hour "
+        "after warm-up): glibc in use "
+        f"{soak.slope_mb_per_hour('malloc_used'):+.1f}, glibc free "
+        f"{soak.slope_mb_per_hour('malloc_free'):+.1f} (kept by the allocator; trimmed pages "
+        "count here but are not resident), Arrow's pool "
+        f"{soak.slope_mb_per_hour('arrow_bytes'):+.1f}, "
+        f"DuckDB's buffers {soak.slope_mb_per_hour('duckdb_bytes'):+.1f}.",
         "",
         "Open handles after: " + ", ".join(f"{k}={after.get(k)}" for k in load.HANDLES),
     ]
