@@ -126,7 +126,8 @@ class ServerCore:
         while not self._stop.wait(tick):
             now = time.monotonic()
             idle_s = None
-            if self.catalogs.reloads != seen_reloads:
+            reloaded = self.catalogs.reloads != seen_reloads
+            if reloaded:
                 seen_reloads = self.catalogs.reloads
                 idle_s = min(self.config.input_idle_s, now - self.catalogs.replaced_at)
             elif now - last_idle >= interval:
@@ -141,9 +142,11 @@ class ServerCore:
                 continue
             if released:
                 log.debug("Released %d idle engine inputs", len(released))
-            # What a released version held (and a replaced catalog, freed at its reload)
-            # goes back to the system, not only to the allocator's free lists.
-            return_free_memory()
+            if released or reloaded:
+                # What a released version held (and a replaced catalog, freed at its
+                # reload) goes back to the system, not only to the allocator's free lists;
+                # an idle server with nothing released does not walk the arenas.
+                return_free_memory()
 
     def _job_finished(self, record: JobRecord, seconds: float) -> None:
         status = job_status_label(record)

@@ -71,8 +71,9 @@ def return_free_memory() -> bool:
     A server thread's allocations land in one of glibc's per-thread arenas, and freed
     chunks stay in the arena for reuse: with dozens of gRPC and HTTP threads each keeping
     what its busiest moment needed, and every registry version's catalog, plans and engine
-    inputs freed in whichever arenas made them, a long-running server's RSS grew by the free
-    space glibc kept (issue 20: half the growth in a 10-minute soak was free chunks).
+    inputs freed in whichever arenas made them, glibc's free space grew 40 -> 370 MB in a
+    30-minute soak (issue 20). The trim makes those pages non-resident; it did not by itself
+    make the soak's RSS flat (bench/results/2026-12-03-soak.md).
     ``malloc_trim(0)`` releases free pages at the top and in the middle of every arena;
     Arrow's pool is asked for its unused memory too."""
     global _last_trim
