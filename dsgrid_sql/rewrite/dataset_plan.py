@@ -40,6 +40,7 @@ from dsgrid_sql.catalog.project import DatasetMapping
 from dsgrid_sql.errors import CatalogError
 from dsgrid_sql.storage import S3Path
 
+from .conditional import Atom, ConditionalSum
 from .inputs import ArrowInput, Input, ParquetInput, input_name
 from .time_lookup import FACTOR, summed
 from .time_mapping import (
@@ -144,6 +145,11 @@ class DatasetPlan:
     empty_reason: str | None = None
     # Pushed filters too long for a literal IN list: a semi-join against a table of the ids.
     semi_joined: list[DimensionType] = field(default_factory=list)
+    # The query's conditional sums (conditional.py): each computed before the mappings
+    # (None) or, why not, after them with its columns kept as group keys.
+    conditional: list[tuple[ConditionalSum, str | None]] = field(default_factory=list)
+    # Whether the early aggregate sums value itself (not when only conditional sums are read).
+    value_summed: bool = True
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
     # The SQL of this dataset's rows with their dataset_id, per engine dialect (generated
@@ -174,6 +180,8 @@ def build_dataset_plan(
     keep_time: bool = True,
     memo: Memo | None = None,
     supplementals: tuple[SupplementalColumn, ...] = (),
+    conditional: tuple[ConditionalSum, ...] = (),
+    value_read: bool = True,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
@@ -187,6 +195,12 @@ def build_dataset_plan(
     ``supplementals`` (with ``keep`` only): supplemental columns the plan resolves itself,
     output after time: folded into the early aggregate where the query reads their base
     column no other way (``_fold_supplementals``), else joined to the summed rows.
+
+    ``conditional`` (with ``keep`` only): sums of CASEs on dimension columns the query reads
+    as computed columns, output after value; each summed in the early aggregate where its
+    conditions can be decided on the stored ids (``_stored_atom``), else its columns kept and
+    the CASE evaluated on the mapped rows. ``value_read``: whether value itself is read (else
+    it comes out NULL, and is not summed where no conditional sum needs it).
 
     ``memo(key, build)`` keeps the engine inputs this dataset's plans share (mapping and
     weight tables, zone and time lookups) between plans of different column sets."""
@@ -363,6 +377,26 @@ def build_dataset_plan(
 
     early = keep is not None
     kept: set[DimensionType] = set(keep or ())
+    # Conditional sums decided on the stored ids: name → the atoms' expressions on the scan.
+    stored_atoms: dict[str, list[exp.Expression]] = {}
+    if early:
+        by_step = {s.dim_type: s for s in steps}
+        for summed_column in conditional:
+            atoms: list[exp.Expression] = []
+            why: str | None = None
+            for atom in summed_column.atoms:
+                expression, why = _stored_atom(plan, atom, load_dims, by_step, stored)
+                if expression is None:
+                    break
+                atoms.append(expression)
+            plan.conditional.append((summed_column, why))
+            if why is None:
+                stored_atoms[summed_column.name] = atoms
+            else:
+                kept |= summed_column.dim_types  # the literal plan's group keys
+    # Value is carried where read, and where a conditional sum is computed after mapping.
+    value_carried = value_read or len(stored_atoms) < len(conditional)
+    plan.value_summed = value_carried
     constants: dict[DimensionType, str] = {}
     if early:
         constants = _single_values(kept, allowed, annual_years, load_dims, plan.time)
@@ -521,11 +555,22 @@ def build_dataset_plan(
             annual_years,
         )  # fmt: skip
         plan.presummed = plan.rows_per_group is None or plan.rows_per_group >= MIN_ROWS_PER_GROUP
-        pre = _early_aggregate(plan, source, joins, where, load_dims, stored, time_columns,
-                               value, kept, keep_time, extra)  # fmt: skip
+        # The conditional sums on the weighed stored rows (value as the pre-sum sums it).
+        sums = [
+            (
+                c.name,
+                c.instantiate(lambda i, _, atoms=stored_atoms[c.name]: atoms[i].copy(), value),
+            )
+            for c in conditional
+            if c.name in stored_atoms
+        ]
+        pre = _early_aggregate(
+            plan, source, joins, where, load_dims, stored, time_columns,
+            value if value_carried else None, kept, keep_time, extra, sums,
+        )  # fmt: skip
         stage1 = _map_summed(
             pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time,
-            supplementals_out, folded, plan, memo, constants,
+            supplementals_out, folded, plan, memo, constants, [n for n, _ in sums],
         )  # fmt: skip
     else:
         stage1_columns = [
@@ -635,7 +680,24 @@ def build_dataset_plan(
         stage2 = stage2.group_by(
             *[exp.Literal.number(i + 1) for i in range(len(columns))], copy=False
         )
-    columns.append(exp.alias_(stage2_value, VALUE, quoted=True, copy=False))
+    columns.append(
+        exp.alias_(
+            stage2_value if value_read else exp.cast(exp.Null(), sql_type("DOUBLE")),
+            VALUE,
+            quoted=True,
+        )
+    )
+    for summed_column in conditional:
+        # Time maps value by factors (periods, lookup weights): the sums alike.
+        if summed_column.name in stored_atoms:
+            computed = with_value(stage2_value, col(summed_column.name, "s"), "s")
+        else:
+            # Not summed early: the CASE on the mapped rows, its columns kept by the plan.
+            computed = summed_column.instantiate(
+                lambda _, atom: _in_ids(stage2_dims[atom.dim_type].copy(), atom.ids),
+                stage2_value,
+            )
+        columns.append(exp.alias_(computed, summed_column.name, quoted=True, copy=False))
     columns.append(exp.alias_(string(dataset.dataset_id), DATASET_ID, quoted=True, copy=False))
     plan.select = stage2.select(*columns, copy=False)
     return plan
@@ -948,15 +1010,17 @@ def _early_aggregate(
     load_dims: dict[DimensionType, exp.Expression],
     stored: Callable[[str], exp.Expression | None],
     time_columns: tuple[str, ...],
-    value: exp.Expression,
+    value: exp.Expression | None,
     kept: set[DimensionType],
     keep_time: bool,
     extra: list[tuple[str, exp.Expression]],
+    sums: list[tuple[str, exp.Expression]] = (),  # type: ignore[assignment]
 ) -> exp.Select:
     """The scan summed over the columns the query reads, before any mapping: the expert's
     plan for a query that only sums. ``SUM(f(keys) · value)`` over mapped rows equals that
     sum over the mapped pre-summed rows, because each mapping multiplies value by a factor
-    that depends only on the row's keys."""
+    that depends only on the row's keys. ``sums``: conditional sums (conditional.py) summed
+    beside value; ``value`` None: value is not read (only those sums are)."""
     columns: list[exp.Expression] = []
     for dim_type in DIMENSION_COLUMN_ORDER:
         expression = load_dims[dim_type]
@@ -972,8 +1036,11 @@ def _early_aggregate(
         # Rows that the time mapping would drop are dropped before they are summed.
         raw = stored(time_columns[0]) or col(time_columns[0], "t")
         conditions.append(_in_project_range(raw, plan.time))
-    summed: exp.Expression = exp.Sum(this=value) if plan.presummed else value
-    pre = exp.select(*columns, exp.alias_(summed, VALUE, quoted=True, copy=False))
+    summed = [
+        exp.alias_(exp.Sum(this=e) if plan.presummed else e, name, quoted=True, copy=False)
+        for name, e in ([(VALUE, value)] if value is not None else []) + list(sums)
+    ]
+    pre = exp.select(*columns, *summed)
     pre = pre.from_(source, copy=False)
     for join in joins:
         pre = pre.join(join, copy=False)
@@ -1007,6 +1074,7 @@ def _map_summed(
     plan: DatasetPlan,
     memo: Memo,
     constants: dict[DimensionType, str],
+    sums: list[str] = (),  # type: ignore[assignment]
 ) -> exp.Select:
     """The mappings of the kept columns, joined to the pre-summed rows (aliased ``e``);
     columns nobody reads come out as typed NULLs, for the union's sake, and columns a filter
@@ -1074,7 +1142,73 @@ def _map_summed(
         )
         value = exp.Mul(this=value, expression=col("from_fraction", alias))
         columns.append(exp.alias_(col("to_id", alias), column.name, quoted=True, copy=False))
-    return select.select(*columns, exp.alias_(value, VALUE, quoted=True, copy=False), copy=False)
+    carried = [exp.alias_(value, VALUE, quoted=True, copy=False)]
+    if not any(c.alias_or_name == VALUE for c in pre.expressions):
+        carried = [exp.alias_(exp.cast(exp.Null(), sql_type("DOUBLE")), VALUE, quoted=True)]
+    # Conditional sums computed before the mappings: weighed by the same fractions as value.
+    carried += [
+        exp.alias_(with_value(value, col(name, "e"), "e"), name, quoted=True) for name in sums
+    ]
+    return select.select(*columns, *carried, copy=False)
+
+
+def with_value(expression: exp.Expression, column: exp.Column, table: str) -> exp.Expression:
+    """A copy of ``expression`` (value weighed by factors) with ``column`` in place of
+    ``<table>.value``."""
+    tree = expression.copy()
+    for node in list(tree.find_all(exp.Column)):
+        if node.table == table and node.name == VALUE:
+            node.replace(column.copy())
+    if isinstance(tree, exp.Column) and tree.table == table and tree.name == VALUE:
+        return column.copy()
+    return tree
+
+
+def _in_ids(expression: exp.Expression, ids: frozenset[str] | set[str]) -> exp.Expression:
+    """``expression IN (ids)``; FALSE for no ids."""
+    if not ids:
+        return exp.false()
+    return exp.In(this=expression, expressions=[string(i) for i in sorted(ids)])
+
+
+def _stored_atom(
+    plan: DatasetPlan,
+    atom: Atom,
+    load_dims: dict[DimensionType, exp.Expression],
+    by_step: dict[DimensionType, _MappingStep],
+    stored: Callable[..., exp.Expression | None],
+) -> tuple[exp.Expression | None, str | None]:
+    """A CASE condition's predicate (project ids of a dimension type) as a predicate on the
+    scan's stored ids, or why it cannot be one. Exact where the dataset's mapping sends each
+    stored record to one project record (fraction and unit factor aside): the record passes
+    when that project record does. A stored id is never NULL (dsgrid validates load data
+    against its dimension's records), so a predicate no stored id passes is FALSE."""
+    dim_type = atom.dim_type
+    if dim_type is DimensionType.MODEL_YEAR and isinstance(plan.time, AnnualSpread):
+        # An annual dataset's model year is its time value, unmapped.
+        time_value = stored(plan.time.time_column, dimension=True)
+        assert time_value is not None
+        return _in_ids(time_value, atom.ids), None
+    if dim_type is DimensionType.GEOGRAPHY and isinstance(plan.time, ZonedTime):
+        return None, "the time lookup reads each row's geography"
+    load = load_dims[dim_type]
+    step = by_step.get(dim_type)
+    if step is None:  # stored ids are project ids
+        ids: set[str] | frozenset[str] = _own_records(plan.dataset, dim_type, atom.ids)
+    else:
+        targets: dict[str, set[str]] = defaultdict(set)
+        for from_id, to_id, _ in step.records:
+            targets[from_id].add(to_id)
+        if any(len(t) > 1 for t in targets.values()):
+            return None, f"its {dim_type.value} mapping sends a record to several project records"
+        ids = {f for f, t in targets.items() if t & atom.ids}
+    if isinstance(load, exp.Literal):  # a trivial dimension: decided now
+        return (exp.true() if load.this in ids else exp.false()), None
+    if len(ids) > IN_LIST_MAX:
+        return None, (
+            f"{len(ids)} stored {dim_type.value} ids pass (a literal list holds {IN_LIST_MAX})"
+        )
+    return _in_ids(load.copy(), ids), None
 
 
 def _in_project_range(raw: exp.Expression, mapping: DatetimeShift) -> exp.Expression:
