@@ -914,12 +914,15 @@ def push_conditional_sums(
     ctx: BindContext,
     evaluate: Callable[[Binding, Column, Callable[[str], bool]], Allowed | None],
     types_read: Callable[[Table, list[Column]], frozenset[DimensionType]],
+    pushdown: bool = True,
 ) -> None:
     """In each SELECT that only sums one data table's rows, sums of CASEs whose conditions
     read dimension columns (by id or name) become sums of columns the table plan computes
     (conditional.py); ``evaluate`` turns a predicate into the project ids it keeps, as for
     pushed filters. Run before ``used_columns``: the columns the CASEs read are no longer
-    read by the query."""
+    read by the query. With ``pushdown``, WHERE conjuncts on those columns that
+    collect_restrictions pushed are true of every row the plan yields: they need not keep
+    the column either."""
     for scope, aliases in _bindings_by_scope(statement, ctx):
         if len(aliases) != 1 or len(scope.selected_sources) != 1:
             continue
@@ -944,10 +947,18 @@ def push_conditional_sums(
                 return None
             return base, Atom(allowed.dimension_type, allowed.base_ids)
 
+        guaranteed: list[tuple[exp.Expression, DimensionType]] = []
+        where = scope.expression.args.get("where")
+        if pushdown and where is not None:
+            for conjunct in _conjuncts(where.this):
+                found = atom(conjunct)
+                if found is not None:
+                    guaranteed.append((conjunct, found[1].dim_type))
         binding.conditional = _push_conditional_sums(
             scope.expression,
             alias,
             binding.table,
             atom,
             lambda columns, table=binding.table: types_read(table, columns),
+            guaranteed,
         )

@@ -99,19 +99,28 @@ def push_conditional_sums(
     table: Table,
     evaluate: Evaluate,
     types_read: Callable[[list[Column]], frozenset[DimensionType]],
+    guaranteed: list[tuple[exp.Expression, DimensionType]] = (),  # type: ignore[assignment]
 ) -> tuple[ConditionalSum, ...]:
     """Replace the conditional sums of ``select`` (which reads ``table`` as ``alias`` and
     only sums its rows) by sums of computed columns; return those columns' definitions.
     ``evaluate(predicate)``: the column and atom of a predicate pushed filters understand;
-    ``types_read(columns)``: the dimension types the plan keeps for columns read."""
+    ``types_read(columns)``: the dimension types the plan keeps for columns read.
+
+    ``guaranteed``: WHERE conjuncts on base dimension columns that the plan's pushed filters
+    make true of every row (``model_year IN ('2020', '2030')`` beside CASEs on model year).
+    They do not count as reads of a type the pushed sums decide, and are dropped from the
+    WHERE where nothing else reads that type, so the column leaves the plan."""
     if not isinstance(select, exp.Select):
         return ()
     found = (_candidate(s, alias, table, evaluate) for s in _sums(select))
     candidates = [c for c in found if c is not None]
     # Pushed only where that takes a group key away: drop the sums whose atoms' types the
     # query reads elsewhere (outside the sums still pushed) until none is dropped.
+    read: frozenset[DimensionType] = frozenset()
     while candidates:
-        inside = {id(n) for c in candidates for n in c.node.walk()}
+        decided = {a.dim_type for c in candidates for a in c.atoms}
+        nodes = [c.node for c in candidates] + [n for n, t in guaranteed if t in decided]
+        inside = {id(n) for node in nodes for n in node.walk()}
         outside = [
             table.get_column(node.name)
             for node in select.find_all(exp.Column)
@@ -122,6 +131,10 @@ def push_conditional_sums(
         if len(kept) == len(candidates):
             break
         candidates = kept
+    decided = {a.dim_type for c in candidates for a in c.atoms}
+    for node, dim_type in guaranteed:
+        if dim_type in decided and dim_type not in read:
+            node.replace(exp.true())  # the pushed filter keeps only rows it holds for
     sums: dict[tuple[str, tuple[Atom, ...]], ConditionalSum] = {}
     for candidate in candidates:
         template_sql = candidate.template.sql()

@@ -163,6 +163,7 @@ def translate_statement(
             ctx,
             lambda b, c, m: _allowed(catalog, b.table, c, m),
             lambda t, columns: dimension_types_read(t, columns),
+            pushdown,
         )
     bind.used_columns(statement, ctx)
     check_time()

@@ -394,6 +394,10 @@ CONDITIONAL = [
     # Time read: the annual EV data spread over the hours, the CASE on its time value.
     "SELECT timestamp, SUM(CASE WHEN model_year = '2050' THEN value END) AS v "
     "FROM dsgrid_demo.data WHERE scenario = 'reference' GROUP BY 1",
+    # A filter on the CASE's column: the pushed filter holds it, the column leaves the plan.
+    "SELECT us_census_divisions, SUM(CASE WHEN model_year = '2030' THEN value END) "
+    "/ SUM(CASE WHEN model_year = '2020' THEN value END) AS growth FROM dsgrid_demo.data "
+    "WHERE scenario = 'reference' AND model_year IN ('2020', '2030') GROUP BY 1",
     # No row at all passes the filter of one dataset's summed CASE, nor the query's groups.
     "SELECT us_states, SUM(CASE WHEN subsector = 'warehouse' THEN value END) AS w "
     "FROM dsgrid_demo.data WHERE metric = 'ev_charging' GROUP BY 1",
@@ -530,3 +534,27 @@ def test_conditional_sums_off_with_aggregate_early(sessions: dict[str, Session])
         assert "__dsgrid_cs" not in session.translate(CONDITIONAL[3]).sql
     finally:
         session.set("aggregate_early", "on")
+
+
+def test_a_pushed_filter_on_the_case_column_does_not_keep_it(
+    sessions: dict[str, Session],
+) -> None:
+    """``WHERE model_year IN ('2020', '2030')`` is what the pushed filter keeps: true of every
+    row of the plan, so it does not make model year a column (and key) again; without
+    pushdown it does, and the sums are left as written."""
+    session = sessions["demo"]
+    sql = next(q for q in CONDITIONAL if "model_year IN ('2020', '2030')" in q)
+    (plan,) = session.translate(sql).plans
+    assert "model_year" not in plan.columns and len(plan.conditional) == 2
+    residential = next(d for d in plan.datasets if d.dataset_id == "dsgrid_demo_residential")
+    assert residential.scan_filters[DimensionType.MODEL_YEAR] == ("2020", "2030")
+    assert residential.aggregated_over == ("us_census_divisions",)
+    on, _, _ = _both_ways(session, sql)
+    session.set("pushdown", "off")
+    try:
+        translation = session.translate(sql)
+        assert "__dsgrid_cs" not in translation.sql
+        unpushed = _rows(session.sql(sql).to_arrow())
+    finally:
+        session.set("pushdown", "on")
+    _assert_equal(on, unpushed)
