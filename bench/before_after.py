@@ -8,8 +8,10 @@ Each version is a ``git archive`` of its revision laid out as installed (catalog
 flight_server/ inside dsgrid_sql/), imported by its worker process; the hand-written worker
 runs bench/handwritten.py's SQL on its own DuckDB connection with dsgrid-sql's engine
 settings. Every answer is checked against the hand-written one before times count.
-``--analyze``: DuckDB's profile of each version's query, the rows into and out of every
-hash aggregate (the pre-sums and the query's own), printed after the table.
+CPU seconds (DuckDB's profile of the engine SQL, as many runs again, after the timed
+ones) depend less on the machine's load than wall times. ``--analyze``: DuckDB's profile
+of each version's query, the rows into and out of every hash aggregate (the pre-sums and
+the query's own), printed after the table.
 """
 
 from __future__ import annotations
@@ -105,6 +107,15 @@ def _serve(kind: str, registry: Path) -> None:
                 answer["seconds"] = time.perf_counter() - start
                 if request.get("save"):
                     pq.write_table(table, request["save"])
+            elif request["do"] == "cpu":
+                sql = BY_ID[request["question"]].sql
+                if expert is not None:
+                    conn, text = expert.conn, expert.spec.sql[request["question"]]
+                else:
+                    translation = session.translate(sql)
+                    session.engine.register(translation.inputs)
+                    conn, text = session.engine._conn, translation.sql
+                answer["cpu"] = _profiled(conn, text)["query"]["cpu_time"]
             elif request["do"] == "analyze":
                 answer["aggregates"] = _analyze(session, BY_ID[request["question"]].sql)
         except Exception as exc:  # reported to the driver
@@ -113,20 +124,24 @@ def _serve(kind: str, registry: Path) -> None:
         out.flush()
 
 
-def _analyze(session, sql: str) -> list[dict]:  # type: ignore[no-untyped-def]
-    """The hash aggregates of DuckDB's profile of ``sql``: rows in, rows out, seconds."""
-    translation = session.translate(sql)
-    session.engine.register(translation.inputs)
-    conn = session.engine._conn
+def _profiled(conn, sql: str) -> dict:  # type: ignore[no-untyped-def]
+    """DuckDB's JSON profile of one run of ``sql`` on ``conn``."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "profile.json"
         conn.execute("PRAGMA enable_profiling = 'json'")
         conn.execute(f"PRAGMA profiling_output = '{path}'")
         try:
-            conn.execute(translation.sql).fetchall()
+            conn.execute(sql).fetchall()
         finally:
             conn.execute("PRAGMA disable_profiling")
-        profile = json.loads(path.read_text())
+        return json.loads(path.read_text())
+
+
+def _analyze(session, sql: str) -> list[dict]:  # type: ignore[no-untyped-def]
+    """The hash aggregates of DuckDB's profile of ``sql``: rows in, rows out, seconds."""
+    translation = session.translate(sql)
+    session.engine.register(translation.inputs)
+    profile = _profiled(session.engine._conn, translation.sql)
     found: list[dict] = []
 
     def walk(node: dict) -> None:
@@ -186,8 +201,9 @@ def main() -> None:
             print(f"{label}: {revision} ({rev})", file=sys.stderr)
         lines = [
             "| scale | question | before median s (min–max) | after median s (min–max) | "
-            "hand median s (min–max) | before × hand | after × hand | load (1 min) |",
-            "|---|---|---:|---:|---:|---:|---:|---|",
+            "hand median s (min–max) | before × hand | after × hand | CPU s before / after / "
+            "hand | CPU before × hand | CPU after × hand | load (1 min) |",
+            "|---|---|---:|---:|---:|---:|---:|---|---:|---:|---|",
         ]
         analyses: list[str] = []
         for scale in args.scales.split(","):
@@ -215,7 +231,13 @@ def main() -> None:
                         for name, worker in workers.items():
                             answer = worker.ask({"do": "run", "question": question.id})
                             seconds[name].append(answer["seconds"])
+                    cpu: dict[str, list[float]] = {n: [] for n in workers}
+                    for _ in range(args.runs):
+                        for name, worker in workers.items():
+                            answer = worker.ask({"do": "cpu", "question": question.id})
+                            cpu[name].append(answer["cpu"])
                     med = {n: statistics.median(s) for n, s in seconds.items()}
+                    cpu_med = {n: statistics.median(s) for n, s in cpu.items()}
 
                     def spread(name: str, med: dict = med, seconds: dict = seconds) -> str:
                         s = seconds[name]
@@ -224,7 +246,11 @@ def main() -> None:
                     line = (
                         f"| {scale} | {question.id} | {spread('before')} | {spread('after')} | "
                         f"{spread('hand')} | {med['before'] / med['hand']:.2f} | "
-                        f"{med['after'] / med['hand']:.2f} | {min(loads):.1f}–{max(loads):.1f} |"
+                        f"{med['after'] / med['hand']:.2f} | {cpu_med['before']:.3f} / "
+                        f"{cpu_med['after']:.3f} / {cpu_med['hand']:.3f} | "
+                        f"{cpu_med['before'] / cpu_med['hand']:.2f} | "
+                        f"{cpu_med['after'] / cpu_med['hand']:.2f} | "
+                        f"{min(loads):.1f}–{max(loads):.1f} |"
                     )
                     lines.append(line)
                     print(line, file=sys.stderr, flush=True)

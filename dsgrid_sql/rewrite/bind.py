@@ -927,7 +927,8 @@ def push_conditional_sums(
         if len(aliases) != 1 or len(scope.selected_sources) != 1:
             continue
         ((alias, binding),) = aliases.items()
-        if not binding.only_summed or binding.table.projection is not None:
+        table = binding.table
+        if not binding.only_summed or not table.is_data or table.projection is not None:
             continue
 
         def atom(

@@ -556,21 +556,14 @@ def build_dataset_plan(
         )  # fmt: skip
         plan.presummed = plan.rows_per_group is None or plan.rows_per_group >= MIN_ROWS_PER_GROUP
         # The conditional sums on the weighed stored rows (value as the pre-sum sums it).
-        sums = [
-            (
-                c.name,
-                c.instantiate(lambda i, _, atoms=stored_atoms[c.name]: atoms[i].copy(), value),
-            )
-            for c in conditional
-            if c.name in stored_atoms
-        ]
+        sums = [(c, stored_atoms[c.name]) for c in conditional if c.name in stored_atoms]
         pre = _early_aggregate(
             plan, source, joins, where, load_dims, stored, time_columns,
-            value if value_carried else None, kept, keep_time, extra, sums,
+            value, kept, keep_time, extra, sums, value_summed=value_carried,
         )  # fmt: skip
         stage1 = _map_summed(
             pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time,
-            supplementals_out, folded, plan, memo, constants, [n for n, _ in sums],
+            supplementals_out, folded, plan, memo, constants, [c.name for c, _ in sums],
         )  # fmt: skip
     else:
         stage1_columns = [
@@ -1010,17 +1003,19 @@ def _early_aggregate(
     load_dims: dict[DimensionType, exp.Expression],
     stored: Callable[[str], exp.Expression | None],
     time_columns: tuple[str, ...],
-    value: exp.Expression | None,
+    value: exp.Expression,
     kept: set[DimensionType],
     keep_time: bool,
     extra: list[tuple[str, exp.Expression]],
-    sums: list[tuple[str, exp.Expression]] = (),  # type: ignore[assignment]
+    sums: list[tuple[ConditionalSum, list[exp.Expression]]] = (),  # type: ignore[assignment]
+    value_summed: bool = True,
 ) -> exp.Select:
     """The scan summed over the columns the query reads, before any mapping: the expert's
     plan for a query that only sums. ``SUM(f(keys) · value)`` over mapped rows equals that
     sum over the mapped pre-summed rows, because each mapping multiplies value by a factor
-    that depends only on the row's keys. ``sums``: conditional sums (conditional.py) summed
-    beside value; ``value`` None: value is not read (only those sums are)."""
+    that depends only on the row's keys. ``sums``: conditional sums (conditional.py) with
+    their conditions' predicates on the scan, summed beside value (``value_summed``: else only
+    those sums are read)."""
     columns: list[exp.Expression] = []
     for dim_type in DIMENSION_COLUMN_ORDER:
         expression = load_dims[dim_type]
@@ -1036,16 +1031,18 @@ def _early_aggregate(
         # Rows that the time mapping would drop are dropped before they are summed.
         raw = stored(time_columns[0]) or col(time_columns[0], "t")
         conditions.append(_in_project_range(raw, plan.time))
-    summed = [
-        exp.alias_(exp.Sum(this=e) if plan.presummed else e, name, quoted=True, copy=False)
-        for name, e in ([(VALUE, value)] if value is not None else []) + list(sums)
-    ]
-    pre = exp.select(*columns, *summed)
-    pre = pre.from_(source, copy=False)
-    for join in joins:
-        pre = pre.join(join, copy=False)
-    if conditions:
-        pre = pre.where(exp.and_(*conditions), copy=False)
+    if sums:
+        pre = _summed_conditionally(
+            plan, source, joins, conditions, columns, value, sums, value_summed
+        )
+    else:
+        summed = exp.Sum(this=value) if plan.presummed else value
+        pre = exp.select(*columns, exp.alias_(summed, VALUE, quoted=True, copy=False))
+        pre = pre.from_(source, copy=False)
+        for join in joins:
+            pre = pre.join(join, copy=False)
+        if conditions:
+            pre = pre.where(exp.and_(*conditions), copy=False)
     if not plan.presummed:
         # About as many groups as rows: the rows go on as stored (weighed and folded, so
         # still only the columns read), and the query's own aggregate sums them once.
@@ -1059,6 +1056,58 @@ def _early_aggregate(
             copy=False,
         )
     return pre
+
+
+WEIGHED = "__dsgrid_weighed"
+
+
+def _summed_conditionally(
+    plan: DatasetPlan,
+    source: exp.Expression,
+    joins: list[exp.Join],
+    conditions: list[exp.Expression],
+    columns: list[exp.Expression],
+    value: exp.Expression,
+    sums: list[tuple[ConditionalSum, list[exp.Expression]]],
+    value_summed: bool,
+) -> exp.Select:
+    """The early aggregate's SELECT with conditional sums: the weighed value and each
+    distinct predicate computed once per row (``r``), then every sum's CASE over those — not
+    the product of the scan's weights once per CASE (three end uses as columns tripled the
+    per-row arithmetic)."""
+    predicates: dict[str, str] = {}
+    inner_columns = list(columns)
+    for _, atoms in sums:
+        for atom in atoms:
+            text = atom.sql()
+            if text not in predicates and not isinstance(atom, exp.Boolean):
+                predicates[text] = f"__dsgrid_p{len(predicates)}"
+                inner_columns.append(exp.alias_(atom.copy(), predicates[text], quoted=True))
+    inner = exp.select(*inner_columns, exp.alias_(value, WEIGHED, quoted=True))
+    inner = inner.from_(source, copy=False)
+    for join in joins:
+        inner = inner.join(join, copy=False)
+    if conditions:
+        inner = inner.where(exp.and_(*conditions), copy=False)
+    row = col(WEIGHED, "r")
+
+    def predicate(atoms: list[exp.Expression], index: int) -> exp.Expression:
+        atom = atoms[index]
+        return atom.copy() if isinstance(atom, exp.Boolean) else col(predicates[atom.sql()], "r")
+
+    outer = [exp.alias_(col(c.alias_or_name, "r"), c.alias_or_name, quoted=True) for c in columns]
+    computed = [(VALUE, row)] if value_summed else []
+    computed += [
+        (c.name, c.instantiate(lambda i, _, atoms=atoms: predicate(atoms, i), row))
+        for c, atoms in sums
+    ]
+    outer += [
+        exp.alias_(exp.Sum(this=e) if plan.presummed else e, name, quoted=True, copy=False)
+        for name, e in computed
+    ]
+    return exp.select(*outer).from_(
+        exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("r"))), copy=False
+    )
 
 
 def _map_summed(

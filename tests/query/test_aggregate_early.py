@@ -386,6 +386,9 @@ CONDITIONAL = [
     "AND NOT scenario = 'reference' THEN 2 * value WHEN metric LIKE 'heat%' THEN value / 2 "
     "ELSE 0 END) AS v, SUM(IF(scenario <> 'reference', value, NULL)) AS w, "
     "SUM(value) FILTER (WHERE metric = 'plug_loads') AS p FROM dsgrid_demo.data GROUP BY 1",
+    # Unnamed: the output column is named by the user's text either way.
+    "SELECT us_states, SUM(CASE WHEN scenario = 'reference' THEN value END) "
+    "FROM dsgrid_demo.data GROUP BY 1",
     # Over the groups too: a rank and HAVING of the same sum (one computed column).
     "SELECT subsector, SUM(CASE WHEN model_year = '2030' THEN value ELSE 0 END) AS v, "
     "RANK() OVER (ORDER BY SUM(CASE WHEN model_year = '2030' THEN value ELSE 0 END) DESC) "
