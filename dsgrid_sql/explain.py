@@ -74,6 +74,12 @@ def explain_text(translation: Translation) -> str:
                         else ""
                     )
                 )
+            if dataset_plan.summed_by_id:
+                lines.append(
+                    "    load table summed by "
+                    + ", ".join(dataset_plan.summed_by_id)
+                    + " before the lookup join (stored time not read)"
+                )
             before = [c for c, why in dataset_plan.conditional if why is None]
             if before:
                 types = sorted({t.value for c in before for t in c.dim_types})

@@ -345,14 +345,16 @@ def test_long_id_lists_are_semi_joins(
     sql = DEMO[10]
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
         literal = _rows(session.sql(sql).to_arrow())
-        assert "IN (SELECT" not in session.translate(sql).sql
+        # (The commercial load table, summed by id first, reads the lookup's kept ids by a
+        # semi-join too: not one of a table of ids.)
+        assert "__dsgrid_ids_" not in session.translate(sql).sql
     monkeypatch.setattr(dataset_plan, "IN_LIST_MAX", 1)
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
         translation = session.translate(sql)
         assert all(
             DimensionType.GEOGRAPHY in d.semi_joined for p in translation.plans for d in p.datasets
         )
-        assert "IN (SELECT" in translation.sql
+        assert "__dsgrid_ids_" in translation.sql
         assert "as a semi-join with a table of the ids" in session.explain(sql)
         _assert_equal(_rows(session.sql(sql).to_arrow()), literal)
         assert literal
@@ -561,3 +563,31 @@ def test_a_pushed_filter_on_the_case_column_does_not_keep_it(
     finally:
         session.set("pushdown", "on")
     _assert_equal(on, unpushed)
+
+
+def test_a_two_table_load_table_is_summed_by_id_before_the_lookup(
+    sessions: dict[str, Session],
+) -> None:
+    """The expert's plan for two-table data: the load table summed by id (and the load-table
+    columns read) before the lookup join; with a filter on lookup columns, only the ids it
+    keeps are read (a semi-join in that sum); with stored time read, not summed by id."""
+    session = sessions["demo"]
+    sql = DEMO[10]  # subsectors, cooling and the South: lookup and load-table filters
+    (plan,) = session.translate(sql).plans
+    commercial = next(d for d in plan.datasets if d.dataset_id == "dsgrid_demo_commercial")
+    assert commercial.summed_by_id == ("id",)  # metric held to one record: a constant
+    assert commercial.select is not None
+    by_id = [
+        s
+        for s in commercial.select.find_all(exp.Select)
+        if any(c.alias_or_name == "id" for c in s.expressions) and s.args.get("group")
+    ]
+    assert len(by_id) == 1 and "IN (SELECT" in by_id[0].sql()
+    assert "load table summed by id before the lookup join" in session.explain(sql)
+    on, off, _ = _both_ways(session, sql)
+    _assert_equal(on, off)
+    hourly = "SELECT timestamp, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_commercial GROUP BY 1"
+    (plan,) = session.translate(hourly).plans
+    assert plan.datasets[0].summed_by_id == ()
+    efs = sessions["efs"].translate(EFS[0]).plans[0]
+    assert all(d.summed_by_id for d in efs.datasets if d.dataset_id == "test_efs_comstock")
