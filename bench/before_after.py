@@ -47,8 +47,12 @@ def _archive(revision: str, into: Path) -> Path:
 
 
 class _Worker:
-    def __init__(self, kind: str, registry: Path, pythonpath: list[Path], cwd: Path) -> None:
+    def __init__(
+        self, kind: str, registry: Path, pythonpath: list[Path], cwd: Path, threads: int = 0
+    ) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join(str(p) for p in pythonpath))
+        if threads:
+            env["BENCH_DUCKDB_THREADS"] = str(threads)
         self.kind = kind
         self.process = subprocess.Popen(
             [sys.executable, "-m", "bench.before_after", "--worker", kind, str(registry)],
@@ -89,7 +93,12 @@ def _serve(kind: str, registry: Path) -> None:
     from .questions import BY_ID
 
     session = dsgrid_sql.connect(registry)
+    threads = os.environ.get("BENCH_DUCKDB_THREADS")
+    if threads:
+        session.engine._conn.execute(f"SET threads = {int(threads)}")
     expert = _Expert(registry, engine_settings(session)) if kind == "hand" else None
+    if threads and expert is not None:
+        expert.conn.execute(f"SET threads = {int(threads)}")
     out = sys.stdout
     sys.stdout = sys.stderr  # nothing else may write to the protocol's stream
     for line in sys.stdin:
@@ -172,6 +181,9 @@ def main() -> None:
     parser.add_argument("--scales", default="1M,10M")
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--analyze", action="store_true")
+    parser.add_argument(
+        "--threads", type=int, default=0, help="DuckDB threads in every worker (0: its default)"
+    )
     parser.add_argument("--worker", nargs=2, metavar=("KIND", "REGISTRY"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.worker:
@@ -208,10 +220,11 @@ def main() -> None:
         analyses: list[str] = []
         for scale in args.scales.split(","):
             found = registry(scale)
+            paths = {name: [versions[name], REPO] for name in ("before", "after")}
             workers = {
-                "before": _Worker("ours", found.path, [versions["before"], REPO], scratch),
-                "after": _Worker("ours", found.path, [versions["after"], REPO], scratch),
-                "hand": _Worker("hand", found.path, [versions["after"], REPO], scratch),
+                "before": _Worker("ours", found.path, paths["before"], scratch, args.threads),
+                "after": _Worker("ours", found.path, paths["after"], scratch, args.threads),
+                "hand": _Worker("hand", found.path, paths["after"], scratch, args.threads),
             }
             try:
                 for question in questions:
