@@ -14,6 +14,7 @@ def explain_text(translation: Translation) -> str:
         lines.append(
             f"Table {table.qualified_name} (project {table.project_id} "
             f"version {table.project_version}), columns: {', '.join(plan.columns) or '(none)'}"
+            + "".join(f", {c.name} := {c.shown}" for c in plan.conditional)
         )
         for dataset_plan in plan.datasets:
             dataset = dataset_plan.dataset
@@ -47,8 +48,9 @@ def explain_text(translation: Translation) -> str:
                     ", ".join(_shown_column(c) for c in dataset_plan.aggregated_over)
                     or "nothing (one row)"
                 )
+                summed = "SUM(value)" if dataset_plan.value_summed else "the conditional sums"
                 how = (
-                    "aggregated before mapping (the query only sums value): SUM(value) by "
+                    f"aggregated before mapping (the query only sums value): {summed} by "
                     if dataset_plan.presummed
                     else "not summed before mapping (about "
                     f"{dataset_plan.rows_per_group or 0:.1f} stored rows per group, too few "
@@ -72,6 +74,29 @@ def explain_text(translation: Translation) -> str:
                         else ""
                     )
                 )
+            if dataset_plan.summed_by_id:
+                lines.append(
+                    "    load table summed by "
+                    + ", ".join(dataset_plan.summed_by_id)
+                    + " before the lookup join (stored time not read)"
+                )
+            before = [c for c, why in dataset_plan.conditional if why is None]
+            if before:
+                types = sorted({t.value for c in before for t in c.dim_types})
+                lines.append(
+                    "    conditional sums computed before mapping (their conditions decided on "
+                    f"the stored ids, {', '.join(types)} not a group key): "
+                    + "; ".join(f"{c.shown} as {c.name}" for c in before)
+                )
+            for summed, why in dataset_plan.conditional:
+                if why is not None:
+                    types = sorted(t.value for t in summed.dim_types)
+                    lines.append(
+                        f"    conditional sum {summed.shown} as {summed.name} computed after "
+                        f"mapping, {', '.join(types)} "
+                        f"{'stays a group key' if len(types) == 1 else 'stay group keys'} "
+                        f"({why})"
+                    )
             if dataset_plan.folded:
                 lines.append(
                     "    supplemental " + ", ".join(dataset_plan.folded) + ": summed by in place "

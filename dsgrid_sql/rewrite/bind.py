@@ -19,7 +19,9 @@ The steps, in order (each a function below):
    result equals the unpushed plan);
 8. ``used_columns`` — the columns each reference reads, so the plan computes only those;
 9. ``mark_only_summed`` — references whose rows the query only sums (linear in value), so an
-   annual dataset need not be spread over every project hour (summed.py).
+   annual dataset need not be spread over every project hour (summed.py);
+10. ``push_conditional_sums`` — of those, sums of a CASE on dimension columns become sums of
+   columns the plan computes before its mappings (conditional.py).
 
 translate.py then replaces data tables by their mapping-plan subqueries, and other catalog
 tables by registered Arrow inputs.
@@ -60,6 +62,8 @@ from dsgrid_sql.suggest import did_you_mean
 
 from . import versions
 from .cache import remembered, table_key
+from .conditional import Atom, ConditionalSum
+from .conditional import push_conditional_sums as _push_conditional_sums
 from .forms import series_table
 from .parse import node_position, position_at
 from .summed import only_summed
@@ -81,6 +85,8 @@ class Binding:
     restrictions: Restrictions = field(default_factory=Restrictions)
     # The query reads the rows only through sums linear in value (see summed.py).
     only_summed: bool = False
+    # Conditional sums the plan computes as columns (conditional.py).
+    conditional: tuple[ConditionalSum, ...] = ()
 
 
 @dataclass
@@ -882,8 +888,11 @@ def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
     for scope, aliases in _bindings_by_scope(statement, ctx):
         for column in scope.columns:
             binding = aliases.get(column.table)
-            if binding is not None and column.name not in binding.used:
-                binding.used.append(column.name)
+            if binding is None or column.name in binding.used:
+                continue
+            if any(c.name == column.name for c in binding.conditional):
+                continue  # computed by the plan (conditional.py), not a column of the table
+            binding.used.append(column.name)
 
 
 # -- 9. only summed --------------------------------------------------------------------------
@@ -895,3 +904,62 @@ def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
             continue
         ((alias, binding),) = aliases.items()
         binding.only_summed = only_summed(scope.expression, alias, binding.table)
+
+
+# -- 10. conditional sums --------------------------------------------------------------------
+
+
+def push_conditional_sums(
+    statement: exp.Expression,
+    ctx: BindContext,
+    evaluate: Callable[[Binding, Column, Callable[[str], bool]], Allowed | None],
+    types_read: Callable[[Table, list[Column]], frozenset[DimensionType]],
+    pushdown: bool = True,
+) -> None:
+    """In each SELECT that only sums one data table's rows, sums of CASEs whose conditions
+    read dimension columns (by id or name) become sums of columns the table plan computes
+    (conditional.py); ``evaluate`` turns a predicate into the project ids it keeps, as for
+    pushed filters. Run before ``used_columns``: the columns the CASEs read are no longer
+    read by the query. With ``pushdown``, WHERE conjuncts on those columns that
+    collect_restrictions pushed are true of every row the plan yields: they need not keep
+    the column either."""
+    for scope, aliases in _bindings_by_scope(statement, ctx):
+        if len(aliases) != 1 or len(scope.selected_sources) != 1:
+            continue
+        ((alias, binding),) = aliases.items()
+        table = binding.table
+        if not binding.only_summed or not table.is_data or table.projection is not None:
+            continue
+
+        def atom(
+            predicate: exp.Expression, aliases: dict[str, Binding] = aliases
+        ) -> tuple[Column, Atom] | None:
+            test = _predicate_test(predicate, aliases)
+            if test is None:
+                return None
+            bound, column, matches = test
+            base = column
+            if column.role is ColumnRole.RECORD_NAME:
+                base = bound.table.get_column(column.names_column or "")
+            if base.role is not ColumnRole.DIMENSION:
+                return None  # supplementals, dataset_id: not pushed
+            allowed = evaluate(bound, column, matches)
+            if allowed is None or allowed.supplemental_column is not None:
+                return None
+            return base, Atom(allowed.dimension_type, allowed.base_ids)
+
+        guaranteed: list[tuple[exp.Expression, DimensionType]] = []
+        where = scope.expression.args.get("where")
+        if pushdown and where is not None:
+            for conjunct in _conjuncts(where.this):
+                found = atom(conjunct)
+                if found is not None:
+                    guaranteed.append((conjunct, found[1].dim_type))
+        binding.conditional = _push_conditional_sums(
+            scope.expression,
+            alias,
+            binding.table,
+            atom,
+            lambda columns, table=binding.table: types_read(table, columns),
+            guaranteed,
+        )

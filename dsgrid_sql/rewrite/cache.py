@@ -25,6 +25,7 @@ from .inputs import ArrowInput
 if TYPE_CHECKING:  # the engines import Lru from here without loading the catalog or sqlglot
     from dsgrid_sql.catalog import Catalog, Table
 
+    from .conditional import ConditionalSum
     from .table_plan import Restrictions, TablePlan
 
 MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations)
@@ -147,6 +148,7 @@ def cached_plan(
     dialect: str,
     only_summed: bool = False,
     aggregate_early: bool = True,
+    conditional: tuple[ConditionalSum, ...] = (),
 ) -> TablePlan:
     key = (
         "plan",
@@ -159,6 +161,7 @@ def cached_plan(
         dialect,
         only_summed,
         aggregate_early,
+        conditional,
     )
     from .table_plan import plan_virtual_table
 
@@ -174,6 +177,7 @@ def cached_plan(
             only_summed,
             aggregate_early,
             memo=lambda key, build: remembered(catalog, key, build),
+            conditional=conditional,
         ),
     )
 

@@ -40,6 +40,7 @@ from dsgrid_sql.catalog.project import DatasetMapping
 from dsgrid_sql.errors import CatalogError
 from dsgrid_sql.storage import S3Path
 
+from .conditional import Atom, ConditionalSum
 from .inputs import ArrowInput, Input, ParquetInput, input_name
 from .time_lookup import FACTOR, summed
 from .time_mapping import (
@@ -144,6 +145,14 @@ class DatasetPlan:
     empty_reason: str | None = None
     # Pushed filters too long for a literal IN list: a semi-join against a table of the ids.
     semi_joined: list[DimensionType] = field(default_factory=list)
+    # The query's conditional sums (conditional.py): each computed before the mappings
+    # (None) or, why not, after them with its columns kept as group keys.
+    conditional: list[tuple[ConditionalSum, str | None]] = field(default_factory=list)
+    # Whether the early aggregate sums value itself (not when only conditional sums are read).
+    value_summed: bool = True
+    # A two-table dataset's load table summed by these columns (id among them) before the
+    # lookup join (see _summed_by_id); () where not.
+    summed_by_id: tuple[str, ...] = ()
     inputs: list[Input] = field(default_factory=list)
     select: exp.Select | None = None
     # The SQL of this dataset's rows with their dataset_id, per engine dialect (generated
@@ -174,6 +183,8 @@ def build_dataset_plan(
     keep_time: bool = True,
     memo: Memo | None = None,
     supplementals: tuple[SupplementalColumn, ...] = (),
+    conditional: tuple[ConditionalSum, ...] = (),
+    value_read: bool = True,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
@@ -187,6 +198,12 @@ def build_dataset_plan(
     ``supplementals`` (with ``keep`` only): supplemental columns the plan resolves itself,
     output after time: folded into the early aggregate where the query reads their base
     column no other way (``_fold_supplementals``), else joined to the summed rows.
+
+    ``conditional`` (with ``keep`` only): sums of CASEs on dimension columns the query reads
+    as computed columns, output after value; each summed in the early aggregate where its
+    conditions can be decided on the stored ids (``_stored_atom``), else its columns kept and
+    the CASE evaluated on the mapped rows. ``value_read``: whether value itself is read (else
+    it comes out NULL, and is not summed where no conditional sum needs it).
 
     ``memo(key, build)`` keeps the engine inputs this dataset's plans share (mapping and
     weight tables, zone and time lookups) between plans of different column sets."""
@@ -363,6 +380,26 @@ def build_dataset_plan(
 
     early = keep is not None
     kept: set[DimensionType] = set(keep or ())
+    # Conditional sums decided on the stored ids: name → the atoms' expressions on the scan.
+    stored_atoms: dict[str, list[exp.Expression]] = {}
+    if early:
+        by_step = {s.dim_type: s for s in steps}
+        for summed_column in conditional:
+            atoms: list[exp.Expression] = []
+            why: str | None = None
+            for atom in summed_column.atoms:
+                expression, why = _stored_atom(plan, atom, load_dims, by_step, stored)
+                if expression is None:
+                    break
+                atoms.append(expression)
+            plan.conditional.append((summed_column, why))
+            if why is None:
+                stored_atoms[summed_column.name] = atoms
+            else:
+                kept |= summed_column.dim_types  # the literal plan's group keys
+    # Value is carried where read, and where a conditional sum is computed after mapping.
+    value_carried = value_read or len(stored_atoms) < len(conditional)
+    plan.value_summed = value_carried
     constants: dict[DimensionType, str] = {}
     if early:
         constants = _single_values(kept, allowed, annual_years, load_dims, plan.time)
@@ -521,11 +558,15 @@ def build_dataset_plan(
             annual_years,
         )  # fmt: skip
         plan.presummed = plan.rows_per_group is None or plan.rows_per_group >= MIN_ROWS_PER_GROUP
-        pre = _early_aggregate(plan, source, joins, where, load_dims, stored, time_columns,
-                               value, kept, keep_time, extra)  # fmt: skip
+        # The conditional sums on the weighed stored rows (value as the pre-sum sums it).
+        sums = [(c, stored_atoms[c.name]) for c in conditional if c.name in stored_atoms]
+        pre = _early_aggregate(
+            plan, source, joins, where, load_dims, stored, time_columns,
+            value, kept, keep_time, extra, sums, value_summed=value_carried, two_table=two_table,
+        )  # fmt: skip
         stage1 = _map_summed(
             pre, steps, load_dims, mapped_dims, kept, time_columns, keep_time,
-            supplementals_out, folded, plan, memo, constants,
+            supplementals_out, folded, plan, memo, constants, [c.name for c, _ in sums],
         )  # fmt: skip
     else:
         stage1_columns = [
@@ -635,7 +676,24 @@ def build_dataset_plan(
         stage2 = stage2.group_by(
             *[exp.Literal.number(i + 1) for i in range(len(columns))], copy=False
         )
-    columns.append(exp.alias_(stage2_value, VALUE, quoted=True, copy=False))
+    columns.append(
+        exp.alias_(
+            stage2_value if value_read else exp.cast(exp.Null(), sql_type("DOUBLE")),
+            VALUE,
+            quoted=True,
+        )
+    )
+    for summed_column in conditional:
+        # Time maps value by factors (periods, lookup weights): the sums alike.
+        if summed_column.name in stored_atoms:
+            computed = with_value(stage2_value, col(summed_column.name, "s"), "s")
+        else:
+            # Not summed early: the CASE on the mapped rows, its columns kept by the plan.
+            computed = summed_column.instantiate(
+                lambda _, atom: _in_ids(stage2_dims[atom.dim_type].copy(), atom.ids),
+                stage2_value,
+            )
+        columns.append(exp.alias_(computed, summed_column.name, quoted=True, copy=False))
     columns.append(exp.alias_(string(dataset.dataset_id), DATASET_ID, quoted=True, copy=False))
     plan.select = stage2.select(*columns, copy=False)
     return plan
@@ -952,11 +1010,16 @@ def _early_aggregate(
     kept: set[DimensionType],
     keep_time: bool,
     extra: list[tuple[str, exp.Expression]],
+    sums: list[tuple[ConditionalSum, list[exp.Expression]]] = (),  # type: ignore[assignment]
+    value_summed: bool = True,
+    two_table: bool = False,
 ) -> exp.Select:
     """The scan summed over the columns the query reads, before any mapping: the expert's
     plan for a query that only sums. ``SUM(f(keys) · value)`` over mapped rows equals that
     sum over the mapped pre-summed rows, because each mapping multiplies value by a factor
-    that depends only on the row's keys."""
+    that depends only on the row's keys. ``sums``: conditional sums (conditional.py) with
+    their conditions' predicates on the scan, summed beside value (``value_summed``: else only
+    those sums are read)."""
     columns: list[exp.Expression] = []
     for dim_type in DIMENSION_COLUMN_ORDER:
         expression = load_dims[dim_type]
@@ -972,13 +1035,23 @@ def _early_aggregate(
         # Rows that the time mapping would drop are dropped before they are summed.
         raw = stored(time_columns[0]) or col(time_columns[0], "t")
         conditions.append(_in_project_range(raw, plan.time))
-    summed: exp.Expression = exp.Sum(this=value) if plan.presummed else value
-    pre = exp.select(*columns, exp.alias_(summed, VALUE, quoted=True, copy=False))
-    pre = pre.from_(source, copy=False)
-    for join in joins:
-        pre = pre.join(join, copy=False)
-    if conditions:
-        pre = pre.where(exp.and_(*conditions), copy=False)
+    if plan.presummed and two_table:
+        source, conditions = _summed_by_id(
+            plan, source, joins, conditions, [*columns, value, *(a for _, x in sums for a in x)],
+            time_columns,
+        )  # fmt: skip
+    if sums:
+        pre = _summed_conditionally(
+            plan, source, joins, conditions, columns, value, sums, value_summed
+        )
+    else:
+        summed = exp.Sum(this=value) if plan.presummed else value
+        pre = exp.select(*columns, exp.alias_(summed, VALUE, quoted=True, copy=False))
+        pre = pre.from_(source, copy=False)
+        for join in joins:
+            pre = pre.join(join, copy=False)
+        if conditions:
+            pre = pre.where(exp.and_(*conditions), copy=False)
     if not plan.presummed:
         # About as many groups as rows: the rows go on as stored (weighed and folded, so
         # still only the columns read), and the query's own aggregate sums them once.
@@ -994,6 +1067,106 @@ def _early_aggregate(
     return pre
 
 
+WEIGHED = "__dsgrid_weighed"
+
+
+def _summed_by_id(
+    plan: DatasetPlan,
+    source: exp.Expression,
+    joins: list[exp.Join],
+    conditions: list[exp.Expression],
+    expressions: list[exp.Expression],
+    time_columns: tuple[str, ...],
+) -> tuple[exp.Expression, list[exp.Expression]]:
+    """A two-table dataset's load table summed by ``id`` and the load-table columns the
+    early aggregate reads (metric, say) before the lookup join, when stored time is not among
+    them: the expert's plan (3 M rows into ~6,000 sums, then the lookup, weights and folded
+    supplementals joined to those, not to every row). Exact for the same reason as the early
+    aggregate: everything the rows are multiplied by or grouped by depends on those columns
+    and the lookup's, which depend on the id. Conditions on load-table columns alone are
+    applied before that sum; conditions on lookup columns alone (pushed filters on geography
+    or subsector) also, as a semi-join on the ids they keep, so that the scan still reads only
+    those ids' rows. The source and the remaining conditions are returned."""
+    inside: list[exp.Expression] = []
+    outside: list[exp.Expression] = []
+    on_lookup: list[exp.Expression] = []
+    for condition in conditions:
+        tables = {c.table for c in condition.find_all(exp.Column)} - {""}
+        (inside if tables <= {"t"} else outside).append(condition)
+        if tables == {"l"}:
+            on_lookup.append(condition)
+    lookup = next((j.this for j in joins if j.this.alias == "l"), None)
+    if on_lookup and lookup is not None:
+        kept_ids = exp.select(col("id", "l")).from_(lookup.copy(), copy=False)
+        kept_ids = kept_ids.where(exp.and_(*(c.copy() for c in on_lookup)), copy=False)
+        inside.append(exp.In(this=col("id", "t"), query=exp.Subquery(this=kept_ids)))
+    read: set[str] = set()
+    for node in [*expressions, *(j.args.get("on") for j in joins), *outside]:
+        if node is not None:
+            read |= {c.name for c in node.find_all(exp.Column) if c.table == "t"}
+    keys = sorted(read - {VALUE})
+    if "id" not in keys or set(keys) & set(time_columns):
+        return source, conditions
+    inner = exp.select(
+        *[exp.alias_(col(k, "t"), k, quoted=True) for k in keys],
+        exp.alias_(exp.Sum(this=col(VALUE, "t")), VALUE, quoted=True),
+    ).from_(source, copy=False)
+    if inside:
+        inner = inner.where(exp.and_(*inside), copy=False)
+    inner = inner.group_by(*[exp.Literal.number(i + 1) for i in range(len(keys))], copy=False)
+    plan.summed_by_id = tuple(keys)
+    return exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("t"))), outside
+
+
+def _summed_conditionally(
+    plan: DatasetPlan,
+    source: exp.Expression,
+    joins: list[exp.Join],
+    conditions: list[exp.Expression],
+    columns: list[exp.Expression],
+    value: exp.Expression,
+    sums: list[tuple[ConditionalSum, list[exp.Expression]]],
+    value_summed: bool,
+) -> exp.Select:
+    """The early aggregate's SELECT with conditional sums: the weighed value and each
+    distinct predicate computed once per row (``r``), then every sum's CASE over those — not
+    the product of the scan's weights once per CASE (three end uses as columns tripled the
+    per-row arithmetic)."""
+    predicates: dict[str, str] = {}
+    inner_columns = list(columns)
+    for _, atoms in sums:
+        for atom in atoms:
+            text = atom.sql()
+            if text not in predicates and not isinstance(atom, exp.Boolean):
+                predicates[text] = f"__dsgrid_p{len(predicates)}"
+                inner_columns.append(exp.alias_(atom.copy(), predicates[text], quoted=True))
+    inner = exp.select(*inner_columns, exp.alias_(value, WEIGHED, quoted=True))
+    inner = inner.from_(source, copy=False)
+    for join in joins:
+        inner = inner.join(join, copy=False)
+    if conditions:
+        inner = inner.where(exp.and_(*conditions), copy=False)
+    row = col(WEIGHED, "r")
+
+    def predicate(atoms: list[exp.Expression], index: int) -> exp.Expression:
+        atom = atoms[index]
+        return atom.copy() if isinstance(atom, exp.Boolean) else col(predicates[atom.sql()], "r")
+
+    outer = [exp.alias_(col(c.alias_or_name, "r"), c.alias_or_name, quoted=True) for c in columns]
+    computed = [(VALUE, row)] if value_summed else []
+    computed += [
+        (c.name, c.instantiate(lambda i, _, atoms=atoms: predicate(atoms, i), row))
+        for c, atoms in sums
+    ]
+    outer += [
+        exp.alias_(exp.Sum(this=e) if plan.presummed else e, name, quoted=True, copy=False)
+        for name, e in computed
+    ]
+    return exp.select(*outer).from_(
+        exp.Subquery(this=inner, alias=exp.TableAlias(this=ident("r"))), copy=False
+    )
+
+
 def _map_summed(
     pre: exp.Select,
     steps: list[_MappingStep],
@@ -1007,6 +1180,7 @@ def _map_summed(
     plan: DatasetPlan,
     memo: Memo,
     constants: dict[DimensionType, str],
+    sums: list[str] = (),  # type: ignore[assignment]
 ) -> exp.Select:
     """The mappings of the kept columns, joined to the pre-summed rows (aliased ``e``);
     columns nobody reads come out as typed NULLs, for the union's sake, and columns a filter
@@ -1074,7 +1248,73 @@ def _map_summed(
         )
         value = exp.Mul(this=value, expression=col("from_fraction", alias))
         columns.append(exp.alias_(col("to_id", alias), column.name, quoted=True, copy=False))
-    return select.select(*columns, exp.alias_(value, VALUE, quoted=True, copy=False), copy=False)
+    carried = [exp.alias_(value, VALUE, quoted=True, copy=False)]
+    if not any(c.alias_or_name == VALUE for c in pre.expressions):
+        carried = [exp.alias_(exp.cast(exp.Null(), sql_type("DOUBLE")), VALUE, quoted=True)]
+    # Conditional sums computed before the mappings: weighed by the same fractions as value.
+    carried += [
+        exp.alias_(with_value(value, col(name, "e"), "e"), name, quoted=True) for name in sums
+    ]
+    return select.select(*columns, *carried, copy=False)
+
+
+def with_value(expression: exp.Expression, column: exp.Column, table: str) -> exp.Expression:
+    """A copy of ``expression`` (value weighed by factors) with ``column`` in place of
+    ``<table>.value``."""
+    tree = expression.copy()
+    for node in list(tree.find_all(exp.Column)):
+        if node.table == table and node.name == VALUE:
+            node.replace(column.copy())
+    if isinstance(tree, exp.Column) and tree.table == table and tree.name == VALUE:
+        return column.copy()
+    return tree
+
+
+def _in_ids(expression: exp.Expression, ids: frozenset[str] | set[str]) -> exp.Expression:
+    """``expression IN (ids)``; FALSE for no ids."""
+    if not ids:
+        return exp.false()
+    return exp.In(this=expression, expressions=[string(i) for i in sorted(ids)])
+
+
+def _stored_atom(
+    plan: DatasetPlan,
+    atom: Atom,
+    load_dims: dict[DimensionType, exp.Expression],
+    by_step: dict[DimensionType, _MappingStep],
+    stored: Callable[..., exp.Expression | None],
+) -> tuple[exp.Expression | None, str | None]:
+    """A CASE condition's predicate (project ids of a dimension type) as a predicate on the
+    scan's stored ids, or why it cannot be one. Exact where the dataset's mapping sends each
+    stored record to one project record (fraction and unit factor aside): the record passes
+    when that project record does. A stored id is never NULL (dsgrid validates load data
+    against its dimension's records), so a predicate no stored id passes is FALSE."""
+    dim_type = atom.dim_type
+    if dim_type is DimensionType.MODEL_YEAR and isinstance(plan.time, AnnualSpread):
+        # An annual dataset's model year is its time value, unmapped.
+        time_value = stored(plan.time.time_column, dimension=True)
+        assert time_value is not None
+        return _in_ids(time_value, atom.ids), None
+    if dim_type is DimensionType.GEOGRAPHY and isinstance(plan.time, ZonedTime):
+        return None, "the time lookup reads each row's geography"
+    load = load_dims[dim_type]
+    step = by_step.get(dim_type)
+    if step is None:  # stored ids are project ids
+        ids: set[str] | frozenset[str] = _own_records(plan.dataset, dim_type, atom.ids)
+    else:
+        targets: dict[str, set[str]] = defaultdict(set)
+        for from_id, to_id, _ in step.records:
+            targets[from_id].add(to_id)
+        if any(len(t) > 1 for t in targets.values()):
+            return None, f"its {dim_type.value} mapping sends a record to several project records"
+        ids = {f for f, t in targets.items() if t & atom.ids}
+    if isinstance(load, exp.Literal):  # a trivial dimension: decided now
+        return (exp.true() if load.this in ids else exp.false()), None
+    if len(ids) > IN_LIST_MAX:
+        return None, (
+            f"{len(ids)} stored {dim_type.value} ids pass (a literal list holds {IN_LIST_MAX})"
+        )
+    return _in_ids(load.copy(), ids), None
 
 
 def _in_project_range(raw: exp.Expression, mapping: DatetimeShift) -> exp.Expression:

@@ -31,6 +31,7 @@ from dsgrid_sql.catalog.project import Project, ProjectDataset
 from dsgrid_sql.catalog.tables import LOCAL_STANDARD_TIME_COLUMN
 from dsgrid_sql.errors import MixedDatasetsError
 
+from .conditional import ConditionalSum
 from .dataset_plan import (
     DATASET_ID,
     MAPPING_SCHEMA,
@@ -45,6 +46,7 @@ from .dataset_plan import (
     ident,
     sql_type,
     string,
+    with_value,
 )
 from .inputs import ArrowInput, Input
 from .projection import projected_relation
@@ -76,6 +78,8 @@ class TablePlan:
     left_out: list[tuple[str, str]] = field(default_factory=list)
     # What `u` reads instead of the datasets' union: a projection, or no rows at all.
     relation: exp.Select | None = None
+    # Conditional sums the plan computes as columns after ``columns`` (conditional.py).
+    conditional: tuple[ConditionalSum, ...] = ()
 
     def render(self, dialect: str) -> str:
         """The plan's SQL: its own SELECT, with the datasets' union spliced in as text."""
@@ -122,6 +126,7 @@ def plan_virtual_table(
     only_summed: bool = False,
     aggregate_early: bool = True,
     memo: Memo | None = None,
+    conditional: tuple[ConditionalSum, ...] = (),
 ) -> TablePlan:
     """``only_summed``: the query reads the rows only through sums linear in value
     (summed.py); with no time column read either, annual data is summed, not spread, and
@@ -132,7 +137,10 @@ def plan_virtual_table(
     for the dimension types, time and filters it reads (many column sets share it: us_states
     and us_census_regions both read geography), its rendered SQL, and the engine inputs
     (mapping, record and time tables). A new column set then costs a few look-ups per
-    dataset, not a plan per dataset."""
+    dataset, not a plan per dataset.
+
+    ``conditional`` (aggregate early only): sums the query reads as computed columns, each
+    dataset computing them before its mappings where it can (conditional.py)."""
     memo = memo or build_now
     assert table.is_data and table.project_id
     project = catalog.project(table.project_id, table.project_version)
@@ -161,7 +169,9 @@ def plan_virtual_table(
     }
     # A projection multiplies by growth rates per key: its rows must keep their keys.
     early = only_summed and aggregate_early and table.projection is None
-    keep = _dimension_types_read(table, columns, supplemental_dims) if early else None
+    keep = dimension_types_read(table, columns) if early else None
+    conditional = conditional if early else ()
+    value_read = not conditional or any(c.role is ColumnRole.VALUE for c in columns)
     # Aggregating early, the datasets resolve the supplemental columns themselves (summed by
     # them in place of their base column where the query reads that no other way).
     resolved = (
@@ -206,12 +216,14 @@ def plan_virtual_table(
                 keep_time=reads_time,
                 memo=dataset_memo,
                 supplementals=resolved,
+                conditional=conditional,
+                value_read=value_read,
             )
 
         plan = dataset_memo(
             (
                 "plan", pushed_key, time_column, dialect, sum_spread, keep, reads_time,
-                tuple(c.key for c in resolved),
+                tuple(c.key for c in resolved), conditional, value_read,
             ),
             build,
         )  # fmt: skip
@@ -234,7 +246,9 @@ def plan_virtual_table(
             copy=False,
         )
     elif not plans:
-        relation = _empty_relation(time_column, [c.name for c in resolved])
+        relation = _empty_relation(
+            time_column, [c.name for c in resolved], [c.name for c in conditional]
+        )
 
     # Bases in use: those of the (single group of) datasets, else the project's first.
     bases: dict[DimensionType, ProjectDimension] = {}
@@ -362,6 +376,11 @@ def plan_virtual_table(
         else:  # pragma: no cover - every role of a data table is handled above
             raise AssertionError(role)
         selected.append(exp.alias_(expression, column.name, quoted=True))
+    for summed in conditional:
+        # Computed per dataset and weighed like value: whatever multiplies value here
+        # multiplies it too.
+        computed = with_value(value, col(summed.name, "u"), "u")
+        selected.append(exp.alias_(computed, summed.name, quoted=True))
     if not selected:
         selected = [exp.alias_(exp.Literal.number(1), "__dsgrid_row", quoted=True)]
     left_out = (
@@ -379,6 +398,7 @@ def plan_virtual_table(
         query.select(*selected, copy=False),
         left_out=left_out,
         relation=relation,
+        conditional=conditional,
     )
 
 
@@ -436,9 +456,7 @@ def _supplemental_column(
     )
 
 
-def _dimension_types_read(
-    table: Table, columns: list, supplemental_dims: dict[str, ProjectDimension]
-) -> frozenset[DimensionType]:
+def dimension_types_read(table: Table, columns: list) -> frozenset[DimensionType]:
     """The base dimension types whose base columns the query's columns are computed from:
     a record name from its base column, time zones and local times from geography, units
     from metric. (Supplemental columns are resolved by the dataset plans themselves.)"""
@@ -556,7 +574,11 @@ def _local_time(instant: exp.Expression, zone: exp.Expression, dialect: str) -> 
     return exp.Anonymous(this="timezone", expressions=[zone, instant])
 
 
-def _empty_relation(time_column: str | None, extra: list[str] = ()) -> exp.Select:  # type: ignore[assignment]
+def _empty_relation(
+    time_column: str | None,
+    extra: list[str] = (),  # type: ignore[assignment]
+    summed: list[str] = (),  # type: ignore[assignment]
+) -> exp.Select:
     null = exp.Null()
     varchar = sql_type("VARCHAR")
     columns = [
@@ -570,6 +592,9 @@ def _empty_relation(time_column: str | None, extra: list[str] = ()) -> exp.Selec
     columns.append(exp.alias_(exp.cast(null.copy(), sql_type("DOUBLE")), VALUE, quoted=True))
     columns += [
         exp.alias_(exp.cast(null.copy(), varchar.copy()), name, quoted=True) for name in extra
+    ]
+    columns += [
+        exp.alias_(exp.cast(null.copy(), sql_type("DOUBLE")), name, quoted=True) for name in summed
     ]
     columns.append(exp.alias_(exp.cast(null.copy(), varchar), DATASET_ID, quoted=True))
     return exp.select(*columns).where(exp.false())

@@ -28,7 +28,7 @@ from .deadline import check_time
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
-from .table_plan import TablePlan
+from .table_plan import TablePlan, dimension_types_read
 from .time_zones import convert_time_zones
 from .versions import AsOf
 
@@ -156,8 +156,16 @@ def translate_statement(
     if pushdown:
         bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
     check_time()
-    bind.used_columns(statement, ctx)
     bind.mark_only_summed(statement, ctx)
+    if aggregate_early:
+        bind.push_conditional_sums(
+            statement,
+            ctx,
+            lambda b, c, m: _allowed(catalog, b.table, c, m),
+            lambda t, columns: dimension_types_read(t, columns),
+            pushdown,
+        )
+    bind.used_columns(statement, ctx)
     check_time()
 
     inputs: list[Input] = []
@@ -169,7 +177,7 @@ def translate_statement(
         if table.is_data:
             plan = cached_plan(
                 catalog, table, binding.used, binding.restrictions, target, binding.only_summed,
-                aggregate_early,
+                aggregate_early, binding.conditional,
             )  # fmt: skip
             plans.append(plan)
             inputs += plan.inputs

@@ -345,14 +345,249 @@ def test_long_id_lists_are_semi_joins(
     sql = DEMO[10]
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
         literal = _rows(session.sql(sql).to_arrow())
-        assert "IN (SELECT" not in session.translate(sql).sql
+        # (The commercial load table, summed by id first, reads the lookup's kept ids by a
+        # semi-join too: not one of a table of ids.)
+        assert "__dsgrid_ids_" not in session.translate(sql).sql
     monkeypatch.setattr(dataset_plan, "IN_LIST_MAX", 1)
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
         translation = session.translate(sql)
         assert all(
             DimensionType.GEOGRAPHY in d.semi_joined for p in translation.plans for d in p.datasets
         )
-        assert "IN (SELECT" in translation.sql
+        assert "__dsgrid_ids_" in translation.sql
         assert "as a semi-join with a table of the ids" in session.explain(sql)
         _assert_equal(_rows(session.sql(sql).to_arrow()), literal)
         assert literal
+
+
+# Conditional sums (rewrite/conditional.py): a SUM of a CASE on dimension columns is summed in
+# the pre-sum where the dataset's mapping sends each stored record to one project record (the
+# CASE's column is then no group key), else on the mapped rows with the column kept.
+CONDITIONAL = [
+    # ELSE -value; commercial's one stored scenario is duplicated onto both (a split record).
+    "SELECT us_states, SUM(CASE WHEN scenario = 'high_electrification' THEN value "
+    "ELSE -value END) AS v FROM dsgrid_demo.data WHERE model_year = '2030' GROUP BY 1",
+    # No ELSE: NULL where no row of a group matches (commercial and residential have no EV
+    # charging; the residential rows of no state are all EV either).
+    "SELECT dataset_id, us_states, SUM(CASE WHEN metric = 'ev_charging' THEN value END) AS ev, "
+    "SUM(value) AS total FROM dsgrid_demo.data GROUP BY ALL",
+    # A ratio of two, model year in the commercial data a one-to-many mapping of one record.
+    "SELECT us_census_divisions, SUM(CASE WHEN model_year = '2030' THEN value END) "
+    "/ SUM(CASE WHEN model_year = '2020' THEN value END) AS growth FROM dsgrid_demo.data "
+    "WHERE scenario = 'reference' GROUP BY 1",
+    # Pivot-like: several, one per end use, by a supplemental.
+    "SELECT us_states, SUM(CASE WHEN metric = 'cooling' THEN value ELSE 0 END) AS cooling, "
+    "SUM(CASE WHEN metric = 'fans' THEN value ELSE 0 END) AS fans, "
+    "SUM(CASE WHEN metric = 'ev_charging' THEN value ELSE 0 END) AS ev_charging "
+    "FROM dsgrid_demo.data WHERE model_year = '2030' GROUP BY us_states",
+    # Record names, IN lists, AND/OR/NOT, LIKE, IF and FILTER.
+    "SELECT us_census_regions, SUM(CASE WHEN scenario_name = 'High Electrification' THEN value "
+    "END) AS he, SUM(CASE WHEN metric_name IN ('Space Cooling', 'Fans') THEN value END) AS cf "
+    "FROM dsgrid_demo.data GROUP BY 1",
+    "SELECT model_year, SUM(CASE WHEN metric IN ('cooling', 'heat_pump_heating') "
+    "AND NOT scenario = 'reference' THEN 2 * value WHEN metric LIKE 'heat%' THEN value / 2 "
+    "ELSE 0 END) AS v, SUM(IF(scenario <> 'reference', value, NULL)) AS w, "
+    "SUM(value) FILTER (WHERE metric = 'plug_loads') AS p FROM dsgrid_demo.data GROUP BY 1",
+    # Unnamed: the output column is named by the user's text either way.
+    "SELECT us_states, SUM(CASE WHEN scenario = 'reference' THEN value END) "
+    "FROM dsgrid_demo.data GROUP BY 1",
+    # Over the groups too: a rank and HAVING of the same sum (one computed column).
+    "SELECT subsector, SUM(CASE WHEN model_year = '2030' THEN value ELSE 0 END) AS v, "
+    "RANK() OVER (ORDER BY SUM(CASE WHEN model_year = '2030' THEN value ELSE 0 END) DESC) "
+    "AS r FROM dsgrid_demo.data GROUP BY 1 "
+    "HAVING SUM(CASE WHEN model_year = '2030' THEN value ELSE 0 END) > 0",
+    # Time read: the annual EV data spread over the hours, the CASE on its time value.
+    "SELECT timestamp, SUM(CASE WHEN model_year = '2050' THEN value END) AS v "
+    "FROM dsgrid_demo.data WHERE scenario = 'reference' GROUP BY 1",
+    # A filter on the CASE's column: the pushed filter holds it, the column leaves the plan.
+    "SELECT us_census_divisions, SUM(CASE WHEN model_year = '2030' THEN value END) "
+    "/ SUM(CASE WHEN model_year = '2020' THEN value END) AS growth FROM dsgrid_demo.data "
+    "WHERE scenario = 'reference' AND model_year IN ('2020', '2030') GROUP BY 1",
+    # No row at all passes the filter of one dataset's summed CASE, nor the query's groups.
+    "SELECT us_states, SUM(CASE WHEN subsector = 'warehouse' THEN value END) AS w "
+    "FROM dsgrid_demo.data WHERE metric = 'ev_charging' GROUP BY 1",
+]
+CONDITIONAL_EFS = [
+    # dsgrid's own registry: unit conversion in the metric mapping's fractions, the
+    # one-to-many model years, a two-table dataset.
+    "SELECT us_states, model_year, SUM(CASE WHEN metric = 'fans' THEN value END) AS fans, "
+    "SUM(CASE WHEN metric = 'cooling' THEN value END) AS cooling "
+    "FROM test_efs.test_efs_comstock GROUP BY ALL",
+]
+# Model year is one stored record mapped onto several (one-to-many) in both EFS datasets:
+# the CASE runs on the mapped rows everywhere.
+FALLING_BACK_EFS = (
+    "SELECT subsector, SUM(CASE WHEN model_year IN ('2020', '2030') THEN value "
+    "ELSE -value END) AS v FROM test_efs.data GROUP BY 1"
+)
+
+
+def _conditional(translation) -> dict[str, list[str | None]]:  # type: ignore[no-untyped-def]
+    """dataset id → for each conditional sum, None (summed before mapping) or why not."""
+    return {
+        d.dataset_id: [why for _, why in d.conditional]
+        for p in translation.plans
+        for d in p.datasets
+    }
+
+
+@pytest.mark.parametrize(
+    ("registry", "sql"),
+    [("demo", q) for q in CONDITIONAL]
+    + [("efs", q) for q in CONDITIONAL_EFS]
+    + [("efs", FALLING_BACK_EFS)],
+)
+def test_conditional_sums_give_the_same_rows(
+    sessions: dict[str, Session], registry: str, sql: str
+) -> None:
+    session = sessions[registry]
+    translation = session.translate(sql)
+    assert "__dsgrid_cs0" in translation.sql
+    pushed = _conditional(translation)
+    if sql == FALLING_BACK_EFS:
+        assert all(why is not None for whys in pushed.values() for why in whys), pushed
+    else:  # some dataset sums at least one before its mappings
+        assert any(why is None for whys in pushed.values() for why in whys), pushed
+    on, off, early = _both_ways(session, sql)
+    _assert_equal(on, off)
+    assert early
+
+
+def test_a_case_without_else_is_null_where_no_row_matches(sessions: dict[str, Session]) -> None:
+    session = sessions["demo"]
+    sql = CONDITIONAL[1]
+    on, off, _ = _both_ways(session, sql)
+    _assert_equal(on, off)
+    by_dataset = {(r[0], r[1]): r[2] for r in on}
+    assert all(v is None for (d, _), v in by_dataset.items() if d != "dsgrid_demo_ev_annual")
+    assert all(v is not None for (d, _), v in by_dataset.items() if d == "dsgrid_demo_ev_annual")
+    # Grouped by nothing the EV rows are filtered away: one row, a NULL sum.
+    none = "SELECT SUM(CASE WHEN metric = 'cooling' THEN value END) AS v FROM dsgrid_demo.data "
+    none += "WHERE dataset_id = 'dsgrid_demo_ev_annual'"
+    on, off, _ = _both_ways(session, none)
+    assert on == off == [(None,)]
+
+
+def test_the_case_column_is_no_pre_sum_key(sessions: dict[str, Session]) -> None:
+    session = sessions["demo"]
+    translation = session.translate(CONDITIONAL[0])
+    (plan,) = translation.plans
+    assert [c.shown for c in plan.conditional] == [
+        "SUM(CASE WHEN scenario = 'high_electrification' THEN value ELSE -value END)"
+    ]
+    assert "scenario" not in plan.columns and "value" not in plan.columns
+    by_id = {d.dataset_id: d for d in plan.datasets}
+    for dataset_id in ("dsgrid_demo_residential", "dsgrid_demo_ev_annual"):
+        dataset = by_id[dataset_id]
+        assert dataset.aggregated_over == ("us_states",), dataset_id
+        assert [why for _, why in dataset.conditional] == [None]
+        assert not dataset.value_summed  # only the conditional sum is read
+    # Commercial's one stored scenario goes to both project scenarios: the CASE runs on the
+    # mapped rows (its scenario a constant, no group key either way).
+    commercial = by_id["dsgrid_demo_commercial"]
+    ((_, why),) = commercial.conditional
+    assert why is not None and "several project records" in why
+    assert commercial.value_summed
+    explained = session.explain(CONDITIONAL[0])
+    assert (
+        "conditional sums computed before mapping (their conditions decided on the stored ids, "
+        "scenario not a group key): SUM(CASE WHEN scenario = 'high_electrification' THEN value "
+        "ELSE -value END) as __dsgrid_cs0"
+    ) in explained
+    assert "computed after mapping, scenario stays a group key" in explained
+
+
+def test_a_case_on_a_fractionally_mapped_column_keeps_it_a_key(
+    sessions: dict[str, Session],
+) -> None:
+    """Commercial subsectors map onto building types with fractions (a stored record split
+    among several): the CASE cannot be decided per stored row; the subsector stays a key."""
+    sql = (
+        "SELECT us_states, SUM(CASE WHEN subsector = 'large_office' THEN value END) AS v "
+        "FROM dsgrid_demo.data GROUP BY 1"
+    )
+    session = sessions["demo"]
+    by_id = {d.dataset_id: d for p in session.translate(sql).plans for d in p.datasets}
+    commercial = by_id["dsgrid_demo_commercial"]
+    assert commercial.conditional[0][1] is not None
+    assert "subsector" in (commercial.aggregated_over or ())
+    residential = by_id["dsgrid_demo_residential"]
+    assert residential.conditional[0][1] is None
+    assert "subsector" not in (residential.aggregated_over or ())
+    on, off, _ = _both_ways(session, sql)
+    _assert_equal(on, off)
+    assert any(r[1] is not None for r in on)
+
+
+def test_a_case_column_read_elsewhere_is_not_pushed(sessions: dict[str, Session]) -> None:
+    """Grouped by scenario anyway, the CASE would take no key away: the query is as written."""
+    sql = (
+        "SELECT scenario, SUM(CASE WHEN scenario = 'reference' THEN value END) AS v "
+        "FROM dsgrid_demo.data GROUP BY 1"
+    )
+    translation = sessions["demo"].translate(sql)
+    assert "__dsgrid_cs" not in translation.sql
+    assert all(not p.conditional for p in translation.plans)
+    on, off, _ = _both_ways(sessions["demo"], sql)
+    _assert_equal(on, off)
+
+
+def test_conditional_sums_off_with_aggregate_early(sessions: dict[str, Session]) -> None:
+    session = sessions["demo"]
+    session.set("aggregate_early", "off")
+    try:
+        assert "__dsgrid_cs" not in session.translate(CONDITIONAL[3]).sql
+    finally:
+        session.set("aggregate_early", "on")
+
+
+def test_a_pushed_filter_on_the_case_column_does_not_keep_it(
+    sessions: dict[str, Session],
+) -> None:
+    """``WHERE model_year IN ('2020', '2030')`` is what the pushed filter keeps: true of every
+    row of the plan, so it does not make model year a column (and key) again; without
+    pushdown it does, and the sums are left as written."""
+    session = sessions["demo"]
+    sql = next(q for q in CONDITIONAL if "model_year IN ('2020', '2030')" in q)
+    (plan,) = session.translate(sql).plans
+    assert "model_year" not in plan.columns and len(plan.conditional) == 2
+    residential = next(d for d in plan.datasets if d.dataset_id == "dsgrid_demo_residential")
+    assert residential.scan_filters[DimensionType.MODEL_YEAR] == ("2020", "2030")
+    assert residential.aggregated_over == ("us_census_divisions",)
+    on, _, _ = _both_ways(session, sql)
+    session.set("pushdown", "off")
+    try:
+        translation = session.translate(sql)
+        assert "__dsgrid_cs" not in translation.sql
+        unpushed = _rows(session.sql(sql).to_arrow())
+    finally:
+        session.set("pushdown", "on")
+    _assert_equal(on, unpushed)
+
+
+def test_a_two_table_load_table_is_summed_by_id_before_the_lookup(
+    sessions: dict[str, Session],
+) -> None:
+    """The expert's plan for two-table data: the load table summed by id (and the load-table
+    columns read) before the lookup join; with a filter on lookup columns, only the ids it
+    keeps are read (a semi-join in that sum); with stored time read, not summed by id."""
+    session = sessions["demo"]
+    sql = DEMO[10]  # subsectors, cooling and the South: lookup and load-table filters
+    (plan,) = session.translate(sql).plans
+    commercial = next(d for d in plan.datasets if d.dataset_id == "dsgrid_demo_commercial")
+    assert commercial.summed_by_id == ("id",)  # metric held to one record: a constant
+    assert commercial.select is not None
+    by_id = [
+        s
+        for s in commercial.select.find_all(exp.Select)
+        if any(c.alias_or_name == "id" for c in s.expressions) and s.args.get("group")
+    ]
+    assert len(by_id) == 1 and "IN (SELECT" in by_id[0].sql()
+    assert "load table summed by id before the lookup join" in session.explain(sql)
+    on, off, _ = _both_ways(session, sql)
+    _assert_equal(on, off)
+    hourly = "SELECT timestamp, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_commercial GROUP BY 1"
+    (plan,) = session.translate(hourly).plans
+    assert plan.datasets[0].summed_by_id == ()
+    efs = sessions["efs"].translate(EFS[0]).plans[0]
+    assert all(d.summed_by_id for d in efs.datasets if d.dataset_id == "test_efs_comstock")

@@ -109,3 +109,25 @@ def test_data_stacks_both_submitted_datasets(efs_session: Session) -> None:
     assert [r["dataset_id"] for r in rows] == ["test_efs_comstock", "test_efs_comstock_unpivoted"]
     assert rows[0]["n"] == rows[1]["n"] == 178_080
     assert rows[0]["total"] == pytest.approx(rows[1]["total"], rel=1e-9)
+
+
+def test_q2_as_conditional_sums(
+    efs_session: Session, efs_dir: Path, efs_is_dsgrid_built: bool
+) -> None:
+    """dsgrid's state totals pivoted by end use with CASE sums, which the plan computes
+    before the mappings (metric no group key of the pre-sum; its unit factors weigh)."""
+    expected = _expected(efs_dir, efs_is_dsgrid_built, "efs_q2_state_totals")[0]
+    metrics = sorted({k[0] for k in expected})
+    sums = ", ".join(f"SUM(CASE WHEN metric = '{m}' THEN value END) AS \"{m}\"" for m in metrics)
+    sql = f"SELECT us_states, model_year, {sums} FROM test_efs_comstock GROUP BY ALL"
+    (plan,) = efs_session.translate(sql).plans
+    assert len(plan.conditional) == len(metrics) and "metric" not in plan.columns
+    assert all(why is None for d in plan.datasets for _, why in d.conditional)
+    rows = efs_session.sql(sql).to_arrow().to_pylist()
+    got = {
+        (m, r["model_year"], r["us_states"]): r[m]
+        for r in rows
+        for m in metrics
+        if r[m] is not None
+    }
+    _compare(got, expected)

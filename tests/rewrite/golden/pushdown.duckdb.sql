@@ -38,7 +38,24 @@ FROM (
           SUM(
             "t"."value" * "f_geography"."fraction" * "w_subsector"."weight" * "w_metric"."weight"
           ) AS "value"
-        FROM "__dsgrid_scan_1" AS "t"
+        FROM (
+          SELECT
+            "t"."id" AS "id",
+            "t"."metric" AS "metric",
+            SUM("t"."value") AS "value"
+          FROM "__dsgrid_scan_1" AS "t"
+          WHERE
+            "t"."id" IN (
+              SELECT
+                "l"."id"
+              FROM "__dsgrid_scan_2" AS "l"
+              WHERE
+                "l"."geography" IN ('06073', '06075')
+            )
+          GROUP BY
+            1,
+            2
+        ) AS "t"
         INNER JOIN "__dsgrid_scan_2" AS "l"
           ON "t"."id" = "l"."id"
         INNER JOIN "__dsgrid_folded_3" AS "f_geography"

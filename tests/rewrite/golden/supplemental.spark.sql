@@ -37,7 +37,16 @@ FROM (
           SUM(
             `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5
           ) AS `value`
-        FROM `__dsgrid_scan_1` AS `t`
+        FROM (
+          SELECT
+            `t`.`id` AS `id`,
+            `t`.`metric` AS `metric`,
+            SUM(`t`.`value`) AS `value`
+          FROM `__dsgrid_scan_1` AS `t`
+          GROUP BY
+            1,
+            2
+        ) AS `t`
         INNER JOIN `__dsgrid_scan_2` AS `l`
           ON `t`.`id` = `l`.`id`
         INNER JOIN `__dsgrid_folded_3` AS `f_geography`
