@@ -457,7 +457,14 @@ def test_cached_output_file_has_the_same_rows_and_lineage(efs_dir: Path, tmp_pat
         _, planned = _query_process("--registry", str(efs_dir), "query", "-o", str(files[-1]), sql)
         assert planned == (name == "first.parquet")
     first, again = (pq.read_table(f) for f in files)
-    assert first.equals(again)
+    # The second process reuses the translation and runs the query again: the states and
+    # the schema are the same; sums of doubles over DuckDB's threads may differ in the last
+    # bit between two runs (the order partial sums meet in is the threads'), so values are
+    # compared at a relative 1e-12.
+    assert first.schema == again.schema
+    assert first.column("us_states").equals(again.column("us_states"))
+    for a, b in zip(first.column("v").to_pylist(), again.column("v").to_pylist(), strict=True):
+        assert a == pytest.approx(b, rel=1e-12)
     lineage = [json.loads(t.schema.metadata[b"dsgrid_sql"]) for t in (first, again)]
     for item in lineage:
         item.pop("written_at")
