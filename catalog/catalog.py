@@ -99,13 +99,15 @@ class Catalog:
         data_path: str | Location | None = None,
         name: str = DEFAULT_CATALOG_NAME,
         storage_options: StorageOptions | dict | list | None = None,
+        previous: Catalog | None = None,
     ) -> Catalog:
         """Open a registry by its ``registry.db``, its folder, a ``sqlite:///`` URL, or an
         ``s3://`` URL of either (fetched into a local cache; ``storage_options`` say how to
-        reach the store, beside the standard AWS environment variables)."""
+        reach the store, beside the standard AWS environment variables). ``previous``, the
+        catalog of the same registry this one replaces, lends the rows that did not change."""
         options = StorageOptions.parse(storage_options)
         source = locate_registry(location, options)
-        db = RegistryDatabase(source.local)
+        db = RegistryDatabase(source.local, previous=None if previous is None else previous._db)
         try:
             data_root = resolve_data_root(
                 source.location, db.key_values().get("data_path"), data_path, options

@@ -155,8 +155,20 @@ class RegistryDatabase:
     # Seconds to wait for a writer's lock before reporting the registry as locked.
     LOCK_TIMEOUT_S = 2.0
 
-    def __init__(self, path: Path, *, lock_timeout_s: float | None = None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        *,
+        lock_timeout_s: float | None = None,
+        previous: RegistryDatabase | None = None,
+    ) -> None:
         self.path = path
+        # Rows of ``previous`` (the snapshot this one replaces) that are unchanged are
+        # reused rather than held twice: dsgrid only adds rows, and a server keeps a few
+        # snapshots alive at once (queries still running on the one before), each holding
+        # every version's JSON. A registry gaining a version every 3 s grew each snapshot
+        # by ~23 KB a version, times the snapshots alive (issue 20's soak).
+        self._known = {} if previous is None else {row.row_id: row for row in previous._models}
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         timeout = self.LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
         try:
@@ -171,6 +183,7 @@ class RegistryDatabase:
             # Nothing is read after the snapshot: a catalog holds no file open, so the
             # catalogs of replaced registry files a server still serves keep no handles.
             self._conn.close()
+            self._known = {}
 
     def _load(self) -> None:
         try:
@@ -264,9 +277,13 @@ class RegistryDatabase:
 
     def _row(self, row: tuple[Any, ...]) -> ModelRow:
         row_id, registration_id, model_type, model_id, version, text = row
-        return ModelRow(
+        made = ModelRow(
             row_id, registration_id, model_type, model_id, version, text, str(self.path)
         )
+        known = self._known.get(row_id)
+        # Equal in every field, the JSON text included: a registry replaced by another file
+        # may reuse a row id for another model. The known row keeps its parsed JSON.
+        return known if known == made else made
 
 
 def _is_locked(exc: sqlite3.DatabaseError) -> bool:

@@ -60,9 +60,12 @@ class CatalogHolder:
         self._catalog = self._open()
         settle_heap()
 
-    def _open(self) -> Catalog:
+    def _open(self, previous: Catalog | None = None) -> Catalog:
         catalog = Catalog.open(
-            self._source, data_path=self._data_path, storage_options=self._options
+            self._source,
+            data_path=self._data_path,
+            storage_options=self._options,
+            previous=previous,
         )
         # What the registry holds but cannot be read is left out of the catalog: say so
         # once per registry version, so an operator sees it without a user's query.
@@ -105,7 +108,7 @@ class CatalogHolder:
                 source = locate_registry(self._source.location, self._options)
                 self._source = source
                 stamp = (source.identity,)
-            catalog = self._open()
+            catalog = self._open(previous=self._catalog)
         except Exception as exc:  # locked, half-written, replaced again: "not yet"
             log.warning("The registry changed but could not be read yet: %s", one_line(exc))
             with self._lock:

@@ -5,6 +5,7 @@ handles come back to where they were after each new version."""
 from __future__ import annotations
 
 import os
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -131,3 +132,40 @@ def test_translations_kept_per_version_are_bounded_by_their_text(
         assert kept.weight <= cache.TRANSLATION_CHARS
         assert kept.lookup(next(iter(kept._entries))) is not None
         assert len(kept._entries) < len(texts)  # the oldest long texts went
+
+
+def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Path) -> None:
+    """Each catalog snapshot holds every version's JSON, and a server keeps a few alive at
+    once: the rows a new version did not change are the previous snapshot's objects (with
+    their parsed JSON), not copies."""
+    from dsgrid_sql.catalog import Catalog
+    from dsgrid_sql.service.catalogs import CatalogHolder
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    holder = CatalogHolder(registry, poll_s=0.0)
+    old = holder.current()
+    old_rows = {row.row_id: row for row in old._db.all_models()}
+    parsed = old_rows[min(old_rows)].model
+    for k, replace_file in ((1, False), (2, True)):  # a new row; then the file replaced
+        register_dataset_update(registry, 1 + k / 100, replace_file=replace_file)
+        assert _wait_for(lambda k=k: holder.current() is not None and holder.reloads == k)
+        new = holder.current()
+        new_rows = {row.row_id: row for row in new._db.all_models()}
+        assert set(new_rows) > set(old_rows)
+        assert all(new_rows[i] is old_rows[i] for i in old_rows)
+        assert new_rows[min(old_rows)].__dict__["model"] is parsed  # parsed once
+        old_rows = new_rows
+
+    # Another registry whose rows have the same ids but other JSON shares nothing.
+    other = generate_registry(
+        tmp_path / "other", GeneratorSpec(counties=4, hours=24, datasets=3)
+    ).path
+    different = Catalog.open(other, previous=holder.current())
+    rows = {row.row_id: row for row in different._db.all_models()}
+    changed = [i for i in rows if i in old_rows and rows[i].text != old_rows[i].text]
+    assert changed and not any(rows[i] is old_rows[i] for i in changed)
+    with sqlite3.connect(other) as db:
+        stored = dict(db.execute("SELECT id, model FROM models"))
+    assert {i: row.text for i, row in rows.items()} == stored
