@@ -163,11 +163,11 @@ class RegistryDatabase:
         previous: RegistryDatabase | None = None,
     ) -> None:
         self.path = path
-        # Rows of ``previous`` (the snapshot this one replaces) that are unchanged are
-        # reused rather than held twice: dsgrid only adds rows, and a server keeps a few
-        # snapshots alive at once (queries still running on the one before), each holding
-        # every version's JSON. A registry gaining a version every 3 s grew each snapshot
-        # by ~23 KB a version, times the snapshots alive (issue 20's soak).
+        # The JSON texts of ``previous`` (the snapshot this one replaces) whose rows are
+        # unchanged are reused rather than held twice: dsgrid only adds rows, and a server
+        # keeps a few snapshots alive at once (queries still running on the one before),
+        # each holding every version's JSON. A registry gaining a version every 3 s grew
+        # each snapshot by ~23 KB a version, times the snapshots alive (issue 20's soak).
         self._known = {} if previous is None else {row.row_id: row for row in previous._models}
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         timeout = self.LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
@@ -282,8 +282,14 @@ class RegistryDatabase:
         )
         known = self._known.get(row_id)
         # Equal in every field, the JSON text included: a registry replaced by another file
-        # may reuse a row id for another model. The known row keeps its parsed JSON.
-        return known if known == made else made
+        # may reuse a row id for another model. Only the text is shared, not the row: what
+        # a snapshot parses (old versions a VERSION AS OF read) goes with that snapshot,
+        # where a shared row would keep every version ever parsed for the server's life.
+        if known is not None and known == made:
+            return ModelRow(
+                row_id, registration_id, model_type, model_id, version, known.text, made.registry
+            )
+        return made
 
 
 def _is_locked(exc: sqlite3.DatabaseError) -> bool:
