@@ -277,19 +277,22 @@ class RegistryDatabase:
 
     def _row(self, row: tuple[Any, ...]) -> ModelRow:
         row_id, registration_id, model_type, model_id, version, text = row
-        made = ModelRow(
+        known = self._known.get(row_id)
+        # The same row, JSON text included (a registry replaced by another file may reuse
+        # a row id for another model; a remote registry's local copy has another path).
+        # Only the text is shared, not the row: what a snapshot parses (old versions a
+        # VERSION AS OF read) goes with that snapshot, where a shared row would keep every
+        # version ever parsed for the server's life.
+        key = (registration_id, model_type, model_id, version)
+        if known is not None and known.text == text and _row_key(known) == key:
+            text = known.text
+        return ModelRow(
             row_id, registration_id, model_type, model_id, version, text, str(self.path)
         )
-        known = self._known.get(row_id)
-        # Equal in every field, the JSON text included: a registry replaced by another file
-        # may reuse a row id for another model. Only the text is shared, not the row: what
-        # a snapshot parses (old versions a VERSION AS OF read) goes with that snapshot,
-        # where a shared row would keep every version ever parsed for the server's life.
-        if known is not None and known == made:
-            return ModelRow(
-                row_id, registration_id, model_type, model_id, version, known.text, made.registry
-            )
-        return made
+
+
+def _row_key(row: ModelRow) -> tuple[int, str, str, str]:
+    return (row.registration_id, row.model_type, row.model_id, row.version)
 
 
 def _is_locked(exc: sqlite3.DatabaseError) -> bool:
