@@ -104,7 +104,7 @@ class Catalog:
         """Open a registry by its ``registry.db``, its folder, a ``sqlite:///`` URL, or an
         ``s3://`` URL of either (fetched into a local cache; ``storage_options`` say how to
         reach the store, beside the standard AWS environment variables). ``previous``, the
-        catalog of the same registry this one replaces, lends the rows that did not change."""
+        catalog of the same registry this one replaces, lends the JSON text of unchanged rows."""
         options = StorageOptions.parse(storage_options)
         source = locate_registry(location, options)
         db = RegistryDatabase(source.local, previous=None if previous is None else previous._db)
