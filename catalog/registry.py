@@ -11,7 +11,7 @@ import json
 import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import quote, unquote
 
 from dsgrid_sql.errors import (
@@ -25,6 +25,7 @@ from dsgrid_sql.storage import Location, S3Path, StorageOptions, is_remote
 REGISTRY_FILE_NAME = "registry.db"
 _SQLITE_URL_PREFIX = "sqlite:///"
 REQUIRED_TABLES = ("key_value", "registrations", "models", "current_versions", "contains")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -163,11 +164,13 @@ class RegistryDatabase:
         previous: RegistryDatabase | None = None,
     ) -> None:
         self.path = path
-        # The JSON texts of ``previous`` (the snapshot this one replaces) whose rows are
-        # unchanged are reused rather than held twice: dsgrid only adds rows, and a server
-        # keeps a few snapshots alive at once (queries still running on the one before),
-        # each holding every version's JSON. A registry gaining a version every 3 s grew
-        # each snapshot by ~23 KB a version, times the snapshots alive (issue 20's soak).
+        # What ``previous`` (the snapshot this one replaces) holds unchanged is reused rather
+        # than held twice: the JSON texts of its rows, its registrations and its `contains`
+        # edges. dsgrid only adds rows, and a server keeps a few snapshots alive at once
+        # (queries still running on the one before), each holding every version's rows. A
+        # registry gaining a version every 3 s grew each snapshot by ~23 KB of text and
+        # ~87 edges a version, times the snapshots alive (issue 20's soak).
+        self._previous = previous
         self._known = {} if previous is None else {row.row_id: row for row in previous._models}
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         timeout = self.LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
@@ -184,6 +187,7 @@ class RegistryDatabase:
             # catalogs of replaced registry files a server still serves keep no handles.
             self._conn.close()
             self._known = {}
+            self._previous = None
 
     def _load(self) -> None:
         try:
@@ -204,13 +208,17 @@ class RegistryDatabase:
                 "current_versions and contains.",
             )
         self._key_values = dict(self._query('SELECT "key", value FROM key_value'))
-        self._registrations = [
-            Registration(*row)
-            for row in self._query(
-                "SELECT id, timestamp, submitter, update_type, log_message FROM registrations "
-                "ORDER BY id"
-            )
-        ]
+        before = self._previous
+        self._registrations = _reused(
+            [
+                Registration(*row)
+                for row in self._query(
+                    "SELECT id, timestamp, submitter, update_type, log_message "
+                    "FROM registrations ORDER BY id"
+                )
+            ],
+            None if before is None else before._registrations,
+        )
         self._models = [
             self._row(row)
             for row in self._query(
@@ -225,12 +233,15 @@ class RegistryDatabase:
             )
         }
         # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
-        self._contains = [
-            tuple(row)
-            for row in self._query(
-                "SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2"
-            )
-        ]
+        self._contains = _reused(
+            [
+                tuple(row)
+                for row in self._query(
+                    "SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2"
+                )
+            ],
+            None if before is None else before._contains,
+        )
         self._query("COMMIT")
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> CatalogError:
@@ -289,6 +300,14 @@ class RegistryDatabase:
         return ModelRow(
             row_id, registration_id, model_type, model_id, version, text, str(self.path)
         )
+
+
+def _reused(items: list[T], before: list[T] | None) -> list[T]:
+    """``items``, each replaced by its equal in ``before`` where there is one."""
+    if not before:
+        return items
+    known = {item: item for item in before}
+    return [known.get(item, item) for item in items]
 
 
 def _row_key(row: ModelRow) -> tuple[int, str, str, str]:

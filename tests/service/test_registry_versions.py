@@ -157,7 +157,12 @@ def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Pa
         assert all(new_rows[i].text is old_rows[i].text for i in old_rows)
         assert new_rows[min(old_rows)].__dict__.get("model") is not parsed
         assert new_rows[min(old_rows)].model == parsed
-        old_rows = new_rows
+        # Registrations and `contains` edges: the old ones are the same objects.
+        for listed in ("registrations", "contains_edges"):
+            before, after = getattr(old._db, listed)(), getattr(new._db, listed)()
+            assert len(after) > len(before)
+            assert all(any(b is a for a in after) for b in before), listed
+        old, old_rows = new, new_rows
 
     # Another registry whose rows have the same ids but other JSON shares nothing.
     other = generate_registry(
