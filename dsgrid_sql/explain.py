@@ -103,6 +103,12 @@ def explain_text(translation: Translation) -> str:
                     "of the base column (dataset and supplemental mappings composed, fractions "
                     "multiplied)"
                 )
+            if dataset_plan.joined_after:
+                lines.append(
+                    "    supplemental " + ", ".join(dataset_plan.joined_after) + ": joined to the "
+                    f"sums by its base column (about {dataset_plan.base_groups:,} groups, too few "
+                    "for folding into the sum to pay)"
+                )
             for mapping in dataset_plan.mappings:
                 how = "identity, skipped" if mapping.skipped else f"{mapping.records} records"
                 lines.append(

@@ -202,23 +202,25 @@ def test_a_projection_keeps_its_keys(sessions: dict[str, Session]) -> None:
     assert all(d.aggregated_over is None for p in translation.plans for d in p.datasets)
 
 
-def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session]) -> None:
+def test_the_plan_sums_over_exactly_the_columns_read(
+    sessions: dict[str, Session], efs_dir: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     session = sessions["efs"]
-    translation = session.translate(
-        "SELECT us_states, SUM(value) FROM test_efs.data WHERE metric = 'fans' GROUP BY 1"
-    )
-    for dataset in translation.plans[0].datasets:
-        # us_states is summed by in place of geography (its mapping composed in); metric,
-        # held to one record by the filter, is a constant, not a group key.
-        assert dataset.aggregated_over == ("us_states",)
-        assert dataset.folded == ("us_states",)
+    sql = "SELECT us_states, SUM(value) FROM test_efs.data WHERE metric = 'fans' GROUP BY 1"
+    for dataset in session.translate(sql).plans[0].datasets:
+        # Time not read and few counties: summed by geography, then us_states joined to those
+        # sums (_few_base_groups); metric, held to one record by the filter, is a constant,
+        # not a group key.
+        assert dataset.aggregated_over == ("geography",)
+        assert dataset.folded == () and dataset.joined_after == ("us_states",)
+        counties = dataset.dataset.dimensions[DimensionType.GEOGRAPHY].records
+        assert dataset.base_groups == len(counties)
         assert dataset.constants == (("metric", "fans"),)
         # The one-to-many model-year mapping of a trivial column: one weight, 0.9 + … + 1.3;
         # the metric mapping (with its unit factors) weighs each row by its end use.
         assert [t.value for t in dataset.weighed] == ["subsector", "metric", "model_year"]
-    explained = session.explain("SELECT us_states, SUM(value) FROM test_efs.data GROUP BY 1")
-    assert "aggregated before mapping (the query only sums value): SUM(value) by us_states" in (
-        explained
+    assert "supplemental us_states: joined to the sums by its base column (about " in (
+        session.explain(sql)
     )
     # Read through geography itself too: the supplemental is joined to the summed rows.
     both = session.translate(
@@ -226,6 +228,47 @@ def test_the_plan_sums_over_exactly_the_columns_read(sessions: dict[str, Session
     )
     for dataset in both.plans[0].datasets:
         assert dataset.aggregated_over == ("geography",) and dataset.folded == ()
+        assert dataset.joined_after == ()  # geography is a key anyway
+    # Where the base column's groups would be many, us_states is summed by in place of
+    # geography (its mapping composed in). A new session: plans are kept per catalog.
+    monkeypatch.setattr(dataset_plan, "BASE_GROUPS_MAX", 0)
+    with dsgrid_sql.connect(efs_dir, engine=engine) as folding:
+        for dataset in folding.translate(sql).plans[0].datasets:
+            assert dataset.aggregated_over == ("us_states",)
+            assert dataset.folded == ("us_states",) and dataset.joined_after == ()
+            assert dataset.constants == (("metric", "fans"),)
+        explained = folding.explain("SELECT us_states, SUM(value) FROM test_efs.data GROUP BY 1")
+        assert (
+            "aggregated before mapping (the query only sums value): SUM(value) by us_states"
+            in explained
+        )
+
+
+@pytest.mark.parametrize("most", [0, 10**9], ids=["fold", "join-after"])
+def test_the_same_rows_whether_supplementals_are_folded_or_joined_after(
+    efs_dir: Path, small_registry: Path, engine: str, monkeypatch: pytest.MonkeyPatch,
+    most: int,
+) -> None:  # fmt: skip
+    """Whatever _few_base_groups decides (dataset_plan.BASE_GROUPS_MAX), summing by the
+    supplemental (folded) or by its base column (the supplemental joined to the sums) gives
+    the literal plan's rows, conditional sums included."""
+    monkeypatch.setattr(dataset_plan, "BASE_GROUPS_MAX", most)
+    cases = ((efs_dir, [*EFS[:5], *CONDITIONAL_EFS]), (small_registry, [*DEMO, *CONDITIONAL]))
+    joined = folded = 0
+    for path, queries in cases:
+        with dsgrid_sql.connect(path, engine=engine) as session:
+            for sql in queries:
+                translation = session.translate(sql)
+                datasets = [d for p in translation.plans for d in p.datasets]
+                joined += sum(bool(d.joined_after) for d in datasets)
+                folded += sum(bool(d.folded) for d in datasets)
+                on, off, early = _both_ways(session, sql)
+                _assert_equal(on, off)
+                assert early and on
+    # Each way was taken: never joined after with nothing allowed, and with everything
+    # allowed only where time is read (the pre-sum then keeps its hours).
+    assert (joined == 0) if most == 0 else (joined > 0)
+    assert folded > 0
 
 
 @pytest.mark.parametrize("sql", ZONED_BY_HOUR)
@@ -479,7 +522,9 @@ def test_the_case_column_is_no_pre_sum_key(sessions: dict[str, Session]) -> None
     by_id = {d.dataset_id: d for d in plan.datasets}
     for dataset_id in ("dsgrid_demo_residential", "dsgrid_demo_ev_annual"):
         dataset = by_id[dataset_id]
-        assert dataset.aggregated_over == ("us_states",), dataset_id
+        # Few counties: summed by geography, us_states joined to those sums.
+        assert dataset.aggregated_over == ("geography",), dataset_id
+        assert dataset.joined_after == ("us_states",), dataset_id
         assert [why for _, why in dataset.conditional] == [None]
         assert not dataset.value_summed  # only the conditional sum is read
     # Commercial's one stored scenario goes to both project scenarios: the CASE runs on the
@@ -553,7 +598,8 @@ def test_a_pushed_filter_on_the_case_column_does_not_keep_it(
     assert "model_year" not in plan.columns and len(plan.conditional) == 2
     residential = next(d for d in plan.datasets if d.dataset_id == "dsgrid_demo_residential")
     assert residential.scan_filters[DimensionType.MODEL_YEAR] == ("2020", "2030")
-    assert residential.aggregated_over == ("us_census_divisions",)
+    assert residential.aggregated_over == ("geography",)
+    assert residential.joined_after == ("us_census_divisions",)
     on, _, _ = _both_ways(session, sql)
     session.set("pushdown", "off")
     try:

@@ -22,7 +22,7 @@ FROM (
       'test_efs_comstock' AS `dataset_id`
     FROM (
       SELECT
-        CAST(NULL AS STRING) AS `geography`,
+        `e`.`geography` AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -30,14 +30,12 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
-        `e`.`us_states` AS `us_states`,
-        `e`.`value` * `m_model_year`.`from_fraction` AS `value`
+        `sp0`.`to_id` AS `us_states`,
+        `e`.`value` * `m_model_year`.`from_fraction` * `sp0`.`from_fraction` AS `value`
       FROM (
         SELECT
-          `f_geography`.`us_states` AS `us_states`,
-          SUM(
-            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight`
-          ) AS `value`
+          `l`.`geography` AS `geography`,
+          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight`) AS `value`
         FROM (
           SELECT
             `t`.`id` AS `id`,
@@ -58,19 +56,19 @@ FROM (
         ) AS `t`
         INNER JOIN `__dsgrid_scan_2` AS `l`
           ON `t`.`id` = `l`.`id`
-        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
-          ON `l`.`geography` = `f_geography`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
+        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
           ON `l`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         WHERE
           `l`.`geography` IN ('06073', '06075')
         GROUP BY
           1
       ) AS `e`
-      INNER JOIN `__dsgrid_map_6` AS `m_model_year`
+      INNER JOIN `__dsgrid_map_5` AS `m_model_year`
         ON '2012' = `m_model_year`.`from_id`
+      INNER JOIN `__dsgrid_map_6` AS `sp0`
+        ON `e`.`geography` = `sp0`.`from_id`
     ) AS `s`
     UNION ALL
     SELECT
@@ -87,7 +85,7 @@ FROM (
       'test_efs_comstock_unpivoted' AS `dataset_id`
     FROM (
       SELECT
-        CAST(NULL AS STRING) AS `geography`,
+        `e`.`geography` AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -95,28 +93,26 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
-        `e`.`us_states` AS `us_states`,
-        `e`.`value` * `m_model_year`.`from_fraction` AS `value`
+        `sp0`.`to_id` AS `us_states`,
+        `e`.`value` * `m_model_year`.`from_fraction` * `sp0`.`from_fraction` AS `value`
       FROM (
         SELECT
-          `f_geography`.`us_states` AS `us_states`,
-          SUM(
-            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight`
-          ) AS `value`
+          `t`.`geography` AS `geography`,
+          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight`) AS `value`
         FROM `__dsgrid_scan_7` AS `t`
-        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
-          ON `t`.`geography` = `f_geography`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
+        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
           ON `t`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         WHERE
           `t`.`geography` IN ('06073', '06075')
         GROUP BY
           1
       ) AS `e`
-      INNER JOIN `__dsgrid_map_6` AS `m_model_year`
+      INNER JOIN `__dsgrid_map_5` AS `m_model_year`
         ON '2012' = `m_model_year`.`from_id`
+      INNER JOIN `__dsgrid_map_6` AS `sp0`
+        ON `e`.`geography` = `sp0`.`from_id`
     ) AS `s`
   ) AS `u`
 ) AS `data`

@@ -21,7 +21,7 @@ FROM (
       'test_efs_comstock' AS `dataset_id`
     FROM (
       SELECT
-        CAST(NULL AS STRING) AS `geography`,
+        `e`.`geography` AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -29,14 +29,12 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
-        `e`.`us_states` AS `us_states`,
-        `e`.`value` AS `value`
+        `sp0`.`to_id` AS `us_states`,
+        `e`.`value` * `sp0`.`from_fraction` AS `value`
       FROM (
         SELECT
-          `f_geography`.`us_states` AS `us_states`,
-          SUM(
-            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5
-          ) AS `value`
+          `l`.`geography` AS `geography`,
+          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5) AS `value`
         FROM (
           SELECT
             `t`.`id` AS `id`,
@@ -49,15 +47,15 @@ FROM (
         ) AS `t`
         INNER JOIN `__dsgrid_scan_2` AS `l`
           ON `t`.`id` = `l`.`id`
-        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
-          ON `l`.`geography` = `f_geography`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
+        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
           ON `l`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         GROUP BY
           1
       ) AS `e`
+      INNER JOIN `__dsgrid_map_5` AS `sp0`
+        ON `e`.`geography` = `sp0`.`from_id`
     ) AS `s`
     UNION ALL
     SELECT
@@ -74,7 +72,7 @@ FROM (
       'test_efs_comstock_unpivoted' AS `dataset_id`
     FROM (
       SELECT
-        CAST(NULL AS STRING) AS `geography`,
+        `e`.`geography` AS `geography`,
         CAST(NULL AS STRING) AS `sector`,
         CAST(NULL AS STRING) AS `subsector`,
         CAST(NULL AS STRING) AS `metric`,
@@ -82,24 +80,22 @@ FROM (
         CAST(NULL AS STRING) AS `weather_year`,
         CAST(NULL AS STRING) AS `scenario`,
         NULL AS `timestamp`,
-        `e`.`us_states` AS `us_states`,
-        `e`.`value` AS `value`
+        `sp0`.`to_id` AS `us_states`,
+        `e`.`value` * `sp0`.`from_fraction` AS `value`
       FROM (
         SELECT
-          `f_geography`.`us_states` AS `us_states`,
-          SUM(
-            `t`.`value` * `f_geography`.`fraction` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5
-          ) AS `value`
+          `t`.`geography` AS `geography`,
+          SUM(`t`.`value` * `w_subsector`.`weight` * `w_metric`.`weight` * 5.5) AS `value`
         FROM `__dsgrid_scan_6` AS `t`
-        INNER JOIN `__dsgrid_folded_3` AS `f_geography`
-          ON `t`.`geography` = `f_geography`.`from_id`
-        INNER JOIN `__dsgrid_weights_4` AS `w_subsector`
+        INNER JOIN `__dsgrid_weights_3` AS `w_subsector`
           ON `t`.`subsector` = `w_subsector`.`from_id`
-        INNER JOIN `__dsgrid_weights_5` AS `w_metric`
+        INNER JOIN `__dsgrid_weights_4` AS `w_metric`
           ON `t`.`metric` = `w_metric`.`from_id`
         GROUP BY
           1
       ) AS `e`
+      INNER JOIN `__dsgrid_map_5` AS `sp0`
+        ON `e`.`geography` = `sp0`.`from_id`
     ) AS `s`
   ) AS `u`
 ) AS `data`
