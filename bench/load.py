@@ -24,7 +24,6 @@ should. A markdown summary follows.
 from __future__ import annotations
 
 import argparse
-import ctypes
 import json
 import os
 import random
@@ -136,19 +135,14 @@ def memory(pid: int | str = "self") -> dict[str, int]:
     return values
 
 
-class _MallInfo2(ctypes.Structure):
-    _fields_ = [(name, ctypes.c_size_t) for name in (
-        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
-        "uordblks", "fordblks", "keepcost",
-    )]  # fmt: skip
-
-
 def memory_parts(core: Any) -> dict[str, int]:
     """Where the server's memory is, so that RSS growth can be placed: glibc's heap (in use
-    and free-but-kept), Arrow's pool, DuckDB's buffer manager, Python's object count."""
+    and free-but-kept), Arrow's pool, the engine's buffers, Python's object count."""
     import gc
 
     import pyarrow as pa
+
+    from dsgrid_sql.service.heap import allocator_bytes
 
     # Not gc.get_objects(): from this thread it takes references to tuples other threads
     # are still building, and their _PyTuple_Resize fails ("bad argument to internal
@@ -158,23 +152,12 @@ def memory_parts(core: Any) -> dict[str, int]:
         "py_blocks": sys.getallocatedblocks(),
         "py_frozen": gc.get_freeze_count(),
     }
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        libc.mallinfo2.restype = _MallInfo2
-        info = libc.mallinfo2()
-        parts["malloc_used"] = info.uordblks + info.hblkhd
-        parts["malloc_free"] = info.fordblks
-    except (OSError, AttributeError):  # not glibc
-        pass
-    try:
-        cursor = core.engine._conn.cursor()
-        try:
-            row = cursor.sql("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchone()
-        finally:
-            cursor.close()
-        parts["duckdb_bytes"] = int(row[0] or 0) if row else 0
-    except Exception:  # Spark, or DuckDB closing
-        pass
+    heap = allocator_bytes()
+    if heap is not None:
+        parts["malloc_used"], parts["malloc_free"] = heap
+    engine_bytes = core.engine.memory_bytes()
+    if engine_bytes is not None:
+        parts["duckdb_bytes"] = engine_bytes
     return parts
 
 

@@ -116,6 +116,11 @@ class Engine(abc.ABC):
         """Queries whose results are still open (0 once every reader is done or closed)."""
         return 0
 
+    def memory_bytes(self) -> int | None:
+        """Memory the engine's own buffers hold now, or None when it cannot tell (the soak
+        bench places RSS growth with it)."""
+        return None
+
 
 def idle_inputs(
     registered: dict[str, float], reading: dict[str, list[str]], idle_s: float, now: float

@@ -221,6 +221,19 @@ class DuckDBEngine(Engine):
         with self._lock:
             return len(self._running)
 
+    def memory_bytes(self) -> int | None:
+        try:
+            cursor = self._conn.cursor()
+        except duckdb.Error:  # closed
+            return None
+        try:
+            rows = cursor.sql("SELECT sum(memory_usage_bytes) FROM duckdb_memory()").fetchall()
+        except duckdb.Error:  # closing
+            return None
+        finally:
+            cursor.close()
+        return int(rows[0][0] or 0) if rows else 0
+
     def close(self) -> None:
         """Close the connection. A schema probe left planning past its request's time limit
         (rewrite/deadline.py's within_time_limit) keeps it busy, and DuckDB refuses to close

@@ -48,20 +48,41 @@ def settle_heap(*, replaced: bool = False) -> None:
             gc.set_threshold(YOUNG_GENERATION, middle, old)
 
 
-def _load_trim():
-    """glibc's ``malloc_trim``, or None on another C library (musl, macOS)."""
+class _MallInfo2(ctypes.Structure):
+    _fields_ = [(name, ctypes.c_size_t) for name in (
+        "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks",
+        "uordblks", "fordblks", "keepcost",
+    )]  # fmt: skip
+
+
+def _load_glibc():
+    """glibc's ``malloc_trim`` and ``mallinfo2``, each None on another C library (musl,
+    macOS) or an older glibc."""
     name = ctypes.util.find_library("c")
     try:
         libc = ctypes.CDLL(name or "libc.so.6")
-        trim = libc.malloc_trim
-    except (OSError, AttributeError):
+    except OSError:
+        return None, None
+    trim = getattr(libc, "malloc_trim", None)
+    if trim is not None:
+        trim.argtypes = [ctypes.c_size_t]
+        trim.restype = ctypes.c_int
+    info = getattr(libc, "mallinfo2", None)
+    if info is not None:
+        info.restype = _MallInfo2
+    return trim, info
+
+
+_malloc_trim, _mallinfo2 = _load_glibc()
+
+
+def allocator_bytes() -> tuple[int, int] | None:
+    """glibc's heap: bytes in use and bytes free but kept in its arenas, or None on another
+    C library (the soak bench places RSS growth with them)."""
+    if _mallinfo2 is None:
         return None
-    trim.argtypes = [ctypes.c_size_t]
-    trim.restype = ctypes.c_int
-    return trim
-
-
-_malloc_trim = _load_trim()
+    info = _mallinfo2()
+    return info.uordblks + info.hblkhd, info.fordblks
 
 
 def return_free_memory() -> bool:

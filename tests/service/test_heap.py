@@ -51,3 +51,27 @@ def test_freed_chunks_in_the_middle_of_the_heap_go_back(monkeypatch: pytest.Monk
         assert not heap.return_free_memory()
     finally:
         libc.free(pin)
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or heap._mallinfo2 is None,
+    reason="glibc's mallinfo2 is Linux/glibc (2.33+) only",
+)
+def test_the_allocator_counts_what_is_in_use() -> None:
+    """allocator_bytes (the soak bench's glibc columns) sees an allocation and its free."""
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    before = heap.allocator_bytes()
+    assert before is not None
+    pointers = [libc.malloc(4096) for _ in range(16 * MIB // 4096)]
+    try:
+        during = heap.allocator_bytes()
+        assert during is not None and during[0] - before[0] >= 16 * MIB
+    finally:
+        for p in pointers:
+            libc.free(p)
+    after = heap.allocator_bytes()
+    assert after is not None and during[0] - after[0] >= 16 * MIB
+    assert after[1] >= 0
