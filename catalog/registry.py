@@ -170,8 +170,6 @@ class RegistryDatabase:
         # (queries still running on the one before), each holding every version's rows. A
         # registry gaining a version every 3 s grew each snapshot by ~23 KB of text and
         # ~87 edges a version, times the snapshots alive (issue 20's soak).
-        self._previous = previous
-        self._known = {} if previous is None else {row.row_id: row for row in previous._models}
         uri = f"file:{quote(str(path.resolve()))}?mode=ro"
         timeout = self.LOCK_TIMEOUT_S if lock_timeout_s is None else lock_timeout_s
         try:
@@ -181,15 +179,13 @@ class RegistryDatabase:
         except sqlite3.DatabaseError as exc:
             raise self._open_error(exc) from None
         try:
-            self._load()
+            self._load(previous)
         finally:
             # Nothing is read after the snapshot: a catalog holds no file open, so the
             # catalogs of replaced registry files a server still serves keep no handles.
             self._conn.close()
-            self._known = {}
-            self._previous = None
 
-    def _load(self) -> None:
+    def _load(self, before: RegistryDatabase | None) -> None:
         try:
             # One read transaction: every SELECT below sees the same committed state.
             self._conn.execute("BEGIN")
@@ -208,7 +204,6 @@ class RegistryDatabase:
                 "current_versions and contains.",
             )
         self._key_values = dict(self._query('SELECT "key", value FROM key_value'))
-        before = self._previous
         self._registrations = _reused(
             [
                 Registration(*row)
@@ -219,8 +214,9 @@ class RegistryDatabase:
             ],
             None if before is None else before._registrations,
         )
+        known = {} if before is None else {row.row_id: row for row in before._models}
         self._models = [
-            self._row(row)
+            self._row(row, known)
             for row in self._query(
                 "SELECT id, registration_id, model_type, model_id, version, model FROM models "
                 "ORDER BY id"
@@ -286,9 +282,9 @@ class RegistryDatabase:
     def contains_edges(self) -> list[tuple[int, int]]:
         return list(self._contains)
 
-    def _row(self, row: tuple[Any, ...]) -> ModelRow:
+    def _row(self, row: tuple[Any, ...], known_rows: dict[int, ModelRow]) -> ModelRow:
         row_id, registration_id, model_type, model_id, version, text = row
-        known = self._known.get(row_id)
+        known = known_rows.get(row_id)
         # The same row, JSON text included (a registry replaced by another file may reuse
         # a row id for another model; a remote registry's local copy has another path).
         # Only the text is shared, not the row: what a snapshot parses (old versions a
