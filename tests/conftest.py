@@ -5,9 +5,10 @@ from __future__ import annotations
 
 import os
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+import pyarrow as pa
 import pytest
 
 from dsgrid_sql.catalog import Catalog
@@ -161,3 +162,23 @@ def users_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def credentials() -> list[tuple[str, str]]:
     """(user, password) of the users in `users_file`: the first, then another."""
     return [(USER, PASSWORD), (OTHER, OTHER_PASSWORD)]
+
+
+def _same_answer(actual: pa.Table, expected: pa.Table) -> None:
+    """Two runs of one query: the same schema, the same keys and other non-floating columns
+    exactly, doubles at a relative 1e-12 (sums over an engine's threads may differ in the
+    last bit from one run to the next: the order partial sums meet in is the threads')."""
+    assert actual.schema == expected.schema
+    for name in actual.column_names:
+        left, right = actual.column(name), expected.column(name)
+        if pa.types.is_floating(left.type):
+            assert left.to_pylist() == pytest.approx(right.to_pylist(), rel=1e-12), name
+        else:
+            assert left.equals(right), name
+
+
+@pytest.fixture
+def same_answer() -> Callable[[pa.Table, pa.Table], None]:
+    """Compares two runs of one query (where a kept result would be the same bytes, compare
+    bytes instead)."""
+    return _same_answer

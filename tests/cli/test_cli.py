@@ -449,7 +449,9 @@ def test_cache_entries_are_replaced_whole(efs_dir: Path, _translation_cache: Pat
     assert _query_process(*args) == (outputs[0], False)
 
 
-def test_cached_output_file_has_the_same_rows_and_lineage(efs_dir: Path, tmp_path: Path) -> None:
+def test_cached_output_file_has_the_same_rows_and_lineage(
+    efs_dir: Path, tmp_path: Path, same_answer
+) -> None:  # type: ignore[no-untyped-def]
     sql = "SELECT us_states, SUM(value) AS v FROM data GROUP BY 1 ORDER BY 1"
     files = []
     for name in ("first.parquet", "again.parquet"):
@@ -457,14 +459,8 @@ def test_cached_output_file_has_the_same_rows_and_lineage(efs_dir: Path, tmp_pat
         _, planned = _query_process("--registry", str(efs_dir), "query", "-o", str(files[-1]), sql)
         assert planned == (name == "first.parquet")
     first, again = (pq.read_table(f) for f in files)
-    # The second process reuses the translation and runs the query again: the states and
-    # the schema are the same; sums of doubles over DuckDB's threads may differ in the last
-    # bit between two runs (the order partial sums meet in is the threads'), so values are
-    # compared at a relative 1e-12.
-    assert first.schema == again.schema
-    assert first.column("us_states").equals(again.column("us_states"))
-    for a, b in zip(first.column("v").to_pylist(), again.column("v").to_pylist(), strict=True):
-        assert a == pytest.approx(b, rel=1e-12)
+    # The second process reuses the translation and runs the query again.
+    same_answer(first, again)
     lineage = [json.loads(t.schema.metadata[b"dsgrid_sql"]) for t in (first, again)]
     for item in lineage:
         item.pop("written_at")

@@ -13,7 +13,6 @@ import textwrap
 import time
 from pathlib import Path
 
-import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -45,20 +44,12 @@ def _wait_for(condition, timeout: float = 60.0) -> None:  # type: ignore[no-unty
         time.sleep(0.02)
 
 
-def _assert_same_totals(actual: pa.Table, expected: pa.Table) -> None:
-    """Two runs of TOTALS: the same states and schema; sums of doubles over the engine's
-    threads may differ in the last bit from one run to the next."""
-    assert actual.schema == expected.schema
-    assert actual.column("us_states").equals(expected.column("us_states"))
-    assert actual.column("v").to_pylist() == pytest.approx(
-        expected.column("v").to_pylist(), rel=1e-12
-    )
-
-
-def test_a_job_equals_the_direct_query_and_keeps_lineage(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_job_equals_the_direct_query_and_keeps_lineage(
+    session, tmp_path: Path, same_answer
+) -> None:  # type: ignore[no-untyped-def]
     job = session.submit(TOTALS)
     table = job.result(timeout=60)
-    _assert_same_totals(table, session.sql(TOTALS).to_arrow())
+    same_answer(table, session.sql(TOTALS).to_arrow())
     record = job.status()
     assert record.state is JobState.SUCCEEDED and record.rows == table.num_rows
     assert record.progress == 1.0 and record.bytes == job.path.stat().st_size
@@ -289,8 +280,8 @@ def test_progress_is_reported_while_spark_runs() -> None:
 
 @pytest.mark.parametrize("engine_name", ["duckdb", "spark"])
 def test_idle_engine_inputs_are_released_but_never_under_a_query(
-    efs_dir: Path, engine_name: str
-) -> None:
+    efs_dir: Path, engine_name: str, same_answer
+) -> None:  # type: ignore[no-untyped-def]
     """A long-running server drops engine inputs nobody has used for a while (those of
     registry versions that are no longer current); a running query's inputs stay."""
     if engine_name == "spark":
@@ -300,7 +291,7 @@ def test_idle_engine_inputs_are_released_but_never_under_a_query(
         expected = session.sql(TOTALS).to_arrow()
         assert engine.release_idle(0.0)  # every view and table that query registered
         # Asked again, the query registers what it needs again and answers the same.
-        _assert_same_totals(session.sql(TOTALS).to_arrow(), expected)
+        same_answer(session.sql(TOTALS).to_arrow(), expected)
         translation = session.translate(TOTALS)
         reader = engine.execute(translation.sql, translation.inputs, tag="held")
         kept = {item.name for item in translation.inputs}
@@ -311,4 +302,4 @@ def test_idle_engine_inputs_are_released_but_never_under_a_query(
             reader.close()
         # Once the query is done its inputs may go; the next query registers them again.
         assert kept <= set(engine.release_idle(0.0))
-        _assert_same_totals(session.sql(TOTALS).to_arrow(), expected)
+        same_answer(session.sql(TOTALS).to_arrow(), expected)

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 
-import pyarrow as pa
 import pytest
 
 from dsgrid_sql.session import Session
@@ -38,18 +37,13 @@ def _numbered(sql: str) -> str:
 
 
 @pytest.mark.parametrize(("sql", "values"), QUERIES)
-def test_question_marks_bind_in_text_order(efs_duckdb: Session, sql: str, values: list) -> None:
+def test_question_marks_bind_in_text_order(
+    efs_duckdb: Session, sql: str, values: list, same_answer
+) -> None:  # type: ignore[no-untyped-def]
     by_position = efs_duckdb.sql(sql, values).to_arrow()
     by_number = efs_duckdb.sql(_numbered(sql), values).to_arrow()
     assert by_position.num_rows > 0
-    # Two runs: the same rows, doubles summed over DuckDB's threads equal to the last bits.
-    assert by_position.schema == by_number.schema
-    for name in by_position.column_names:
-        left, right = by_position.column(name), by_number.column(name)
-        if pa.types.is_floating(left.type):
-            assert left.to_pylist() == pytest.approx(right.to_pylist(), rel=1e-12)
-        else:
-            assert left.equals(right)
+    same_answer(by_position, by_number)  # two runs of one query
 
 
 def test_the_time_window_counts_its_hours(efs_duckdb: Session) -> None:
