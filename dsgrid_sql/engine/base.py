@@ -158,8 +158,10 @@ def guarded_reader(
     cancelled: Callable[[], bool],
     on_close: Callable[[], None],
     inputs: Iterable[Input] = (),
+    on_end: Callable[[int], None] | None = None,
 ) -> pa.RecordBatchReader:
     """Batches cast to the normalized schema as they stream (no copy when already right).
+    ``on_end`` hears how many rows there were when the stream is read to its end.
 
     Engines report errors that happen while results stream (a failed cast, a cancelled
     query) as Arrow errors from the reader; they become dsgrid-sql errors here, and the
@@ -167,7 +169,9 @@ def guarded_reader(
     closed midway, or dropped before its first batch.
     """
     target = normalize_schema(reader.schema)
-    batches = _GuardedBatches(reader, target, engine_name, cancelled, on_close, tuple(inputs))
+    batches = _GuardedBatches(
+        reader, target, engine_name, cancelled, on_close, tuple(inputs), on_end
+    )
     return pa.RecordBatchReader.from_batches(target, batches)
 
 
@@ -184,6 +188,7 @@ class _GuardedBatches:
         cancelled: Callable[[], bool],
         on_close: Callable[[], None],
         inputs: tuple[Input, ...],
+        on_end: Callable[[int], None] | None = None,
     ) -> None:
         self._reader = reader
         self._target = target
@@ -192,6 +197,8 @@ class _GuardedBatches:
         self._cancelled = cancelled
         self._on_close: Callable[[], None] | None = on_close
         self._inputs = inputs
+        self._on_end = on_end
+        self._rows = 0
 
     def __iter__(self) -> Iterator[pa.RecordBatch]:
         return self
@@ -202,6 +209,8 @@ class _GuardedBatches:
         try:
             batch = self._reader.read_next_batch()
         except StopIteration:
+            if self._on_end is not None:
+                self._on_end(self._rows)
             self.close()
             raise
         except DsgridSqlError:
@@ -218,6 +227,7 @@ class _GuardedBatches:
         except BaseException:
             self.close()
             raise
+        self._rows += batch.num_rows
         return batch.cast(self._target) if self._cast else batch
 
     def close(self) -> None:

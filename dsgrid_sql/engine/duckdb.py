@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import itertools
 import threading
 import time
 import uuid
@@ -13,9 +14,11 @@ import duckdb
 import pyarrow as pa
 
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
+from dsgrid_sql.rewrite.cache import Lru
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 from dsgrid_sql.storage import S3Path
 
+from . import prepared
 from .base import (
     BATCH_ROWS,
     Engine,
@@ -25,6 +28,8 @@ from .base import (
     normalize_schema,
     reading_files,
 )
+from .prepared import PreparedCursor
+from .results import naming
 
 # Seconds close() waits for a query still planning (DuckDB plans a 30,000-term OR chain for
 # tens of seconds on a loaded machine).
@@ -58,6 +63,11 @@ class DuckDBEngine(Engine):
         self._reading: dict[str, list[str]] = {}
         # Parquet on object storage, as pyarrow datasets (see _remote_dataset).
         self._datasets: dict[str, Any] = {}
+        # Cursors between queries, with the statements they have planned (prepared.py).
+        self._idle: list[PreparedCursor] = []
+        self._serial = itertools.count()
+        # Query texts whose last complete run returned few rows: run prepared next time.
+        self._small = Lru(prepared.SMALL_TEXTS)
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:
@@ -93,9 +103,13 @@ class DuckDBEngine(Engine):
         tag = tag or uuid.uuid4().hex
         self._read(tag, inputs)
         # One cursor per query: cursors run concurrently and are interrupted one by one. It
-        # stays open (and cancellable) until its reader is exhausted or closed.
+        # stays open (and cancellable) until its reader is exhausted or closed, then goes
+        # back to the idle cursors (with the query's plan) or is closed.
+        pooled: PreparedCursor | None = None
         try:
-            cursor = self._cursor(inputs)
+            small = not progress and self._small.lookup(sql) is not None
+            pooled = self._checkout(inputs) if small else None
+            cursor = pooled.cursor if pooled is not None else self._cursor(inputs)
             if progress:
                 # Per connection (not settable globally), ~0.27 ms a query: only when asked.
                 cursor.execute(
@@ -108,19 +122,36 @@ class DuckDBEngine(Engine):
         with self._lock:
             self._running[tag] = (cursor, state)
 
-        def release() -> None:
+        def release(kept: bool = True) -> None:
             with self._lock:
                 self._running.pop(tag, None)
                 self._reading.pop(tag, None)
+                # Not a cancelled query's cursor: an interrupt may still be on its way.
+                kept = kept and pooled is not None and not state["cancelled"]
+                if kept and self._checkin(pooled):  # type: ignore[arg-type]
+                    return
             cursor.close()
 
         try:
-            reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
+            reader = None
+            if pooled is not None:
+                try:
+                    statement = pooled.statement(sql, [i.name for i in inputs])
+                    if state["cancelled"]:  # while it was planned: DuckDB forgets that
+                        raise duckdb.InterruptException("cancelled while planned")
+                    reader = cursor.sql(statement).to_arrow_reader(BATCH_ROWS)
+                except duckdb.InterruptException:
+                    raise
+                except duckdb.Error:
+                    # Run as written: its error (or its rows) is the one the query reports.
+                    pooled.forget(sql)
+            if reader is None:
+                reader = cursor.sql(sql).to_arrow_reader(BATCH_ROWS)
         except duckdb.InterruptException:
-            release()
+            release(kept=False)
             raise QueryCancelledError("The query was cancelled.") from None
         except duckdb.Error as exc:
-            release()
+            release(kept=False)
             raise QueryExecutionError(
                 f"DuckDB could not run the query: {first_line(exc)}{reading_files(exc, inputs)}."
             ) from None
@@ -130,7 +161,20 @@ class DuckDBEngine(Engine):
             cancelled=lambda: state["cancelled"],
             on_close=release,
             inputs=inputs,
+            on_end=lambda rows: self._ended(sql, rows),
         )
+
+    def _ended(self, sql: str, rows: int) -> None:
+        """Remember whether ``sql`` has a result small enough to run prepared (prepared.py)."""
+        if rows <= prepared.SMALL_RESULT_ROWS:
+            self._small.store(sql, True)
+        else:
+            self._small.discard(lambda text: text == sql)
+
+    def forget(self, names: list[str]) -> None:
+        super().forget(names)
+        if names:
+            self._small.discard(lambda sql: naming(sql, names))  # type: ignore[arg-type]
 
     def probe_schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         inputs = list(inputs)
@@ -168,6 +212,25 @@ class DuckDBEngine(Engine):
         with self._lock:
             self._reading.pop(tag, None)
 
+    def _checkout(self, inputs: list[Input]) -> PreparedCursor | None:
+        """An idle cursor (or a new one) for a query over ``inputs``; None where the query
+        needs a cursor of its own (an object-storage dataset is registered on one cursor)."""
+        with self._lock:
+            if any(i.name in self._datasets for i in inputs):
+                return None
+            if self._idle:
+                return self._idle.pop()
+        return PreparedCursor(self._conn.cursor(), lambda: next(self._serial))
+
+    def _checkin(self, pooled: PreparedCursor) -> bool:
+        """Keep a cursor whose query ended for the next query (under the lock); False when
+        enough are idle already."""
+        if len(self._idle) >= prepared.IDLE_CURSORS:
+            return False
+        pooled.keep_only(self._registered.__contains__)
+        self._idle.append(pooled)
+        return True
+
     def _cursor(self, inputs: list[Input]) -> duckdb.DuckDBPyConnection:
         """A new cursor that sees the query's inputs: views and tables live in the database;
         a registered Arrow dataset is seen only by the cursor it is registered on."""
@@ -182,8 +245,11 @@ class DuckDBEngine(Engine):
     def cancel(self, tag: str | None = None) -> None:
         with self._lock:
             running = [item for key, item in self._running.items() if tag is None or key == tag]
-        for cursor, state in running:
-            state["cancelled"] = True
+            # Marked under the lock: a query ending now closes its cursor rather than
+            # giving it to the next query, which the interrupt below would stop instead.
+            for _, state in running:
+                state["cancelled"] = True
+        for cursor, _ in running:
             # The query may have ended (and closed its cursor) meanwhile: nothing to stop.
             with contextlib.suppress(duckdb.Error):
                 cursor.interrupt()
@@ -199,12 +265,20 @@ class DuckDBEngine(Engine):
                 else:
                     self._conn.execute(f'DROP {kind} IF EXISTS "{name}"')
                 del self._registered[name]
+            if idle:
+                for pooled in self._idle:
+                    pooled.keep_only(self._registered.__contains__)
         self.forget(idle)
         return idle
 
     def registered_count(self) -> int:
         with self._lock:
             return len(self._registered)
+
+    def prepared_count(self) -> int:
+        """Statements the idle cursors hold planned (tests watch it)."""
+        with self._lock:
+            return sum(len(pooled) for pooled in self._idle)
 
     def progress(self, tag: str) -> float | None:
         with self._lock:
@@ -238,6 +312,10 @@ class DuckDBEngine(Engine):
         """Close the connection. A schema probe left planning past its request's time limit
         (rewrite/deadline.py's within_time_limit) keeps it busy, and DuckDB refuses to close
         a busy connection: wait for the planning, which ends by itself."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for pooled in idle:
+            pooled.close()
         deadline = time.monotonic() + CLOSE_WAIT_S
         while True:
             try:
