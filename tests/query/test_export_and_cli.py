@@ -117,7 +117,9 @@ def test_cli_errors_explain_translate(efs_dir: Path) -> None:
     assert "pushed filter: geography IN (06073, 06075)" in explained.output
     assert "unit conversion com_cooling → cooling: × 1000" in explained.output
     assert (
-        "supplemental us_states: summed by in place of the base column" in explained.output
+        # Two counties pass: summed by county, us_states joined to those sums.
+        "supplemental us_states: joined to the sums by its base column (about 2 groups"
+        in explained.output
         and "Engine SQL (duckdb):" in explained.output
     )
     spark_sql = runner.invoke(

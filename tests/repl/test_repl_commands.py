@@ -103,8 +103,8 @@ def test_explain_and_sql_show_plan_and_engine_sql(efs_repl) -> None:  # type: ig
     assert efs_repl.run(f"\\sql {query}")
     engine_sql = efs_repl.out[before:]
     assert engine_sql.startswith("SELECT\n")  # pretty-printed
-    # us_states is summed by in place of county, its fraction in the composed mapping.
-    assert '"f_geography"."fraction"' in engine_sql
+    # Two counties pass: summed by county, us_states joined to the sums with its fraction.
+    assert '"sp0"."from_fraction"' in engine_sql
     assert "WHERE us_states" not in engine_sql
 
 
