@@ -16,8 +16,10 @@ text nor one whose rows are many (data under an input name does not change: the 
 its content). Those run as before, streamed on a cursor of their own.
 
 A cursor runs one query at a time, so each query takes an idle cursor (or a new one) and gives
-it back when its reader is done. Only clean ends give it back: a cancelled query's cursor, or
-one whose session settings the query changed, is closed as before. Statements whose inputs are
+it back when its reader is done. Only clean ends give it back: a cancelled or failed query's
+cursor is closed as before (an interrupt may still be on its way to it), and a query that asks
+for progress (a setting of its cursor) or reads object storage (a dataset registered on its
+cursor) takes a cursor of its own. Statements whose inputs are
 no longer registered are dropped when the engine releases those inputs, so a long-running
 server's cursors keep no plans of old registry versions beyond that.
 """
