@@ -17,6 +17,7 @@ import base64
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import time
@@ -117,7 +118,9 @@ class Authenticator:
         return verify_password(password, stored)
 
     def issue(self, user: str, now: float | None = None) -> str:
-        expires = int((now or time.time()) + self.ttl_s)
+        # Whole seconds, rounded up: a token lives at least ttl_s (truncated, a 1 s token
+        # issued at x.95 s was expired 0.05 s later).
+        expires = math.ceil((now or time.time()) + self.ttl_s)
         payload = _b64(json.dumps({"u": user, "e": expires}).encode())
         return f"{payload}.{self._sign(payload)}"
 

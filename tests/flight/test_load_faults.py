@@ -264,7 +264,8 @@ def test_engine_reader_dropped_before_its_first_batch_releases_the_query() -> No
 
 
 def test_tokens_expire_after_the_servers_ttl(registry: Path, users_file: Path) -> None:
-    server = start(registry, users_file=users_file, token_ttl_s=1)
+    # Long enough to outlast signing in on a loaded machine, short enough to wait out.
+    server = start(registry, users_file=users_file, token_ttl_s=2)
     try:
         client = flight.FlightClient(uri(server))
         header = client.authenticate_basic_token(USER.encode(), PASSWORD.encode())

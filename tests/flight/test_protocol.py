@@ -192,6 +192,11 @@ def test_password_hashes_and_tokens() -> None:
     assert auth.verify(token, now=time.time() + 61) is None  # expired
     assert auth.verify(token[:-2] + "xx") is None  # forged signature
     assert Authenticator({"ana": stored}).verify(token) is None  # another server's secret
+    # A token lives at least its TTL, whatever fraction of a second it was issued at.
+    short = Authenticator({"ana": stored}, ttl_s=1)
+    late = short.issue("ana", now=1000.95)
+    assert short.verify(late, now=1001.9) == "ana"
+    assert short.verify(late, now=1002.0) is None
     assert auth.check_password("ana", "pw") and not auth.check_password("bob", "pw")
 
 
