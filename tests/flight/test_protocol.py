@@ -182,10 +182,12 @@ def test_like_patterns(pattern: str, value: str, expected: bool) -> None:
 
 
 def test_password_hashes_and_tokens() -> None:
-    stored = hash_password("pw")
-    assert stored.startswith("scrypt$") and "pw" not in stored
-    assert verify_password("pw", stored) and not verify_password("PW", stored)
-    assert not verify_password("pw", "plain text")
+    # A password with a space: it cannot turn up by chance in the hash's base64 salt (two
+    # letters such as "pw" did, now and then).
+    stored = hash_password("p w")
+    assert stored.startswith("scrypt$") and "p w" not in stored
+    assert verify_password("p w", stored) and not verify_password("P W", stored)
+    assert not verify_password("p w", "plain text")
     auth = Authenticator({"ana": stored}, ttl_s=60)
     token = auth.issue("ana")
     assert auth.verify(token) == "ana"
@@ -197,7 +199,7 @@ def test_password_hashes_and_tokens() -> None:
     late = short.issue("ana", now=1000.95)
     assert short.verify(late, now=1001.9) == "ana"
     assert short.verify(late, now=1002.0) is None
-    assert auth.check_password("ana", "pw") and not auth.check_password("bob", "pw")
+    assert auth.check_password("ana", "p w") and not auth.check_password("bob", "p w")
 
 
 def test_declared_schema_and_conform_keep_exact_types() -> None:
