@@ -776,7 +776,7 @@ def _rows_per_group(
         ids = dataset_filters.get(dim_type)
         if records and ids is not None:
             rows *= min(1.0, len(ids) / len(records))
-        count = len(ids) if ids is not None else len(records or ())
+        count = _kept_count(plan, dim_type, dataset_filters)
         counts[dim_type] = count
         if dim_type in kept:
             if not count:
@@ -830,15 +830,26 @@ def _few_base_groups(
         expression = load_dims.get(dim_type)
         if expression is None or isinstance(expression, exp.Literal):
             continue
-        ids = dataset_filters.get(dim_type)
-        records = getattr(plan.dataset.dimensions.get(dim_type), "records", None) or ()
-        count = len(ids) if ids is not None else len(records)
+        count = _kept_count(plan, dim_type, dataset_filters)
         if not count:
             return None
         groups *= count
         if groups > BASE_GROUPS_MAX:
             return None
     return groups
+
+
+def _kept_count(
+    plan: DatasetPlan,
+    dim_type: DimensionType,
+    dataset_filters: dict[DimensionType, frozenset[str]],
+) -> int:
+    """How many of the dataset's records of a type the scan keeps: the pushed filter's ids,
+    else all its records (0 where the dimension lists none)."""
+    ids = dataset_filters.get(dim_type)
+    if ids is not None:
+        return len(ids)
+    return len(getattr(plan.dataset.dimensions.get(dim_type), "records", None) or ())
 
 
 def _group_keys(
