@@ -169,7 +169,7 @@ class DuckDBEngine(Engine):
         if rows <= prepared.SMALL_RESULT_ROWS:
             self._small.store(sql, True)
         else:
-            self._small.discard(lambda text: text == sql)
+            self._small.remove(sql)
 
     def forget(self, names: list[str]) -> None:
         super().forget(names)

@@ -79,6 +79,13 @@ class Lru:
                 _, (_, dropped) = self._entries.popitem(last=False)
                 self._total -= dropped
 
+    def remove(self, key: Hashable) -> None:
+        """Drop the entry for ``key``, if there is one."""
+        with self._lock:
+            old = self._entries.pop(key, None)
+            if old is not None:
+                self._total -= old[1]
+
     def discard(self, stale: Callable[[Hashable], bool]) -> int:
         """Drop the entries whose key is ``stale``; returns how many."""
         with self._lock:

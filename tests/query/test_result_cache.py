@@ -180,3 +180,6 @@ def test_least_recently_used_weights_go_first() -> None:
     assert cache.lookup("d") is None and cache.weight == 8
     cache.store("a", "aa")  # replaced, its weight with it
     assert cache.weight == 6
+    cache.remove("a")  # and removed: its weight goes, an absent key is no error
+    cache.remove("a")
+    assert cache.lookup("a") is None and cache.weight == 4
