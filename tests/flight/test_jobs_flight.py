@@ -181,11 +181,14 @@ def test_submit_poll_fetch_equals_the_direct_query(
     fetcher.close()
 
 
-def test_parameters_are_bound(client: Client, efs_dir: Path) -> None:
+def test_parameters_are_bound(
+    client: Client, efs_dir: Path, same_answer: Callable[[pa.Table, pa.Table], None]
+) -> None:
     sql = "SELECT geography, SUM(value) AS v FROM data WHERE geography = ? GROUP BY 1"
     record = client.wait(client.submit(sql, ["08031"])["id"])
     assert record["state"] == "SUCCEEDED" and record["parameters"] == ["08031"]
-    assert client.fetch(record["id"]).to_pylist() == direct(efs_dir, sql, ["08031"]).to_pylist()
+    # Two runs of a threaded SUM may differ in the last bit: compare as two runs.
+    same_answer(client.fetch(record["id"]), direct(efs_dir, sql, ["08031"]))
 
 
 def test_the_callers_session_settings_apply(server: FlightSqlServer) -> None:
