@@ -4,6 +4,7 @@ on its own thread is stopped waiting for at the limit, the caller is free at onc
 from __future__ import annotations
 
 import threading
+import time
 
 import pyarrow as pa
 import pytest
@@ -50,3 +51,24 @@ def test_a_schema_probe_duckdb_plans_for_seconds_stops_at_the_limit() -> None:
         assert engine.execute(small, [table]).read_all().column("n").to_pylist() == [3]
     finally:
         engine.close()
+
+
+def test_a_schema_probe_spark_analyses_for_seconds_stops_at_the_limit() -> None:
+    """Spark parses and analyses a 2,000-term OR chain for seconds (no job runs: nothing to
+    cancel); the caller gets the timeout at the limit and the engine answers meanwhile."""
+    pytest.importorskip("pyspark")
+    from dsgrid_sql.engine.spark import SparkEngine
+
+    engine = SparkEngine()  # the test run's one local Spark session
+    table = ArrowInput.of("t", pa.table({"value": [0.5, 1.5, 2.5]}))
+    terms = " OR ".join(f"value = {i}.25" for i in range(2_000))
+    sql = f"SELECT COUNT(*) AS n FROM `{table.name}` WHERE {terms}"
+    with time_limit(0.3), pytest.raises(QueryTimeoutError, match=r"longer than 0\.3 s"):
+        engine.schema(sql, [table])
+    small = f"SELECT COUNT(*) AS n FROM `{table.name}`"
+    assert engine.execute(small, [table]).read_all().column("n").to_pylist() == [3]
+    # The abandoned probe ends by itself and lets go of the view it read.
+    deadline = time.monotonic() + 120
+    while any(table.name in names for names in SparkEngine._reading.values()):
+        assert time.monotonic() < deadline, "the abandoned probe still holds its view"
+        time.sleep(0.05)
