@@ -233,23 +233,28 @@ def balance_connectors(tree: exp.Expression) -> None:
             continue  # a link inside a chain: its head rebuilds the whole chain
         terms = _chain_terms(node)
         if len(terms) >= BALANCE_AT:
-            if isinstance(node, exp.Or):
-                terms = _equalities_as_lists(terms)
+            terms = _comparisons_as_lists(terms, exp.EQ if isinstance(node, exp.Or) else exp.NEQ)
             node.replace(_balanced(type(node), terms) if len(terms) > 1 else terms[0])
 
 
-def _equalities_as_lists(terms: list[exp.Expression]) -> list[exp.Expression]:
-    """``c = 'a' OR c = 'b' OR …`` as ``c IN ('a', 'b', …)`` — how BI tools write a filter on
-    many values. Equal in SQL's three-valued logic (NULL on either side gives NULL, or TRUE
-    where another term holds), and one column instead of one per term: every pass over the
-    tree (binding, checks, generation) and the engine's planner see a list, not thousands
-    of comparisons. Only literals of one kind (all strings or all numbers) are put in one
-    list, so the engine compares them as the single comparisons did; each list stands where
-    its column's first comparison stood."""
+def _comparisons_as_lists(
+    terms: list[exp.Expression], kind: type[exp.EQ] | type[exp.NEQ]
+) -> list[exp.Expression]:
+    """``c = 'a' OR c = 'b' OR …`` as ``c IN ('a', 'b', …)``, and ``c <> 1 AND c <> 2 AND …``
+    as ``NOT c IN (1, 2, …)`` — how BI tools write a filter on many values, kept or left out.
+
+    Equal in SQL's three-valued logic: a NULL column gives NULL either way; otherwise a match
+    gives TRUE in the OR (FALSE in the AND), and a NULL in the list, which is no literal and
+    stays a term of its own, gives NULL where nothing matched, as it did. One column
+    instead of one per term: every pass over the tree (binding, checks, generation) and the
+    engine's planner see a list, not thousands of comparisons. Only literals of one kind
+    (all strings or all numbers) are put in one list, so the engine compares them as the
+    single comparisons did; each list stands where its column's first comparison stood.
+    ``kind`` is the chain's comparison: EQ for an OR chain, NEQ for an AND chain."""
     lists: dict[tuple[object, bool], exp.In] = {}
     kept: list[exp.Expression] = []
     for term in terms:
-        pair = _column_equals_literal(term)
+        pair = _column_compared_to_literal(term, kind)
         if pair is None:
             kept.append(term)
             continue
@@ -262,17 +267,22 @@ def _equalities_as_lists(terms: list[exp.Expression]) -> list[exp.Expression]:
             found = lists[key] = exp.In(this=column, expressions=[])
             kept.append(found)
         found.append("expressions", value)
-    # A list of one is the comparison it came from.
-    return [
-        exp.EQ(this=t.this, expression=t.expressions[0])
-        if isinstance(t, exp.In) and len(t.expressions) == 1
-        else t
-        for t in kept
-    ]
+    made = {id(node) for node in lists.values()}
+    out: list[exp.Expression] = []
+    for term in kept:
+        if id(term) not in made:
+            out.append(term)
+        elif len(term.expressions) == 1:  # a list of one is the comparison it came from
+            out.append(kind(this=term.this, expression=term.expressions[0]))
+        else:
+            out.append(term if kind is exp.EQ else exp.Not(this=term))
+    return out
 
 
-def _column_equals_literal(term: exp.Expression) -> tuple[exp.Column, exp.Literal] | None:
-    if type(term) is not exp.EQ:
+def _column_compared_to_literal(
+    term: exp.Expression, kind: type[exp.EQ] | type[exp.NEQ]
+) -> tuple[exp.Column, exp.Literal] | None:
+    if type(term) is not kind:
         return None
     for column, value in ((term.this, term.expression), (term.expression, term.this)):
         if type(column) is exp.Column and type(value) is exp.Literal:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime
 import math
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -368,32 +369,48 @@ def test_a_recursive_cte_that_never_ends_stops_at_sparks_recursion_limit(
         assert session.sql(ends).to_arrow().to_pylist() == [{"s": 1275}]
 
 
-def test_a_chain_read_as_a_list_answers_as_the_comparisons_do(efs_session: Session) -> None:
+@pytest.mark.parametrize(("connector", "comparison"), [("OR", "="), ("AND", "<>")])
+def test_a_chain_read_as_a_list_answers_as_the_comparisons_do(
+    efs_session: Session, connector: str, comparison: str
+) -> None:
     """The same comparisons in short parenthesised chains (too short to become lists) reach
     the engine as comparisons: both answers agree, also on value, a floating-point column,
-    with integer and decimal literals and a NULL among them."""
+    with integer and decimal literals (and, in the OR chain, a NULL among them)."""
     values = (
         efs_session.sql("SELECT DISTINCT value FROM data ORDER BY 1 LIMIT 40")
         .to_arrow()["value"]
         .to_pylist()
     )
     assert len(values) == 40
-    terms = [f"value = {v!r}" for v in values] + ["value = 0", "value = 1", "value = NULL"]
+    terms = [f"value {comparison} {v!r}" for v in values]
+    terms += [f"value {comparison} 0", f"value {comparison} 1"]
+    if connector == "OR":  # in the AND chain a NULL would leave no rows to compare
+        terms.append("value = NULL")
     county = efs_session.sql("SELECT MIN(id) AS id FROM test_efs_dimensions.geography").to_arrow()
-    terms.append(f"geography = '{county['id'][0].as_py()}'")
+    terms.append(f"geography {comparison} '{county['id'][0].as_py()}'")
     query = (
         "SELECT metric, COUNT(*) AS n, SUM(value) AS v FROM data WHERE {} GROUP BY 1 ORDER BY 1"
     )
-    as_list = efs_session.sql(query.format(" OR ".join(terms)))
-    chunks = [" OR ".join(terms[i : i + 5]) for i in range(0, len(terms), 5)]
-    as_comparisons = efs_session.sql(query.format(" OR ".join(f"({c})" for c in chunks)))
-    assert "IN (" in efs_session.translate(query.format(" OR ".join(terms))).sql
-    assert (
-        "IN ("
-        not in efs_session.translate(query.format(" OR ".join(f"({c})" for c in chunks))).sql
+    joined = f" {connector} "
+    as_list = efs_session.sql(query.format(joined.join(terms)))
+    chunks = [joined.join(terms[i : i + 5]) for i in range(0, len(terms), 5)]
+    as_comparisons = efs_session.sql(query.format(joined.join(f"({c})" for c in chunks)))
+    listed = re.compile(
+        ("NOT " if connector == "AND" else "") + r'[`"]data[`"]\.[`"]value[`"] IN \('
     )
+    assert listed.search(efs_session.translate(query.format(joined.join(terms))).sql)
+    short = efs_session.translate(query.format(joined.join(f"({c})" for c in chunks))).sql
+    assert not re.search(r'[`"]value[`"] IN \(', short)
     got, expected = as_list.to_arrow(), as_comparisons.to_arrow()
     assert got.num_rows > 0
     assert got["metric"].to_pylist() == expected["metric"].to_pylist()
     assert got["n"].to_pylist() == expected["n"].to_pylist()
     assert got["v"].to_pylist() == pytest.approx(expected["v"].to_pylist(), rel=1e-12)
+
+
+def test_a_null_in_a_long_chain_of_inequalities_leaves_no_row(efs_session: Session) -> None:
+    """``value <> NULL`` is NULL for every row, so the AND chain keeps none, listed or not."""
+    chain = " AND ".join([f"value <> {i}.5" for i in range(20)] + ["value <> NULL"])
+    got = efs_session.sql(f"SELECT COUNT(*) AS n FROM data WHERE {chain}").to_arrow()
+    assert "NOT" in efs_session.translate(f"SELECT COUNT(*) AS n FROM data WHERE {chain}").sql
+    assert got["n"].to_pylist() == [0]

@@ -137,7 +137,7 @@ def test_long_and_or_chains_are_balanced_keeping_their_terms_in_order() -> None:
     """A left-deep chain of 3,000 ORs made binding take 10 s (every column walks up its
     ancestors); regrouped, the tree is log-deep and reads as the same text."""
     ors = " OR ".join(f"value > {i}" for i in range(3000))
-    ands = " AND ".join(f"metric <> 'm{i}'" for i in range(100))
+    ands = " AND ".join(f"metric >= 'm{i}'" for i in range(100))
     text = f"SELECT 1 AS x FROM t WHERE ({ors}) AND {ands} AND value + 1 + 2 + 3 > 0"
     tree = parse_query(text, "duckdb")
     assert tree.sql() == text
@@ -159,6 +159,26 @@ def test_long_chains_of_equalities_become_lists_per_column_and_kind() -> None:
     )
     # Short chains are left as written.
     assert parse_query("SELECT 1 FROM t WHERE a = 1 OR a = 2", "duckdb").find(exp.In) is None
+
+
+def test_long_chains_of_inequalities_become_lists_left_out() -> None:
+    """``c <> 1 AND c <> 2 AND …`` (a filter leaving many values out) as ``NOT c IN (…)``,
+    per column and kind of literal; a NULL and other terms stay where they were."""
+    terms = ["metric <> 'm0'", "value <> 1", "value <> NULL", "'m1' <> metric", "value > 2"]
+    terms += [f"metric <> 'm{i}'" for i in range(2, 16)] + ["value <> 2.5", "value = 3"]
+    tree = parse_query(f"SELECT 1 AS x FROM t WHERE {' AND '.join(terms)}", "duckdb")
+    ids = ", ".join(f"'m{i}'" for i in range(16))
+    assert tree.args["where"].this.sql() == (
+        f"NOT metric IN ({ids}) AND NOT value IN (1, 2.5) AND value <> NULL AND value > 2 "
+        "AND value = 3"
+    )
+    # <> in an OR chain, = in an AND chain, and short chains are left as written.
+    for where in (
+        " OR ".join(f"a <> {i}" for i in range(20)),
+        " AND ".join(f"a = {i}" for i in range(20)),
+        "a <> 1 AND a <> 2",
+    ):
+        assert parse_query(f"SELECT 1 FROM t WHERE {where}", "duckdb").find(exp.In) is None
 
 
 def test_a_long_or_chain_means_what_it_says(session: Session) -> None:
