@@ -52,15 +52,16 @@ def _conversions(statement: exp.Expression) -> list[exp.Expression]:
 
 def convert_time_zones(
     statement: exp.Expression, schema: Schema, dialect: str, target: str, position_of
-) -> None:  # type: ignore[no-untyped-def]
-    """Check the zones of every conversion and spell each one for ``target``."""
+) -> bool:  # type: ignore[no-untyped-def]
+    """Check the zones of every conversion and spell each one for ``target``; True when a
+    node of the tree was replaced (its scopes must then be traversed again)."""
     nodes = _conversions(statement)
     for node in nodes:
         zone = _zone_of(node)
         if isinstance(zone, exp.Literal) and zone.is_string:
             check_zone(zone.this, zone, position_of)
     if target != "spark" or not (nodes or statement.find(exp.TimestampTrunc)):
-        return
+        return False
     annotate_types(statement, schema=schema, dialect=dialect)
     # Decided before any node is replaced: replacements carry no types.
     from_naive = {id(node): _is_naive(_value_of(node)) for node in nodes}
@@ -81,6 +82,7 @@ def convert_time_zones(
         node.replace(_spark_conversion(value, zone, from_naive[id(node)]))
     for node in truncations:
         node.replace(exp.cast(node.copy(), exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")))
+    return bool(nodes or truncations)
 
 
 def _value_of(node: exp.Expression) -> exp.Expression:

@@ -151,7 +151,8 @@ def translate_statement(
     check_time()
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
     check_time()
-    convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position)
+    if convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position):
+        ctx.forget_scopes()
     check_time()
     if pushdown:
         bind.collect_restrictions(statement, ctx, lambda b, c, m: _allowed(catalog, b.table, c, m))
