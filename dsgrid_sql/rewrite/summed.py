@@ -58,15 +58,22 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         return False
     if select.args.get("joins") or select.args.get("laterals"):
         return False
-    # Aggregates over the table's rows; window functions run over the groups they make.
-    aggregates = [a for a in select.find_all(exp.AggFunc) if not _over_groups(a)]
+    value_names = {c.name for c in table.columns if c.role is ColumnRole.VALUE}
+    # One walk (a WHERE of thousands of terms makes each walk count): the aggregates over
+    # the table's rows (window functions run over the groups they make) and value's reads.
+    aggregates: list[exp.AggFunc] = []
+    values: list[exp.Column] = []
+    for node in select.walk():
+        if isinstance(node, exp.Column):
+            if node.table == alias and node.name in value_names:
+                values.append(node)
+        elif isinstance(node, exp.AggFunc):
+            if not _over_groups(node):
+                aggregates.append(node)
+        elif node is not select and isinstance(node, _REFUSED):
+            return False
     if not aggregates and not select.args.get("group"):
         return False
-    for node in select.walk():
-        if node is not select and isinstance(node, _REFUSED):
-            return False
-    value_names = {c.name for c in table.columns if c.role is ColumnRole.VALUE}
-    values = [c for c in select.find_all(exp.Column) if c.table == alias and c.name in value_names]
     # Every read of value lies inside a SUM (whose argument must be linear, below); MIN and
     # MAX then only see value-free terms, which copies do not change.
     for column in values:
