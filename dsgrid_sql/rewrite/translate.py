@@ -23,6 +23,7 @@ from .cache import (
     table_input,
     table_key,
 )
+from .collector import held_off
 from .dataset_plan import ident
 from .deadline import check_time
 from .functions import engine_of_dialect
@@ -84,12 +85,13 @@ def translate(
     a PIVOT without an IN list learns its values (forms.py)."""
 
     def build() -> Translation:
-        statement = parse_query(text, dialect)
-        return translate_statement(
-            statement, text, catalog, dialect=dialect, target=target,
-            default_schema=default_schema, params=params, pushdown=pushdown,
-            aggregate_early=aggregate_early, pivot_values=pivot_values, as_of=as_of,
-        )  # fmt: skip
+        with held_off(len(text)):  # collector.py: a long text's trees are many cycles
+            statement = parse_query(text, dialect)
+            return translate_statement(
+                statement, text, catalog, dialect=dialect, target=target,
+                default_schema=default_schema, params=params, pushdown=pushdown,
+                aggregate_early=aggregate_early, pivot_values=pivot_values, as_of=as_of,
+            )  # fmt: skip
 
     if params:
         return build()  # values are substituted into the tree: built each time
