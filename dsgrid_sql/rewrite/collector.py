@@ -3,10 +3,11 @@
 Translating a WHERE of 10,000 terms allocates hundreds of thousands of tree nodes, and syntax
 trees are cycles (each node points at its parent), so the collector runs several full
 collections during one translation, each walking every live object of the process: the
-statement being translated included. Measured on 10,000 `value = x OR …` terms, more than
-half of the translation was the collector's (89–136 µs a term, 34–57 µs with it held off),
-and the share grew with every large statement the process had seen. Held off, the
-translation's garbage is left for one collection afterwards instead of several during it.
+statement being translated included, and each costlier the more large statements the
+process had seen. Held off, the translation's garbage is left for one collection afterwards
+instead of several during it: eight translations of 10,000 `value = x OR …` terms took
+104–108 µs a term with the collector running, 73–82 held off, a full collection at the end
+included (BETWEENs: 311 and 252).
 
 The collector is one per process: it stays off while any long translation runs (counted
 across threads) and is switched on again when the last one ends, success or error. A
