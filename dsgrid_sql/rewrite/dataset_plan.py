@@ -444,10 +444,18 @@ def build_dataset_plan(
             # nobody reads.
             keep_time = True
             kept.discard(DimensionType.MODEL_YEAR)
-        if not keep_time:
+        # Time read on a plain datetime mapping multiplies the groups by the project's
+        # periods (metric → fuel by month: a few metrics × 556 hours); zoned and annual time
+        # keep folding, their lookups and spreads read each row's own columns.
+        periods: int | None = 1
+        if keep_time:
+            periods = plan.time.project.count if isinstance(plan.time, DatetimeShift) else None
+        if periods is not None:
             # (A base held to one value is a constant: folded as before.)
             bases = {c.base for c in supplementals} - kept - constants.keys()
-            plan.base_groups = _few_base_groups(plan, bases, kept, load_dims, dataset_filters)
+            plan.base_groups = _few_base_groups(
+                plan, bases, kept, load_dims, dataset_filters, periods
+            )
             if plan.base_groups is not None:
                 kept |= bases
                 plan.joined_after = tuple(c.name for c in supplementals if c.base in bases)
@@ -817,15 +825,16 @@ def _few_base_groups(
     kept: set[DimensionType],
     load_dims: dict[DimensionType, exp.Expression],
     dataset_filters: dict[DimensionType, frozenset[str]],
+    periods: int = 1,
 ) -> int | None:
     """The early aggregate's groups with the supplementals' base columns ``bases`` among its
-    keys (time not read), when that is at most BASE_GROUPS_MAX: the supplementals are then
-    joined to the sums instead of folded into them. None where folding pays or nothing would
-    fold (each key counts the dataset records the filters keep; an unknown count folds, as
-    before)."""
-    if not bases:
+    keys (and ``periods`` of time where time is read), when that is at most BASE_GROUPS_MAX:
+    the supplementals are then joined to the sums instead of folded into them. None where
+    folding pays or nothing would fold (each key counts the dataset records the filters
+    keep; an unknown count folds, as before)."""
+    if not bases or periods > BASE_GROUPS_MAX:
         return None
-    groups = 1
+    groups = periods
     for dim_type in kept | bases:
         expression = load_dims.get(dim_type)
         if expression is None or isinstance(expression, exp.Literal):

@@ -22,6 +22,7 @@ import dsgrid_sql
 from dsgrid_sql.catalog import DimensionType
 from dsgrid_sql.rewrite import dataset_plan
 from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
+from dsgrid_sql.rewrite.time_mapping import DatetimeShift
 from dsgrid_sql.session import Session
 
 EFS = [
@@ -242,6 +243,46 @@ def test_the_plan_sums_over_exactly_the_columns_read(
             "aggregated before mapping (the query only sums value): SUM(value) by us_states"
             in explained
         )
+
+
+TIME_AND_FUEL = [
+    "SELECT timestamp, end_uses_by_fuel_type, SUM(value) AS v FROM dsgrid_demo.data GROUP BY ALL",
+    "SELECT date_trunc('month', timestamp) AS month, end_uses_by_fuel_type, SUM(value) AS v "
+    "FROM dsgrid_demo.data WHERE model_year = '2030' GROUP BY ALL",
+]
+
+
+@pytest.mark.parametrize("sql", TIME_AND_FUEL)
+def test_time_read_a_supplemental_of_few_records_is_joined_to_the_hourly_sums(
+    small_registry: Path, engine: str, monkeypatch: pytest.MonkeyPatch, sql: str
+) -> None:
+    """A question by hour (or month) and fuel: the datasets with plain datetime time are
+    summed by (metric, timestamp), a few metrics × the project's hours, and the fuel
+    supplemental joined to those sums, as the expert writes it, not to every stored row;
+    the rows are the literal plan's on both engines. Over BASE_GROUPS_MAX groups (hours ×
+    metrics), the supplemental is folded into the sum as before."""
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        datasets = [d for p in session.translate(sql).plans for d in p.datasets]
+        hourly = [d for d in datasets if isinstance(d.time, DatetimeShift)]
+        assert len(hourly) == 2
+        for dataset in hourly:
+            assert dataset.aggregated_over == ("metric", "timestamp"), dataset.dataset_id
+            assert dataset.joined_after == ("end_uses_by_fuel_type",)
+            assert dataset.folded == ()
+            # The metrics the dataset stores × the 48 hours of the small project.
+            assert dataset.base_groups is not None and dataset.base_groups % 48 == 0
+        assert "joined to the sums by its base column" in session.explain(sql)
+        on, off, early = _both_ways(session, sql)
+        _assert_equal(on, off)
+        assert early and on
+    fewest = min(d.base_groups or 0 for d in hourly)
+    monkeypatch.setattr(dataset_plan, "BASE_GROUPS_MAX", fewest - 1)
+    with dsgrid_sql.connect(small_registry, engine=engine) as folding:  # plans kept per catalog
+        datasets = [d for p in folding.translate(sql).plans for d in p.datasets]
+        for dataset in (d for d in datasets if isinstance(d.time, DatetimeShift)):
+            assert dataset.folded == ("end_uses_by_fuel_type",) and dataset.joined_after == ()
+        folded, _, _ = _both_ways(folding, sql)
+        _assert_equal(folded, off)
 
 
 @pytest.mark.parametrize("most", [0, 10**9], ids=["fold", "join-after"])
