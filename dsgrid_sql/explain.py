@@ -8,7 +8,7 @@ from dsgrid_sql.rewrite.translate import Translation
 
 
 def explain_text(translation: Translation) -> str:
-    lines: list[str] = []
+    lines: list[str] = [f"Rewritten: {said}" for said in translation.rewrites]
     for plan in translation.plans:
         table = plan.table
         lines.append(

@@ -301,18 +301,7 @@ def build_dataset_plan(
     # mappings, so a model-year filter applies to the time column, not to the stored
     # model_year (dsgrid's map_annual_time_to_date_time).
     time_columns = files.time_columns()
-    # The same for every column set (it parses the time ranges: a tenth of a new plan).
-    plan.time = memo(
-        ("time",),
-        lambda: plan_time_mapping(
-            dataset.time_dimension,
-            project.time_dimension.model if project.time_dimension else None,
-            time_columns,
-            dataset.dataset_id,
-            dataset.entry,
-            config.use_project_geography_time_zone,
-        ),
-    )
+    plan.time = dataset_time_mapping(project, dataset, memo)
     allowed = dict(allowed)
     annual_years = None
     if isinstance(plan.time, AnnualSpread):
@@ -1567,6 +1556,24 @@ def _zone_records(plan: DatasetPlan, mapping: ZonedTime) -> tuple[list[str], lis
 
 
 Memo = Callable[[Hashable, Callable[[], Any]], Any]
+
+
+def dataset_time_mapping(project: Project, dataset: ProjectDataset, memo: Memo) -> TimeMapping:
+    """How the dataset's time becomes the project's; ``memo`` is the dataset's own (its key
+    is the same for every column set: it parses the time ranges, a tenth of a new plan)."""
+    config = dataset.config
+    assert config is not None
+    return memo(
+        ("time",),
+        lambda: plan_time_mapping(
+            dataset.time_dimension,
+            project.time_dimension.model if project.time_dimension else None,
+            dataset.files().time_columns(),
+            dataset.dataset_id,
+            dataset.entry,
+            config.use_project_geography_time_zone,
+        ),
+    )
 
 
 @dataclass(frozen=True)

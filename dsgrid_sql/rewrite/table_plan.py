@@ -43,6 +43,7 @@ from .dataset_plan import (
     build_dataset_plan,
     build_now,
     col,
+    dataset_time_mapping,
     ident,
     sql_type,
     string,
@@ -50,7 +51,7 @@ from .dataset_plan import (
 )
 from .inputs import ArrowInput, Input
 from .projection import projected_relation
-from .time_mapping import instant_range, named_zone
+from .time_mapping import TimeMapping, instant_range, named_zone
 
 
 @dataclass
@@ -198,12 +199,11 @@ def plan_virtual_table(
     pushed = {} if projection is not None else restrictions.base
     pushed_key = tuple(sorted((t.value, ids) for t, ids in pushed.items()))
     for dataset in datasets:
-        prefix = ("dataset", *version, dataset.dataset_id, dataset.version)
+        dataset_memo = _dataset_memo(memo, table, dataset)
 
-        def dataset_memo(key: Hashable, build: Callable[[], Any], prefix: tuple = prefix) -> Any:
-            return memo(key if isinstance(key, Shared) else (*prefix, key), build)
-
-        def build(dataset: ProjectDataset = dataset) -> DatasetPlan:
+        def build(
+            dataset: ProjectDataset = dataset, dataset_memo: Memo = dataset_memo
+        ) -> DatasetPlan:
             return build_dataset_plan(
                 project,
                 dataset,
@@ -502,6 +502,37 @@ def _check_one_group(table: Table, project: Project, datasets: list[ProjectDatas
             f"dimensions ({described}).",
             hint="Query one dataset's table, or filter dataset_id to datasets of one group.",
         )
+
+
+def _dataset_memo(memo: Memo, table: Table, dataset: ProjectDataset) -> Memo:
+    """The memo of one dataset version's plans: its keys are prefixed by the dataset, except
+    Shared keys, which name everything their value is built from."""
+    prefix = (
+        "dataset",
+        table.project_id,
+        table.project_version,
+        dataset.dataset_id,
+        dataset.version,
+    )
+
+    def dataset_memo(key: Hashable, build: Callable[[], Any]) -> Any:
+        return memo(key if isinstance(key, Shared) else (*prefix, key), build)
+
+    return dataset_memo
+
+
+def dataset_times(catalog: Catalog, table: Table, memo: Memo) -> dict[str, TimeMapping | None]:
+    """How each dataset of a data table maps its time onto the project's (None: the dataset
+    has no time), from the same memo entry its plans use."""
+    assert table.project_id
+    project = catalog.project(table.project_id, table.project_version)
+    return {
+        d.dataset_id: (
+            dataset_time_mapping(project, d, _dataset_memo(memo, table, d)) if d.has_time else None
+        )
+        for d in project.submitted_datasets
+        if d.dataset_id in table.dataset_ids
+    }
 
 
 def _project_time_input(project: Project, time_column: str | None) -> ArrowInput | None:

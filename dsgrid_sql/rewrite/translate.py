@@ -15,6 +15,7 @@ from dsgrid_sql.catalog.project import ProjectDimension
 
 from . import bind, forms, portable
 from .allowlist import check_functions, check_statement_kind, repeatable
+from .annual_peaks import add_annual_after_peaks
 from .cache import (
     cached_plan,
     plan_sql,
@@ -29,7 +30,7 @@ from .deadline import check_time
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
-from .table_plan import TablePlan, dimension_types_read
+from .table_plan import TablePlan, dataset_times, dimension_types_read
 from .time_zones import convert_time_zones
 from .versions import AsOf
 
@@ -50,6 +51,8 @@ class Translation:
     # The same SQL on the same data has the same answer (no clock, no sampling): the
     # engines may serve it from their result cache (engine/results.py).
     repeatable: bool = True
+    # What the rewrite changed in the statement itself, a sentence each (EXPLAIN).
+    rewrites: list[str] = field(default_factory=list)
 
     @property
     def notes(self) -> list[str]:
@@ -153,6 +156,10 @@ def translate_statement(
     check_time()
     bind.check_literals(statement, ctx, lambda b, c: _records(catalog, b.table, c))
     check_time()
+    rewrites: list[str] = []
+    if aggregate_early:
+        rewrites = _annual_after_peaks(statement, ctx)
+    check_time()
     if convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position):
         ctx.forget_scopes()
     check_time()
@@ -224,7 +231,30 @@ def translate_statement(
         [b.table for b in ctx.bindings],
         placeholders,
         same_every_run,
+        rewrites,
     )
+
+
+def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> list[str]:
+    """annual_peaks.py over the bound statement: its annual part reads the table through a
+    new reference, bound like the user's."""
+    by_node = {id(b.node): b.table for b in ctx.bindings}
+
+    def new_binding(node: exp.Table, table: Table) -> None:
+        ctx.bindings.append(bind.Binding(table, node, node.alias))
+
+    def memo(key: Any, build: Any) -> Any:
+        return remembered(ctx.catalog, key, build)
+
+    said = add_annual_after_peaks(
+        statement,
+        lambda node: by_node.get(id(node)),
+        lambda table: dataset_times(ctx.catalog, table, memo),
+        new_binding,
+    )
+    if said:
+        ctx.forget_scopes()
+    return said
 
 
 _TABLE_NAME_PARTS = ("this", "db", "catalog", "alias")
