@@ -44,13 +44,10 @@ from dsgrid_sql.catalog import ColumnRole, Table
 from .time_mapping import AnnualSpread, DatetimeShift, TimeMapping, ZonedTime
 
 # Roles whose value is the same in every hour of a row: keys and filters that do not tell
-# hours apart.
-_PER_ROW_ROLES = {
-    ColumnRole.DIMENSION,
-    ColumnRole.SUPPLEMENTAL,
-    ColumnRole.RECORD_NAME,
-    ColumnRole.DATASET_ID,
-}
+# hours apart. dataset_id filters, but as a key it gives no key both kinds of data (and the
+# join would make the never-NULL column nullable on Spark).
+_KEY_ROLES = {ColumnRole.DIMENSION, ColumnRole.SUPPLEMENTAL, ColumnRole.RECORD_NAME}
+_FILTER_ROLES = _KEY_ROLES | {ColumnRole.DATASET_ID}
 # The inner SELECT may have these parts; any other (HAVING, ORDER, LIMIT, DISTINCT…) refuses.
 _INNER_PARTS = {"expressions", "from_", "where", "group"}
 _MAX = "__dsgrid_max"
@@ -79,7 +76,7 @@ def add_annual_after_peaks(
 
 @dataclass
 class _Match:
-    sub: exp.Subquery  # the outer query's FROM: the hourly sums
+    sub: exp.Subquery | exp.CTE  # holds the hourly sums the outer query reads
     inner: exp.Select
     table: Table
     alias: str  # of the table in the inner query
@@ -99,16 +96,19 @@ def _match(
     source = outer.args.get("from_")
     if source is None or outer.args.get("joins") or outer.args.get("laterals"):
         return None
-    sub = source.this
-    inner = sub.this if isinstance(sub, exp.Subquery) else None
-    if not isinstance(inner, exp.Select) or not sub.alias:
+    if source.this.args.get("pivots") or source.this.args.get("sample"):
         return None
+    found = _hourly_source(outer, source.this)
+    if found is None:
+        return None
+    sub, inner, read_as = found
     if any(value for key, value in inner.args.items() if key not in _INNER_PARTS and value):
         return None
-    inner_source = inner.args["from_"].this
-    if not isinstance(inner_source, exp.Table) or inner_source.args.get("pivots"):
+    inner_from = inner.args.get("from_")
+    inner_source = inner_from.this if inner_from is not None else None
+    if not isinstance(inner_source, exp.Table):
         return None
-    if inner_source.args.get("sample"):
+    if inner_source.args.get("pivots") or inner_source.args.get("sample"):
         return None
     table = bound(inner_source)
     if table is None or not table.is_data or table.projection is not None:
@@ -131,7 +131,7 @@ def _match(
     else:
         return None
     timed = [g for g in grouped if role(g) is ColumnRole.TIME]
-    key_columns = [g for g in grouped if role(g) in _PER_ROW_ROLES]
+    key_columns = [g for g in grouped if role(g) in _KEY_ROLES]
     if len(timed) != 1 or len(timed) + len(key_columns) != len(grouped):
         return None
     # Inner SELECT: every key by a name, the time column or not, and one SUM(value).
@@ -161,10 +161,10 @@ def _match(
     if where is not None:
         if any(isinstance(n, exp.Select | exp.Subquery) for n in where.walk()):
             return None
-        if any(role(c) not in _PER_ROW_ROLES for c in where.find_all(exp.Column)):
+        if any(role(c) not in _FILTER_ROLES for c in where.find_all(exp.Column)):
             return None
 
-    function = _outer_reads(outer, sub.alias, set(key_names.values()), summed)
+    function = _outer_reads(outer, read_as, set(key_names.values()), summed)
     if function is None:
         return None
     mappings = times(table)
@@ -180,6 +180,32 @@ def _match(
     )
 
 
+def _hourly_source(
+    outer: exp.Select, source: exp.Expression
+) -> tuple[exp.Subquery | exp.CTE, exp.Select, str] | None:
+    """(the node holding the hourly query, the query, the name the outer query reads it
+    by): a subquery in FROM, or a CTE that only this FROM reads (its body is then the
+    outer query's alone to rewrite)."""
+    if isinstance(source, exp.Subquery):
+        if isinstance(source.this, exp.Select) and source.alias:
+            return source, source.this, source.alias
+        return None
+    if not isinstance(source, exp.Table) or source.args.get("db"):
+        return None
+    root = outer.root()
+    named = [
+        cte for with_ in root.find_all(exp.With) for cte in with_.expressions
+        if cte.alias == source.name
+    ]  # fmt: skip
+    if len(named) != 1 or named[0].parent.args.get("recursive"):
+        return None
+    (cte,) = named
+    reads = [t for t in root.find_all(exp.Table) if t.name == cte.alias and not t.args.get("db")]
+    if reads != [source] or not isinstance(cte.this, exp.Select):
+        return None
+    return cte, cte.this, source.alias_or_name
+
+
 def _outer_reads(
     outer: exp.Select, alias: str, keys: set[str], summed: str
 ) -> type[exp.Max] | type[exp.Min] | None:
@@ -189,7 +215,7 @@ def _outer_reads(
     functions: set[type] = set()
     named = {e.alias for e in outer.expressions if isinstance(e, exp.Alias)}
     for key, value in outer.args.items():
-        if key == "from_" or not value:
+        if key in ("from_", "with_") or not value:  # WITH: other queries, read by name
             continue
         for part in value if isinstance(value, list) else [value]:
             if not isinstance(part, exp.Expression):
