@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sqlite3
+import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -39,15 +40,19 @@ class ModelRow:
     model_type: str
     model_id: str
     version: str
-    text: str | bytes | dict[str, Any] = field(repr=False)
+    # The JSON text; packed (compressed) for a version that is not current; or parsed.
+    text: str | bytes | Packed | dict[str, Any] = field(repr=False)
     registry: str = field(default="", repr=False)
 
     @functools.cached_property
     def model(self) -> dict[str, Any]:
-        if not isinstance(self.text, str | bytes):
-            return self.text
+        text = self.text
+        if isinstance(text, Packed):
+            text = text.unpacked()
+        if not isinstance(text, str | bytes):
+            return text
         try:
-            parsed = json.loads(self.text)
+            parsed = json.loads(text)
         except json.JSONDecodeError:
             raise CatalogError(
                 f"The {self.model_type} '{self.model_id}' version {self.version} in "
@@ -61,6 +66,31 @@ class ModelRow:
                 hint="The registry is damaged; re-create it with dsgrid.",
             )
         return parsed
+
+
+@dataclass(frozen=True)
+class Packed:
+    """The JSON text of a version that is not current, compressed: a registry keeps every
+    version ever registered, and a snapshot holds them all for ``VERSION AS OF``, but reads
+    the old ones rarely. JSON compresses ~8×; ``length`` and ``digest`` (the text's
+    length and hash) tell the same text read again without unpacking it."""
+
+    data: bytes
+    length: int
+    digest: int
+
+    @classmethod
+    def of(cls, text: str | bytes) -> Packed:
+        raw = text.encode() if isinstance(text, str) else text
+        return cls(zlib.compress(raw, 6), len(text), hash(text))
+
+    def unpacked(self) -> bytes:
+        return zlib.decompress(self.data)
+
+    def holds(self, text: str | bytes) -> bool:
+        # hash() of a str or bytes is its content's (cached on the object), the same for
+        # equal texts within this process, which is where snapshots are compared.
+        return len(text) == self.length and hash(text) == self.digest
 
 
 @dataclass(frozen=True)
@@ -214,20 +244,21 @@ class RegistryDatabase:
             ],
             None if before is None else before._registrations,
         )
-        known = {} if before is None else {row.row_id: row for row in before._models}
-        self._models = [
-            self._row(row, known)
-            for row in self._query(
-                "SELECT id, registration_id, model_type, model_id, version, model FROM models "
-                "ORDER BY id"
-            )
-        ]
         self._current = {
             (t, i): current
             for t, i, current in self._query(
                 "SELECT model_type, model_id, current_id FROM current_versions"
             )
         }
+        known = {} if before is None else {row.row_id: row for row in before._models}
+        current = set(self._current.values())
+        self._models = [
+            self._row(row, known, current)
+            for row in self._query(
+                "SELECT id, registration_id, model_type, model_id, version, model FROM models "
+                "ORDER BY id"
+            )
+        ]
         # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
         self._contains = _reused(
             [
@@ -282,7 +313,9 @@ class RegistryDatabase:
     def contains_edges(self) -> list[tuple[int, int]]:
         return list(self._contains)
 
-    def _row(self, row: tuple[Any, ...], known_rows: dict[int, ModelRow]) -> ModelRow:
+    def _row(
+        self, row: tuple[Any, ...], known_rows: dict[int, ModelRow], current: set[int]
+    ) -> ModelRow:
         row_id, registration_id, model_type, model_id, version, text = row
         known = known_rows.get(row_id)
         # The same row, JSON text included (a registry replaced by another file may reuse
@@ -291,8 +324,12 @@ class RegistryDatabase:
         # VERSION AS OF read) goes with that snapshot, where a shared row would keep every
         # version ever parsed for the server's life.
         key = (registration_id, model_type, model_id, version)
-        if known is not None and known.text == text and _row_key(known) == key:
+        if known is not None and _row_key(known) == key and _same_text(known.text, text):
             text = known.text
+        # Old versions packed: a registry gaining a version every few seconds otherwise
+        # grows the server by each version's text (~17–23 KB) for its life (issue 20).
+        if row_id not in current and isinstance(text, str | bytes):
+            text = Packed.of(text)
         return ModelRow(
             row_id, registration_id, model_type, model_id, version, text, str(self.path)
         )
@@ -304,6 +341,12 @@ def _reused(items: list[T], before: list[T] | None) -> list[T]:
         return items
     known = {item: item for item in before}
     return [known.get(item, item) for item in items]
+
+
+def _same_text(known: object, text: str | bytes) -> bool:
+    if isinstance(known, Packed):
+        return known.holds(text)
+    return known == text
 
 
 def _row_key(row: ModelRow) -> tuple[int, str, str, str]:

@@ -4,6 +4,7 @@ handles come back to where they were after each new version."""
 
 from __future__ import annotations
 
+import json
 import os
 import sqlite3
 import time
@@ -13,6 +14,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pytest
 
+from dsgrid_sql.catalog.registry import Packed
 from dsgrid_sql.generator import GeneratorSpec, generate_registry
 from dsgrid_sql.generator.updates import register_dataset_update
 from dsgrid_sql.rewrite import cache
@@ -154,7 +156,16 @@ def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Pa
         new = holder.current()
         new_rows = {row.row_id: row for row in new._db.all_models()}
         assert set(new_rows) > set(old_rows)
-        assert all(new_rows[i].text is old_rows[i].text for i in old_rows)
+        current = set(new._db.current_model_row_ids().values())
+        # Versions the new one replaced (the dataset's and the project's) are packed now;
+        # the other rows are the same objects, packed or not.
+        replaced = {i for i in old_rows if i not in current and not isinstance(
+            old_rows[i].text, Packed)}  # fmt: skip
+        assert len(replaced) == 2
+        assert all(new_rows[i].text is old_rows[i].text for i in set(old_rows) - replaced)
+        for i in replaced:
+            assert isinstance(new_rows[i].text, Packed)
+            assert new_rows[i].model == json.loads(old_rows[i].text)
         assert new_rows[min(old_rows)].__dict__.get("model") is not parsed
         assert new_rows[min(old_rows)].model == parsed
         # Registrations and `contains` edges: the old ones are the same objects.
@@ -174,4 +185,40 @@ def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Pa
     assert changed and not any(rows[i].text is old_rows[i].text for i in changed)
     with sqlite3.connect(other) as db:
         stored = dict(db.execute("SELECT id, model FROM models"))
-    assert {i: row.text for i, row in rows.items()} == stored
+    assert {i: _text(row) for i, row in rows.items()} == stored
+
+
+def _text(row) -> str:  # type: ignore[no-untyped-def]
+    text = row.text
+    return text.unpacked().decode() if isinstance(text, Packed) else text
+
+
+def test_versions_that_are_not_current_are_held_packed(tmp_path: Path) -> None:
+    """A snapshot holds every version's JSON, for VERSION AS OF; the versions that are not
+    current are kept compressed (a registry gaining a version every few seconds grew the
+    server by each version's text), read back whole when asked for."""
+    from dsgrid_sql.catalog import Catalog
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    for k in range(1, 4):
+        register_dataset_update(registry, 1 + k / 100)
+    with sqlite3.connect(registry) as db:
+        stored = dict(db.execute("SELECT id, model FROM models"))
+        current = {i for (i,) in db.execute("SELECT current_id FROM current_versions")}
+    catalog = Catalog.open(registry)
+    try:
+        rows = catalog._db.all_models()
+        assert {row.row_id for row in rows} == set(stored)
+        for row in rows:
+            assert isinstance(row.text, Packed) is (row.row_id not in current), row
+            assert _text(row) == stored[row.row_id]
+            assert row.model == json.loads(stored[row.row_id])
+        old = [row for row in rows if isinstance(row.text, Packed)]
+        # The generator's earlier project versions, and the three dataset and three
+        # project versions the updates replaced.
+        assert len(old) == len(stored) - len(current) >= 6
+        assert sum(len(r.text.data) for r in old) * 4 < sum(len(stored[r.row_id]) for r in old)
+    finally:
+        catalog.close()
