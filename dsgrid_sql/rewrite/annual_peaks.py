@@ -18,12 +18,14 @@ maximum plus ``e(k)`` — except where a key has hours without time-varying data
              = GREATEST(m(k) + e(k), e(k)) where fewer than all project hours have a value
              = m(k) + e(k)                 otherwise
 
-with ``m(k)`` the MAX and ``n(k)`` the COUNT of the time-varying datasets' hourly sums (their
-timestamps are project timestamps: shifted and wrapped, or looked up, into the project's
-range), and ``e(k)`` the annual datasets' sum over the project's hours divided by its number
+with ``m(k)`` the MAX and ``n(k)`` the COUNT of the time-varying datasets' hourly sums, and
+``e(k)`` the annual datasets' sum over the project's hours divided by its number
 of hours (the plan sums annual data without spreading it: summed.py). SQL's SUM ignores NULL
 values, and so does each case above. The new subquery has one row per key, so the outer
 query's own MAX — over keys it groups more coarsely, if it does — gives the same answer.
+The count stands for the hours covered because the time-varying datasets' timestamps are
+project timestamps (shifted and wrapped, or looked up, onto the project's instants: dsgrid
+checks registered time against the project's), each counted once per key by the GROUP BY.
 
 Applied only where every step is exact: the outer query reads the hourly rows only through
 MAX (or only MIN) of the sum and its grouping columns (and filters on the keys); the inner
@@ -333,9 +335,9 @@ def _rewrite(match: _Match, new_binding: Callable[[exp.Table, Table], None]) -> 
     # The subquery keeps its alias: the outer query reads it as before, a row per key.
     match.sub.set("this", combined_select)
     function = "maximum" if match.function is exp.Max else "minimum"
-    key_text = ", ".join(names) or "the whole table"
+    per = f"as constants per {', '.join(names)}" if names else "as one constant"
     return (
         f"{match.table.qualified_name}: annual datasets {', '.join(match.annual)} added to the "
-        f"{function} of the hourly sums of {', '.join(match.varying)} as constants per "
-        f"{key_text} (not repeated over {match.hours} hours)"
+        f"{function} of the sums per timestamp of {', '.join(match.varying)} {per} (not "
+        f"spread over {match.hours} timestamps)"
     )

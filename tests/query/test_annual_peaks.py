@@ -128,8 +128,8 @@ def test_explain_says_which_datasets_and_keys(demo: Session) -> None:
     text = demo.explain(PEAKS[0])
     assert text.startswith(
         "Rewritten: dsgrid_demo.data: annual datasets dsgrid_demo_ev_annual added to the "
-        "maximum of the hourly sums of dsgrid_demo_commercial, dsgrid_demo_residential as "
-        "constants per geography (not repeated over 48 hours)"
+        "maximum of the sums per timestamp of dsgrid_demo_commercial, dsgrid_demo_residential "
+        "as constants per geography (not spread over 48 timestamps)"
     )
     # The annual dataset is summed per key, not spread: no project-time join in its plan.
     annual = [
