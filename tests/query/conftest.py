@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,6 +19,23 @@ CASES_DIR = Path(__file__).resolve().parents[1] / "dsgrid_expected"
 CASES = json.loads((CASES_DIR / "cases.json").read_text())
 
 ENGINES = ["duckdb", "spark"]
+
+
+def sorted_rows(table) -> list[tuple]:  # type: ignore[no-untyped-def]
+    """A result's rows as tuples, in an order that does not depend on the plan."""
+    rows = [tuple(r.values()) for r in table.to_pylist()]
+    return sorted(rows, key=lambda r: tuple((x is None, str(x)) for x in r))
+
+
+def assert_same_rows(on: list[tuple], off: list[tuple]) -> None:
+    """Two plans' rows: keys exactly, sums at a relative 1e-9 (they add in other orders)."""
+    assert len(on) == len(off)
+    for a, b in zip(on, off, strict=True):
+        for x, y in zip(a, b, strict=True):
+            if isinstance(x, float) and isinstance(y, float):
+                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (a, b)
+            else:
+                assert x == y, (a, b)
 
 
 @pytest.fixture(scope="session", params=ENGINES)

@@ -25,6 +25,8 @@ from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
 from dsgrid_sql.rewrite.time_mapping import DatetimeShift
 from dsgrid_sql.session import Session
 
+from .conftest import assert_same_rows, sorted_rows
+
 EFS = [
     "SELECT us_states, metric, SUM(value) AS v FROM test_efs.data GROUP BY ALL",
     "SELECT five_year_intervals, us_census_divisions, subsectors_by_sector, SUM(value) AS v "
@@ -153,22 +155,7 @@ def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], bo
     finally:
         session.set("aggregate_early", "on")
     assert on.schema == off.schema
-    return _rows(on), _rows(off), all(early) and bool(early)
-
-
-def _rows(table) -> list[tuple]:  # type: ignore[no-untyped-def]
-    rows = [tuple(r.values()) for r in table.to_pylist()]
-    return sorted(rows, key=lambda r: tuple((x is None, str(x)) for x in r))
-
-
-def _assert_equal(on: list[tuple], off: list[tuple]) -> None:
-    assert len(on) == len(off)
-    for a, b in zip(on, off, strict=True):
-        for x, y in zip(a, b, strict=True):
-            if isinstance(x, float) and isinstance(y, float):
-                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (a, b)
-            else:
-                assert x == y, (a, b)
+    return sorted_rows(on), sorted_rows(off), all(early) and bool(early)
 
 
 CASES = (
@@ -182,7 +169,7 @@ CASES = (
 @pytest.mark.parametrize(("registry", "sql"), CASES)
 def test_the_same_rows_either_way(sessions: dict[str, Session], registry: str, sql: str) -> None:
     on, off, early = _both_ways(sessions[registry], sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     assert on, "the query returns rows"
     if "projected(" not in sql:
         assert early, "every dataset was aggregated before its mappings"
@@ -193,7 +180,7 @@ def test_queries_that_do_not_only_sum_keep_the_literal_plan(
     sessions: dict[str, Session], sql: str
 ) -> None:
     on, off, early = _both_ways(sessions["efs"], sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     assert not early
 
 
@@ -273,7 +260,7 @@ def test_time_read_a_supplemental_of_few_records_is_joined_to_the_hourly_sums(
             assert dataset.base_groups is not None and dataset.base_groups % 48 == 0
         assert "joined to the sums by its base column" in session.explain(sql)
         on, off, early = _both_ways(session, sql)
-        _assert_equal(on, off)
+        assert_same_rows(on, off)
         assert early and on
     fewest = min(d.base_groups or 0 for d in hourly)
     monkeypatch.setattr(dataset_plan, "BASE_GROUPS_MAX", fewest - 1)
@@ -282,7 +269,7 @@ def test_time_read_a_supplemental_of_few_records_is_joined_to_the_hourly_sums(
         for dataset in (d for d in datasets if isinstance(d.time, DatetimeShift)):
             assert dataset.folded == ("end_uses_by_fuel_type",) and dataset.joined_after == ()
         folded, _, _ = _both_ways(folding, sql)
-        _assert_equal(folded, off)
+        assert_same_rows(folded, off)
 
 
 @pytest.mark.parametrize("most", [0, 10**9], ids=["fold", "join-after"])
@@ -304,7 +291,7 @@ def test_the_same_rows_whether_supplementals_are_folded_or_joined_after(
                 joined += sum(bool(d.joined_after) for d in datasets)
                 folded += sum(bool(d.folded) for d in datasets)
                 on, off, early = _both_ways(session, sql)
-                _assert_equal(on, off)
+                assert_same_rows(on, off)
                 assert early and on
     # Each way was taken: never joined after with nothing allowed, and with everything
     # allowed only where time is read (the pre-sum then keeps its hours).
@@ -362,7 +349,7 @@ def test_the_same_rows_whether_or_not_the_pre_sum_pays(
                 datasets = [d for p in translation.plans for d in p.datasets]
                 assert all(d.presummed is (minimum == 0.0) for d in datasets), sql
                 on, off, early = _both_ways(session, sql)
-                _assert_equal(on, off)
+                assert_same_rows(on, off)
                 assert early and on
 
 
@@ -385,7 +372,7 @@ def test_the_pre_sum_is_skipped_where_groups_are_as_many_as_rows(
         )
         assert "not summed before mapping (about" in session.explain(sql)
         on, off, _ = _both_ways(session, sql)
-        _assert_equal(on, off)
+        assert_same_rows(on, off)
         assert on
 
 
@@ -428,7 +415,7 @@ def test_long_id_lists_are_semi_joins(
     them (one small join to plan) instead of a literal IN list; the rows are the same."""
     sql = DEMO[10]
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
-        literal = _rows(session.sql(sql).to_arrow())
+        literal = sorted_rows(session.sql(sql).to_arrow())
         # (The commercial load table, summed by id first, reads the lookup's kept ids by a
         # semi-join too: not one of a table of ids.)
         assert "__dsgrid_ids_" not in session.translate(sql).sql
@@ -440,7 +427,7 @@ def test_long_id_lists_are_semi_joins(
         )
         assert "__dsgrid_ids_" in translation.sql
         assert "as a semi-join with a table of the ids" in session.explain(sql)
-        _assert_equal(_rows(session.sql(sql).to_arrow()), literal)
+        assert_same_rows(sorted_rows(session.sql(sql).to_arrow()), literal)
         assert literal
 
 
@@ -533,7 +520,7 @@ def test_conditional_sums_give_the_same_rows(
     else:  # some dataset sums at least one before its mappings
         assert any(why is None for whys in pushed.values() for why in whys), pushed
     on, off, early = _both_ways(session, sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     assert early
 
 
@@ -541,7 +528,7 @@ def test_a_case_without_else_is_null_where_no_row_matches(sessions: dict[str, Se
     session = sessions["demo"]
     sql = CONDITIONAL[1]
     on, off, _ = _both_ways(session, sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     by_dataset = {(r[0], r[1]): r[2] for r in on}
     assert all(v is None for (d, _), v in by_dataset.items() if d != "dsgrid_demo_ev_annual")
     assert all(v is not None for (d, _), v in by_dataset.items() if d == "dsgrid_demo_ev_annual")
@@ -601,7 +588,7 @@ def test_a_case_on_a_fractionally_mapped_column_keeps_it_a_key(
     assert residential.conditional[0][1] is None
     assert "subsector" not in (residential.aggregated_over or ())
     on, off, _ = _both_ways(session, sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     assert any(r[1] is not None for r in on)
 
 
@@ -615,7 +602,7 @@ def test_a_case_column_read_elsewhere_is_not_pushed(sessions: dict[str, Session]
     assert "__dsgrid_cs" not in translation.sql
     assert all(not p.conditional for p in translation.plans)
     on, off, _ = _both_ways(sessions["demo"], sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
 
 
 def test_conditional_sums_off_with_aggregate_early(sessions: dict[str, Session]) -> None:
@@ -646,10 +633,10 @@ def test_a_pushed_filter_on_the_case_column_does_not_keep_it(
     try:
         translation = session.translate(sql)
         assert "__dsgrid_cs" not in translation.sql
-        unpushed = _rows(session.sql(sql).to_arrow())
+        unpushed = sorted_rows(session.sql(sql).to_arrow())
     finally:
         session.set("pushdown", "on")
-    _assert_equal(on, unpushed)
+    assert_same_rows(on, unpushed)
 
 
 def test_a_two_table_load_table_is_summed_by_id_before_the_lookup(
@@ -672,7 +659,7 @@ def test_a_two_table_load_table_is_summed_by_id_before_the_lookup(
     assert len(by_id) == 1 and "IN (SELECT" in by_id[0].sql()
     assert "load table summed by id before the lookup join" in session.explain(sql)
     on, off, _ = _both_ways(session, sql)
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     hourly = "SELECT timestamp, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_commercial GROUP BY 1"
     (plan,) = session.translate(hourly).plans
     assert plan.datasets[0].summed_by_id == ()

@@ -7,7 +7,6 @@ decides a key."""
 
 from __future__ import annotations
 
-import math
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -19,6 +18,8 @@ import pytest
 
 import dsgrid_sql
 from dsgrid_sql.session import Session
+
+from .conftest import assert_same_rows, sorted_rows
 
 D = "dsgrid_demo.data"
 ONE_YEAR = "WHERE model_year = '2030' AND scenario = 'reference'"
@@ -80,22 +81,6 @@ KEPT = [
 REWRITTEN = "annual datasets dsgrid_demo_ev_annual added to the"
 
 
-def _rows(table: pa.Table) -> list[tuple]:
-    rows = [tuple(r.values()) for r in table.to_pylist()]
-    return sorted(rows, key=lambda r: tuple((x is None, str(x)) for x in r))
-
-
-def _assert_equal(on: list[tuple], off: list[tuple]) -> None:
-    """The same keys; sums at a relative 1e-9 (the rewrite adds in another order)."""
-    assert len(on) == len(off)
-    for a, b in zip(on, off, strict=True):
-        for x, y in zip(a, b, strict=True):
-            if isinstance(x, float) and isinstance(y, float):
-                assert math.isclose(x, y, rel_tol=1e-9, abs_tol=1e-9), (a, b)
-            else:
-                assert x == y, (a, b)
-
-
 def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], list[str]]:
     session.set("aggregate_early", "on")
     said = session.translate(sql).rewrites
@@ -107,7 +92,7 @@ def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], li
     finally:
         session.set("aggregate_early", "on")
     assert on.schema == off.schema
-    return _rows(on), _rows(off), said
+    return sorted_rows(on), sorted_rows(off), said
 
 
 @pytest.fixture(scope="module")
@@ -121,7 +106,7 @@ def test_annual_data_after_the_peak_gives_the_literal_rows(demo: Session, sql: s
     on, off, said = _both_ways(demo, sql)
     assert len(said) == 1 and REWRITTEN in said[0]
     assert on
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
 
 
 def test_explain_says_which_datasets_and_keys(demo: Session) -> None:
@@ -143,7 +128,7 @@ def test_explain_says_which_datasets_and_keys(demo: Session) -> None:
 def test_other_reads_of_the_hourly_rows_keep_the_literal_plan(demo: Session, sql: str) -> None:
     on, off, said = _both_ways(demo, sql)
     assert said == []
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
 
 
 # Keys of the sparse copy, each decided by one branch of the combination.
@@ -219,14 +204,14 @@ def test_every_branch_gives_the_literal_rows_where_data_is_missing(
     )
     on, off, said = _both_ways(sparse, sql)
     assert len(said) == 1 and REWRITTEN in said[0]
-    _assert_equal(on, off)
+    assert_same_rows(on, off)
     by_key = dict(off)
     assert set(by_key) >= {PARTIAL, NULL_VARYING, NO_ANNUAL, NULL_ANNUAL, ANNUAL_ONLY}
     if function == "MIN":
         # The hours without time-varying data hold the annual value alone, the lowest: the
         # answer a plan assuming every hour covered (MIN + annual) would miss.
         annual = dict(
-            _rows(
+            sorted_rows(
                 sparse.sql(
                     f"SELECT geography, SUM(value) / 48 AS e FROM dsgrid_demo.dsgrid_demo_ev_annual "
                     f"{where} GROUP BY 1"
