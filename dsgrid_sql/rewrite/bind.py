@@ -911,10 +911,14 @@ def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
 
 
 def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
+    # One data table per SELECT: joined with dimension tables, CTEs or subqueries, its
+    # rows may be summed first (each meets the same rows of the other side, so a sum of
+    # value times them is the same); two data tables joined count each other's rows.
     for scope, aliases in _bindings_by_scope(statement, ctx):
-        if len(aliases) != 1 or len(scope.selected_sources) != 1:
+        data = [(alias, b) for alias, b in aliases.items() if b.table.is_data]
+        if len(data) != 1:
             continue
-        ((alias, binding),) = aliases.items()
+        ((alias, binding),) = data
         binding.only_summed = only_summed(scope.expression, alias, binding.table)
 
 

@@ -9,8 +9,14 @@ reads a data table's rows in nothing but ``SUM(<linear in value>)`` and reads no
 
 "Only sums" is checked conservatively, on the SELECT that reads the table directly:
 
-- the table is its only source (no joins, laterals, samples or nested queries) and the
-  SELECT aggregates (GROUP BY or an aggregate function);
+- the table is the SELECT's only data table, and the SELECT aggregates (GROUP BY or an
+  aggregate function); joined with dimension tables, CTEs or subqueries (on a condition, or
+  a cross join: no ASOF, positional, USING or lateral join, no sample), or filtered by
+  queries that do not read its rows (``us_states IN (SELECT …)``). A sum over a join is
+  the sum of value times the rows each row meets, and which rows it meets depends only on
+  the columns the query reads: rows sharing them may be summed first (eager aggregation),
+  as long as every sum reads value (a sum of the other side's column would count its rows
+  again for each row of this one);
 - every aggregate is ``SUM`` (not DISTINCT) of an expression linear in ``value`` — value
   times or divided by value-free terms, sums and differences of such, CASE/IF branches with
   value-free conditions, COALESCE — or ``MIN``/``MAX`` of a value-free expression, which
@@ -44,9 +50,14 @@ class _Kind(Enum):
 _LINEARISH = (_Kind.LINEAR, _Kind.ZERO)
 # Nodes after which the row count is no longer the table's, or that may count rows.
 _REFUSED = (
-    exp.Select, exp.Subquery, exp.Lateral, exp.Unnest, exp.Explode,
-    exp.TableSample, exp.Pivot, exp.WithinGroup, exp.Anonymous,
+    exp.Lateral, exp.Unnest, exp.Explode, exp.TableSample, exp.Pivot, exp.WithinGroup,
+    exp.Anonymous,
 )  # fmt: skip
+# Queries inside this one: their own scopes (bind.py marks each where it reads a table).
+_NESTED = (exp.Select, exp.Subquery, exp.Union, exp.Intersect, exp.Except)
+# Joins that pair rows by values: every row of the table meets the same rows of the other
+# side whatever rows share its values, so summing those first changes no sum (below).
+_JOIN_KINDS = {"", "INNER", "OUTER", "CROSS", "SEMI", "ANTI"}
 # Casts that keep a number's value (an integer or decimal cast would round each copy).
 _EXACT_CASTS = {exp.DataType.Type.DOUBLE, exp.DataType.Type.FLOAT}
 
@@ -56,22 +67,31 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
     table's rows only through sums linear in value."""
     if not isinstance(select, exp.Select):
         return False
-    if select.args.get("joins") or select.args.get("laterals"):
+    if select.args.get("laterals") or not all(
+        _keeps_rows(j) for j in select.args.get("joins") or []
+    ):
         return False
     value_names = {c.name for c in table.columns if c.role is ColumnRole.VALUE}
     # One walk (a WHERE of thousands of terms makes each walk count): the aggregates over
     # the table's rows (window functions run over the groups they make) and value's reads.
+    # Queries nested in this one (a joined subquery, `IN (SELECT …)`) are scopes of their
+    # own, not walked: they may not read this one's rows (no correlation).
     aggregates: list[exp.AggFunc] = []
     values: list[exp.Column] = []
-    for node in select.walk():
+    nested: list[exp.Expression] = []
+    for node in select.walk(prune=lambda n: n is not select and isinstance(n, _NESTED)):
         if isinstance(node, exp.Column):
             if node.table == alias and node.name in value_names:
                 values.append(node)
         elif isinstance(node, exp.AggFunc):
             if not _over_groups(node):
                 aggregates.append(node)
+        elif node is not select and isinstance(node, _NESTED):
+            nested.append(node)
         elif node is not select and isinstance(node, _REFUSED):
             return False
+    if any(_reads_outer(n, alias) for n in nested):
+        return False
     if not aggregates and not select.args.get("group"):
         return False
     # Every read of value lies inside a SUM (whose argument must be linear, below); MIN and
@@ -98,6 +118,25 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         )
     except RecursionError:  # a very long arithmetic chain: keep the literal spread
         return False
+
+
+def _keeps_rows(join: exp.Join) -> bool:
+    """A join of this query's table with a table or query on a condition (or a cross join):
+    each row meets the rows of the other side its column values pick, whatever other rows
+    share those values. Not an ASOF join (one match among equals), a positional or natural
+    one, USING (columns read without being named) or a lateral one."""
+    if not isinstance(join.this, exp.Table | exp.Subquery) or join.this.args.get("sample"):
+        return False
+    if join.args.get("method") or join.args.get("using") or join.args.get("pivots"):
+        return False
+    return (join.args.get("kind") or "").upper() in _JOIN_KINDS
+
+
+def _reads_outer(query: exp.Expression, alias: str) -> bool:
+    """Whether a nested query reads ``alias`` of the query around it (is correlated)."""
+    if any(t.alias_or_name == alias for t in query.find_all(exp.Table)):
+        return False  # its own table of that name hides the outer one
+    return any(c.table == alias for c in query.find_all(exp.Column))
 
 
 def _over_groups(function: exp.Expression) -> bool:

@@ -71,6 +71,22 @@ DEMO = [
     "WHERE model_year = '2030' GROUP BY ALL",
     "SELECT model_year, scenario, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_ev_annual "
     "WHERE scenario = 'reference' GROUP BY ALL",
+    # Joined with a dimension table, a CTE or a subquery, or filtered by a query: summed
+    # before the join (each row meets the same rows of the other side).
+    "SELECT g.time_zone, d.timestamp, SUM(d.value) AS v FROM dsgrid_demo.data d "
+    "JOIN dsgrid_demo_dimensions.geography g ON d.geography = g.id "
+    "WHERE d.model_year = '2030' GROUP BY ALL",
+    "WITH top AS (SELECT scenario, timestamp FROM (SELECT scenario, timestamp, ROW_NUMBER() "
+    "OVER (PARTITION BY scenario ORDER BY SUM(value) DESC) AS rn FROM dsgrid_demo.data "
+    "GROUP BY scenario, timestamp) WHERE rn <= 3) SELECT d.scenario, d.timestamp, d.us_states, "
+    "SUM(d.value) AS v FROM dsgrid_demo.data d JOIN top t ON d.scenario = t.scenario "
+    "AND d.timestamp = t.timestamp GROUP BY ALL",
+    "SELECT us_states, model_year, SUM(value) AS v FROM dsgrid_demo.data WHERE us_states IN "
+    "(SELECT us_states FROM dsgrid_demo.data GROUP BY 1 ORDER BY SUM(value) DESC LIMIT 3) "
+    "GROUP BY ALL",
+    "SELECT d.metric, t.k, SUM(d.value * t.k) AS v FROM dsgrid_demo.data d "
+    "LEFT JOIN (SELECT 'cooling' AS m, 2 AS k UNION ALL SELECT 'cooling', 3) AS t "
+    "ON d.metric = t.m GROUP BY ALL",
     # A filtered subset that some datasets have no record of.
     "SELECT us_states, model_year, SUM(value) AS v FROM dsgrid_demo.data "
     "WHERE subsector IN ('small_office', 'warehouse') AND metric = 'cooling' "

@@ -12,6 +12,7 @@ from dsgrid_sql.rewrite.translate import Translation, translate
 
 P = "dsgrid_demo"
 EV = f"{P}_ev_annual"
+M = f"{P}_dimensions.metric"
 
 SUMMED = [
     f"SELECT SUM(value) FROM {P}.data",
@@ -67,12 +68,38 @@ SPREAD = [
     # Not an aggregate over the table itself.
     f"SELECT * FROM {P}.{EV}",
     f"SELECT metric, SUM(value) FROM (SELECT * FROM {P}.data) AS d GROUP BY 1",
-    f"SELECT d.metric, SUM(d.value) FROM {P}.data d "
-    f"JOIN {P}_dimensions.metric m ON d.metric = m.id GROUP BY 1",
     f"SELECT metric, SUM(value) OVER (PARTITION BY metric) FROM {P}.data",
     f"SELECT metric, SUM(value), AVG(value) OVER () FROM {P}.data GROUP BY 1, value",
+    # Joined: the other side's rows counted, or summed, or paired by position or nearness,
+    # or a query reading this table's rows (correlated), or another data table.
+    f"SELECT d.metric, COUNT(*) FROM {P}.data d JOIN {M} m ON d.metric = m.id GROUP BY 1",
+    f"SELECT d.metric, SUM(d.value), SUM(LENGTH(m.name)) FROM {P}.data d "
+    f"JOIN {M} m ON d.metric = m.id GROUP BY 1",
+    f"SELECT d.metric, SUM(d.value) FROM {P}.data d ASOF JOIN {M} m ON d.metric >= m.id "
+    "GROUP BY 1",
+    f"SELECT d.metric, SUM(d.value) FROM {P}.data d POSITIONAL JOIN {M} m GROUP BY 1",
+    f"SELECT metric, SUM(value) FROM {P}.data d "
+    f"WHERE EXISTS (SELECT 1 FROM {M} m WHERE m.id = d.metric) GROUP BY 1",
+    f"SELECT d.metric, SUM(d.value) FROM {P}.data d JOIN {P}.data e ON d.metric = e.metric "
+    "GROUP BY 1",
+    f"SELECT d.metric, d.value FROM {P}.data d JOIN {M} m ON d.metric = m.id",
+]
+# Joined with a dimension table, a CTE or a subquery, or filtered by a query that does not
+# read its rows: each row meets the same rows of the other side whatever rows share its
+# values, so the table's rows may be summed first (the annual rows summed, not spread).
+JOINED = [
+    f"SELECT d.metric, SUM(d.value) FROM {P}.data d JOIN {M} m ON d.metric = m.id GROUP BY 1",
+    f"SELECT d.metric, m.name, SUM(d.value * 2) FROM {P}.data d "
+    f"LEFT JOIN {M} m ON d.metric = m.id GROUP BY 1, 2",
+    f"SELECT metric, SUM(value) FROM {P}.data "
+    f"WHERE metric IN (SELECT id FROM {M} WHERE name LIKE 'c%') GROUP BY 1",
     f"SELECT metric, SUM(value) FROM {P}.data GROUP BY 1 "
     f"HAVING SUM(value) > (SELECT COUNT(*) FROM {P}.{EV})",
+    f"WITH top AS (SELECT metric FROM {P}.data GROUP BY 1 ORDER BY SUM(value) DESC LIMIT 2) "
+    f"SELECT d.metric, d.us_states, SUM(d.value) FROM {P}.data d JOIN top t "
+    "ON d.metric = t.metric GROUP BY 1, 2",
+    f"SELECT d.metric, SUM(d.value * t.k) FROM {P}.data d "
+    "CROSS JOIN (SELECT 1 AS k UNION ALL SELECT 2) AS t GROUP BY 1",
 ]
 
 
@@ -100,6 +127,16 @@ def test_other_queries_spread_annual_rows_over_every_hour(
     plan = _ev_plan(translation)
     assert not plan.spread_summed
     assert "CROSS JOIN" in translation.sql
+
+
+@pytest.mark.parametrize("sql", JOINED)
+def test_a_table_joined_or_filtered_by_a_query_is_summed_first(
+    small_catalog: Catalog, sql: str
+) -> None:
+    for target in ("duckdb", "spark"):
+        translation = translate(sql, small_catalog, target=target)
+        # The outer reference to data comes first; a query nested in it plans its own.
+        assert _ev_plan(translation).spread_summed
 
 
 def test_a_query_shape_keeps_its_own_plan(small_catalog: Catalog) -> None:
