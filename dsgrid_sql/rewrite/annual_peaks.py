@@ -31,7 +31,8 @@ Applied only where every step is exact: the outer query reads the hourly rows on
 MAX (or only MIN) of the sum and its grouping columns (and filters on the keys); the inner
 one groups by keys and the project's timestamp, sums value and filters on dimension columns
 only; every dataset of the table has datetime, representative or index time (time-varying) or
-annual time, and both kinds are there. ``aggregate_early = off`` leaves the query as written.
+annual time, and both kinds are there; and where the spread it spares is large (key records
+× timestamps, SPREAD_ROWS_MIN). ``aggregate_early = off`` leaves the query as written.
 """
 
 from __future__ import annotations
@@ -58,20 +59,33 @@ _TOTAL = "__dsgrid_annual"
 _HOURLY, _VARYING, _ANNUAL = "__dsgrid_hourly", "__dsgrid_varying", "__dsgrid_annual_sums"
 
 
+# Below this many spread rows (key records × project timestamps: 4 census regions × 556
+# hours) the literal plan's spread is cheaper than the rewrite's join of two aggregates:
+# on Spark the join is a stage of its own (regional peaks 0.83 → 1.26× hand-written at
+# 10M), where 3,000 counties × 556 hours went 1.51 → 0.97×.
+SPREAD_ROWS_MIN = 100_000
+
+
 def add_annual_after_peaks(
     statement: exp.Expression,
     bound: Callable[[exp.Table], Table | None],
     times: Callable[[Table], dict[str, TimeMapping | None]],
     new_binding: Callable[[exp.Table, Table], None],
+    records: Callable[[Table, str], int],
 ) -> list[str]:
     """Rewrite every matching MAX/MIN-of-hourly-sums in ``statement`` (qualified, tables
     bound: ``bound`` gives a Table node's catalog table). ``times`` tells each dataset's
-    time mapping; ``new_binding`` registers the annual part's copy of the table reference.
-    Returns a sentence per rewrite for EXPLAIN."""
+    time mapping; ``new_binding`` registers the annual part's copy of the table reference;
+    ``records`` counts a key column's records. Returns a sentence per rewrite for EXPLAIN."""
     said: list[str] = []
     for outer in list(statement.find_all(exp.Select)):
         match = _match(outer, bound, times)
-        if match is not None:
+        if match is None:
+            continue
+        spread = match.hours
+        for _, column in match.keys:
+            spread *= max(1, records(match.table, column.name))
+        if spread >= SPREAD_ROWS_MIN:
             said.append(_rewrite(match, new_binding))
     return said
 

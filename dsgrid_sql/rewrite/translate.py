@@ -251,6 +251,7 @@ def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> lis
         lambda node: by_node.get(id(node)),
         lambda table: dataset_times(ctx.catalog, table, memo),
         new_binding,
+        lambda table, name: len(_records(ctx.catalog, table, table.get_column(name))[0]),
     )
     if said:
         ctx.forget_scopes()

@@ -17,6 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import dsgrid_sql
+from dsgrid_sql.rewrite import annual_peaks
 from dsgrid_sql.session import Session
 
 from .conftest import assert_same_rows, sorted_rows
@@ -95,6 +96,12 @@ def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], li
     return sorted_rows(on), sorted_rows(off), said
 
 
+@pytest.fixture(autouse=True)
+def any_spread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The test registries are small (12 counties × 48 hours): rewrite whatever the size."""
+    monkeypatch.setattr(annual_peaks, "SPREAD_ROWS_MIN", 0)
+
+
 @pytest.fixture(scope="module")
 def demo(small_registry: Path, engine: str) -> Iterator[Session]:
     with dsgrid_sql.connect(small_registry, engine=engine) as session:
@@ -129,6 +136,18 @@ def test_other_reads_of_the_hourly_rows_keep_the_literal_plan(demo: Session, sql
     on, off, said = _both_ways(demo, sql)
     assert said == []
     assert_same_rows(on, off)
+
+
+def test_a_small_spread_keeps_the_literal_plan(
+    small_registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Below SPREAD_ROWS_MIN spread rows (key records × timestamps) the spread costs less
+    than the rewrite's join: 12 counties × 48 hours are 576 rows. (A catalog remembers its
+    translations: each threshold gets a session of its own.)"""
+    for least, rewritten in ((12 * 48 + 1, False), (12 * 48, True)):
+        monkeypatch.setattr(annual_peaks, "SPREAD_ROWS_MIN", least)
+        with dsgrid_sql.connect(small_registry) as session:
+            assert bool(session.translate(PEAKS[1]).rewrites) is rewritten
 
 
 # Keys of the sparse copy, each decided by one branch of the combination.
