@@ -919,6 +919,14 @@ def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
         if len(data) != 1:
             continue
         ((alias, binding),) = data
+        # A query nested in this one that reads its rows (correlated) sees them one by one.
+        if any(
+            column.table == alias
+            for nested in scope.traverse()
+            if nested is not scope
+            for column in nested.external_columns
+        ):
+            continue
         binding.only_summed = only_summed(scope.expression, alias, binding.table)
 
 

@@ -75,10 +75,9 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
     # One walk (a WHERE of thousands of terms makes each walk count): the aggregates over
     # the table's rows (window functions run over the groups they make) and value's reads.
     # Queries nested in this one (a joined subquery, `IN (SELECT …)`) are scopes of their
-    # own, not walked: they may not read this one's rows (no correlation).
+    # own, not walked; the caller makes sure none reads this one's rows (no correlation).
     aggregates: list[exp.AggFunc] = []
     values: list[exp.Column] = []
-    nested: list[exp.Expression] = []
     for node in select.walk(prune=lambda n: n is not select and isinstance(n, _NESTED)):
         if isinstance(node, exp.Column):
             if node.table == alias and node.name in value_names:
@@ -86,12 +85,8 @@ def only_summed(select: exp.Expression, alias: str, table: Table) -> bool:
         elif isinstance(node, exp.AggFunc):
             if not _over_groups(node):
                 aggregates.append(node)
-        elif node is not select and isinstance(node, _NESTED):
-            nested.append(node)
         elif node is not select and isinstance(node, _REFUSED):
             return False
-    if any(_reads_outer(n, alias) for n in nested):
-        return False
     if not aggregates and not select.args.get("group"):
         return False
     # Every read of value lies inside a SUM (whose argument must be linear, below); MIN and
@@ -130,13 +125,6 @@ def _keeps_rows(join: exp.Join) -> bool:
     if join.args.get("method") or join.args.get("using") or join.args.get("pivots"):
         return False
     return (join.args.get("kind") or "").upper() in _JOIN_KINDS
-
-
-def _reads_outer(query: exp.Expression, alias: str) -> bool:
-    """Whether a nested query reads ``alias`` of the query around it (is correlated)."""
-    if any(t.alias_or_name == alias for t in query.find_all(exp.Table)):
-        return False  # its own table of that name hides the outer one
-    return any(c.table == alias for c in query.find_all(exp.Column))
 
 
 def _over_groups(function: exp.Expression) -> bool:

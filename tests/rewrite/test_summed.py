@@ -80,6 +80,10 @@ SPREAD = [
     f"SELECT d.metric, SUM(d.value) FROM {P}.data d POSITIONAL JOIN {M} m GROUP BY 1",
     f"SELECT metric, SUM(value) FROM {P}.data d "
     f"WHERE EXISTS (SELECT 1 FROM {M} m WHERE m.id = d.metric) GROUP BY 1",
+    # Correlated two levels down, beside a table of the same alias deeper still.
+    f"SELECT metric, SUM(value) FROM {P}.data d WHERE EXISTS (SELECT 1 FROM {M} m "
+    f"WHERE m.id = d.metric AND EXISTS (SELECT 1 FROM {P}.{EV} d WHERE d.metric = m.id)) "
+    "GROUP BY 1",
     f"SELECT d.metric, SUM(d.value) FROM {P}.data d JOIN {P}.data e ON d.metric = e.metric "
     "GROUP BY 1",
     f"SELECT d.metric, d.value FROM {P}.data d JOIN {M} m ON d.metric = m.id",
