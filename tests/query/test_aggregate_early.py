@@ -71,6 +71,10 @@ DEMO = [
     "WHERE model_year = '2030' GROUP BY ALL",
     "SELECT model_year, scenario, SUM(value) AS v FROM dsgrid_demo.dsgrid_demo_ev_annual "
     "WHERE scenario = 'reference' GROUP BY ALL",
+    # A filtered subset that some datasets have no record of.
+    "SELECT us_states, model_year, SUM(value) AS v FROM dsgrid_demo.data "
+    "WHERE subsector IN ('small_office', 'warehouse') AND metric = 'cooling' "
+    "AND us_census_regions = 'south' GROUP BY ALL",
     # Joined with a dimension table, a CTE or a subquery, or filtered by a query: summed
     # before the join (each row meets the same rows of the other side).
     "SELECT g.time_zone, d.timestamp, SUM(d.value) AS v FROM dsgrid_demo.data d "
@@ -87,10 +91,6 @@ DEMO = [
     "SELECT d.metric, t.k, SUM(d.value * t.k) AS v FROM dsgrid_demo.data d "
     "LEFT JOIN (SELECT 'cooling' AS m, 2 AS k UNION ALL SELECT 'cooling', 3) AS t "
     "ON d.metric = t.m GROUP BY ALL",
-    # A filtered subset that some datasets have no record of.
-    "SELECT us_states, model_year, SUM(value) AS v FROM dsgrid_demo.data "
-    "WHERE subsector IN ('small_office', 'warehouse') AND metric = 'cooling' "
-    "AND us_census_regions = 'south' GROUP BY ALL",
 ]
 SHAPES = [
     f"SELECT geography, date_trunc('month', timestamp) AS month, SUM(value) AS v FROM {d} "

@@ -4,8 +4,8 @@ SELECT
   SUM("d"."value") AS "sum(d.value)"
 FROM (
   SELECT
-    "u"."value" * "s0"."from_fraction" AS "value",
-    "s0"."to_id" AS "us_states"
+    "u"."value" AS "value",
+    "u"."us_states" AS "us_states"
   FROM (
     SELECT
       "s"."geography" AS "geography",
@@ -15,37 +15,47 @@ FROM (
       "s"."model_year" AS "model_year",
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
-      MAKE_TIMESTAMPTZ(
-        CASE
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 > 1325995200000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 - 604800000000
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 < 1325394000000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 + 604800000000
-          ELSE EPOCH_US("s"."timestamp") - 3600000000
-        END
-      ) AS "timestamp",
+      CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
+      "s"."us_states" AS "us_states",
       "s"."value" AS "value",
       'test_efs_comstock' AS "dataset_id"
     FROM (
       SELECT
-        "l"."geography" AS "geography",
-        "l"."sector" AS "sector",
-        "m_subsector"."to_id" AS "subsector",
-        "m_metric"."to_id" AS "metric",
-        "m_model_year"."to_id" AS "model_year",
-        '2012' AS "weather_year",
-        'baseline' AS "scenario",
-        "t"."timestamp" AS "timestamp",
-        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
-      FROM "__dsgrid_scan_1" AS "t"
-      INNER JOIN "__dsgrid_scan_2" AS "l"
-        ON "t"."id" = "l"."id"
-      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
-        ON "l"."subsector" = "m_subsector"."from_id"
-      INNER JOIN "__dsgrid_map_4" AS "m_metric"
-        ON "t"."metric" = "m_metric"."from_id"
-      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
-        ON '2012' = "m_model_year"."from_id"
+        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "sector",
+        CAST(NULL AS TEXT) AS "subsector",
+        CAST(NULL AS TEXT) AS "metric",
+        CAST(NULL AS TEXT) AS "model_year",
+        CAST(NULL AS TEXT) AS "weather_year",
+        CAST(NULL AS TEXT) AS "scenario",
+        NULL AS "timestamp",
+        "sp0"."to_id" AS "us_states",
+        "e"."value" * "sp0"."from_fraction" AS "value"
+      FROM (
+        SELECT
+          "l"."geography" AS "geography",
+          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight" * 5.5) AS "value"
+        FROM (
+          SELECT
+            "t"."id" AS "id",
+            "t"."metric" AS "metric",
+            SUM("t"."value") AS "value"
+          FROM "__dsgrid_scan_1" AS "t"
+          GROUP BY
+            1,
+            2
+        ) AS "t"
+        INNER JOIN "__dsgrid_scan_2" AS "l"
+          ON "t"."id" = "l"."id"
+        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+          ON "l"."subsector" = "w_subsector"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+          ON "t"."metric" = "w_metric"."from_id"
+        GROUP BY
+          1
+      ) AS "e"
+      INNER JOIN "__dsgrid_map_5" AS "sp0"
+        ON "e"."geography" = "sp0"."from_id"
     ) AS "s"
     UNION ALL
     SELECT
@@ -56,41 +66,40 @@ FROM (
       "s"."model_year" AS "model_year",
       "s"."weather_year" AS "weather_year",
       "s"."scenario" AS "scenario",
-      MAKE_TIMESTAMPTZ(
-        CASE
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 > 1325995200000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 - 604800000000
-          WHEN EPOCH_US("s"."timestamp") - 3600000000 < 1325394000000000
-          THEN EPOCH_US("s"."timestamp") - 3600000000 + 604800000000
-          ELSE EPOCH_US("s"."timestamp") - 3600000000
-        END
-      ) AS "timestamp",
+      CAST(NULL AS TIMESTAMPTZ) AS "timestamp",
+      "s"."us_states" AS "us_states",
       "s"."value" AS "value",
       'test_efs_comstock_unpivoted' AS "dataset_id"
     FROM (
       SELECT
-        "t"."geography" AS "geography",
-        "t"."sector" AS "sector",
-        "m_subsector"."to_id" AS "subsector",
-        "m_metric"."to_id" AS "metric",
-        "m_model_year"."to_id" AS "model_year",
-        '2012' AS "weather_year",
-        'baseline' AS "scenario",
-        "t"."timestamp" AS "timestamp",
-        "t"."value" * "m_subsector"."from_fraction" * "m_metric"."from_fraction" * "m_model_year"."from_fraction" AS "value"
-      FROM "__dsgrid_scan_6" AS "t"
-      INNER JOIN "__dsgrid_map_3" AS "m_subsector"
-        ON "t"."subsector" = "m_subsector"."from_id"
-      INNER JOIN "__dsgrid_map_4" AS "m_metric"
-        ON "t"."metric" = "m_metric"."from_id"
-      INNER JOIN "__dsgrid_map_5" AS "m_model_year"
-        ON '2012' = "m_model_year"."from_id"
+        "e"."geography" AS "geography",
+        CAST(NULL AS TEXT) AS "sector",
+        CAST(NULL AS TEXT) AS "subsector",
+        CAST(NULL AS TEXT) AS "metric",
+        CAST(NULL AS TEXT) AS "model_year",
+        CAST(NULL AS TEXT) AS "weather_year",
+        CAST(NULL AS TEXT) AS "scenario",
+        NULL AS "timestamp",
+        "sp0"."to_id" AS "us_states",
+        "e"."value" * "sp0"."from_fraction" AS "value"
+      FROM (
+        SELECT
+          "t"."geography" AS "geography",
+          SUM("t"."value" * "w_subsector"."weight" * "w_metric"."weight" * 5.5) AS "value"
+        FROM "__dsgrid_scan_6" AS "t"
+        INNER JOIN "__dsgrid_weights_3" AS "w_subsector"
+          ON "t"."subsector" = "w_subsector"."from_id"
+        INNER JOIN "__dsgrid_weights_4" AS "w_metric"
+          ON "t"."metric" = "w_metric"."from_id"
+        GROUP BY
+          1
+      ) AS "e"
+      INNER JOIN "__dsgrid_map_5" AS "sp0"
+        ON "e"."geography" = "sp0"."from_id"
     ) AS "s"
   ) AS "u"
-  INNER JOIN "__dsgrid_map_7" AS "s0"
-    ON "u"."geography" = "s0"."from_id"
 ) AS "d"
-JOIN "__dsgrid_table_8" AS "s"
+JOIN "__dsgrid_table_7" AS "s"
   ON "d"."us_states" = "s"."id"
 GROUP BY
   "s"."name"
