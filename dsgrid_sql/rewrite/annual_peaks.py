@@ -67,18 +67,21 @@ SPREAD_ROWS_MIN = 100_000
 
 
 def add_annual_after_peaks(
-    statement: exp.Expression,
+    selects: list[exp.Expression],
     bound: Callable[[exp.Table], Table | None],
     times: Callable[[Table], dict[str, TimeMapping | None]],
     new_binding: Callable[[exp.Table, Table], None],
     records: Callable[[Table, str], int],
 ) -> list[str]:
-    """Rewrite every matching MAX/MIN-of-hourly-sums in ``statement`` (qualified, tables
-    bound: ``bound`` gives a Table node's catalog table). ``times`` tells each dataset's
-    time mapping; ``new_binding`` registers the annual part's copy of the table reference;
-    ``records`` counts a key column's records. Returns a sentence per rewrite for EXPLAIN."""
+    """Rewrite every matching MAX/MIN-of-hourly-sums among ``selects`` (the statement's
+    queries, qualified, tables bound: ``bound`` gives a Table node's catalog table).
+    ``times`` tells each dataset's time mapping; ``new_binding`` registers the annual
+    part's copy of the table reference; ``records`` counts a key column's records. Returns
+    a sentence per rewrite for EXPLAIN."""
     said: list[str] = []
-    for outer in list(statement.find_all(exp.Select)):
+    for outer in selects:
+        if not isinstance(outer, exp.Select):
+            continue  # a UNION's scope: its branches are scopes of their own
         match = _match(outer, bound, times)
         if match is None:
             continue

@@ -690,6 +690,12 @@ def _bindings_by_scope(
     return result
 
 
+def scope_queries(statement: exp.Expression, ctx: BindContext) -> list[exp.Expression]:
+    """Every query of the statement (a SELECT or a set operation), from the scopes kept
+    between passes."""
+    return [scope.expression for scope, _ in _bindings_by_scope(statement, ctx)]
+
+
 def check_literals(
     statement: exp.Expression,
     ctx: BindContext,

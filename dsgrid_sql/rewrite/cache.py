@@ -113,6 +113,11 @@ _caches: weakref.WeakKeyDictionary[Catalog, Lru] = weakref.WeakKeyDictionary()
 _translations: weakref.WeakKeyDictionary[Catalog, Lru] = weakref.WeakKeyDictionary()
 
 
+def catalog_memo(catalog: Catalog) -> Callable[[Hashable, Callable[[], Any]], Any]:
+    """``remembered`` in ``catalog`` as a plan's memo (dataset_plan.Memo)."""
+    return lambda key, build: remembered(catalog, key, build)
+
+
 def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
     """``build()``'s value for ``key`` in ``catalog``, built at most once while it stays in
     the catalog's least-recently-used entries."""
@@ -183,7 +188,7 @@ def cached_plan(
             dialect,
             only_summed,
             aggregate_early,
-            memo=lambda key, build: remembered(catalog, key, build),
+            memo=catalog_memo(catalog),
             conditional=conditional,
         ),
     )

@@ -18,6 +18,7 @@ from .allowlist import check_functions, check_statement_kind, repeatable
 from .annual_peaks import add_annual_after_peaks
 from .cache import (
     cached_plan,
+    catalog_memo,
     plan_sql,
     remembered,
     remembered_translation,
@@ -243,11 +244,9 @@ def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> lis
     def new_binding(node: exp.Table, table: Table) -> None:
         ctx.bindings.append(bind.Binding(table, node, node.alias))
 
-    def memo(key: Any, build: Any) -> Any:
-        return remembered(ctx.catalog, key, build)
-
+    memo = catalog_memo(ctx.catalog)
     said = add_annual_after_peaks(
-        statement,
+        bind.scope_queries(statement, ctx),  # the scopes the checks traversed: no new walk
         lambda node: by_node.get(id(node)),
         lambda table: dataset_times(ctx.catalog, table, memo),
         new_binding,
