@@ -28,6 +28,7 @@ from .cache import (
 from .collector import held_off
 from .dataset_plan import ident
 from .deadline import check_time
+from .dimension_joins import apply_fold, find_folds
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
@@ -159,7 +160,10 @@ def translate_statement(
     check_time()
     rewrites: list[str] = []
     if aggregate_early:
-        rewrites = _annual_after_peaks(statement, ctx)
+        # After the literal checks: a filter on g.id stays a filter on a records table's
+        # column, where an id no record has is no error.
+        rewrites = _fold_dimension_joins(statement, ctx)
+        rewrites += _annual_after_peaks(statement, ctx)
     check_time()
     if convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position):
         ctx.forget_scopes()
@@ -234,6 +238,31 @@ def translate_statement(
         same_every_run,
         rewrites,
     )
+
+
+def _fold_dimension_joins(statement: exp.Expression, ctx: bind.BindContext) -> list[str]:
+    """dimension_joins.py over the bound statement: the folded tables are read no more."""
+    scopes = [
+        (scope, {alias: b.table for alias, b in aliases.items()})
+        for scope, aliases in bind.bindings_by_scope(statement, ctx)
+    ]
+    folds = find_folds(scopes, lambda table, column: _dimension_of(ctx.catalog, table, column))
+    if not folds:
+        return []
+    for fold in folds:
+        apply_fold(fold)
+    dropped = {id(fold.join.this) for fold in folds}
+    ctx.bindings = [b for b in ctx.bindings if id(b.node) not in dropped]
+    ctx.forget_scopes()
+    return [fold.sentence() for fold in folds]
+
+
+def _dimension_of(catalog: Catalog, table: Table, column: Column) -> ProjectDimension | None:
+    """The one project dimension whose record ids a data column holds."""
+    if column.role not in (ColumnRole.DIMENSION, ColumnRole.SUPPLEMENTAL):
+        return None
+    dims = _dimensions_of(catalog, table, column)
+    return dims[0] if len(dims) == 1 else None
 
 
 def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> list[str]:

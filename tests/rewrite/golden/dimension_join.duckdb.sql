@@ -1,9 +1,10 @@
 -- SELECT s.name, SUM(d.value) FROM data d JOIN test_efs_dimensions.us_states s ON d.us_states = s.id GROUP BY 1
 SELECT
-  "s"."name" AS "name",
+  "d"."us_states_name" AS "name",
   SUM("d"."value") AS "sum(d.value)"
 FROM (
   SELECT
+    "r0"."name" AS "us_states_name",
     "u"."value" AS "value",
     "u"."us_states" AS "us_states"
   FROM (
@@ -98,8 +99,10 @@ FROM (
         ON "e"."geography" = "sp0"."from_id"
     ) AS "s"
   ) AS "u"
+  INNER JOIN "__dsgrid_records_7" AS "r0"
+    ON "u"."us_states" = "r0"."id"
 ) AS "d"
-JOIN "__dsgrid_table_7" AS "s"
-  ON "d"."us_states" = "s"."id"
+WHERE
+  NOT "d"."us_states" IS NULL
 GROUP BY
-  "s"."name"
+  "d"."us_states_name"
