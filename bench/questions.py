@@ -9,8 +9,8 @@ The first six are DESIGN.md's; the rest (issue 21) are the other shapes analysts
 that no one plan shape can be tuned to: several supplementals at once, shares and ratios,
 day / month / local-day totals, top-N peaks, scenario and model-year differences, five-year
 interpolation, window functions over an inner aggregate (and one in the SELECT that reads
-the table, which keeps the literal plan), filtered subsets, per-dataset comparisons and
-pivot-like CASE aggregates. dsgrid itself (case 3) answers the first six.
+the table, which keeps the literal plan), filtered subsets, per-dataset comparisons,
+pivot-like CASE aggregates and a star join with a dimension's records as BI tools write it. dsgrid itself (case 3) answers the first six.
 """
 
 from __future__ import annotations
@@ -202,6 +202,13 @@ QUESTIONS: tuple[Question, ...] = (
         "SUM(CASE WHEN metric = 'ev_charging' THEN value ELSE 0 END) AS ev_charging "
         f"FROM data WHERE model_year = '{MODEL_YEAR}' GROUP BY us_states",
         ("us_states",),
+    ),
+    Question(
+        "zone_hourly_star_join",
+        "Hourly totals by time zone, as a BI tool's star join with the geography records",
+        "SELECT g.time_zone, d.timestamp, SUM(d.value) AS value FROM data d "
+        "JOIN bench_dimensions.geography g ON d.geography = g.id GROUP BY ALL",
+        ("time_zone", "timestamp"),
     ),
 )  # fmt: skip
 
