@@ -10,7 +10,8 @@ that no one plan shape can be tuned to: several supplementals at once, shares an
 day / month / local-day totals, top-N peaks, scenario and model-year differences, five-year
 interpolation, window functions over an inner aggregate (and one in the SELECT that reads
 the table, which keeps the literal plan), filtered subsets, per-dataset comparisons,
-pivot-like CASE aggregates and a star join with a dimension's records as BI tools write it. dsgrid itself (case 3) answers the first six.
+pivot-like CASE aggregates and a star join with a dimension's records as BI tools write it.
+dsgrid itself (case 3) answers the first six.
 """
 
 from __future__ import annotations
