@@ -32,6 +32,7 @@ from .dimension_joins import apply_fold, find_folds
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
+from .subquery_values import candidates, read_first
 from .table_plan import TablePlan, dataset_times, dimension_types_read
 from .time_zones import convert_time_zones
 from .versions import AsOf
@@ -165,6 +166,9 @@ def translate_statement(
         rewrites = _fold_dimension_joins(statement, ctx)
         rewrites += _annual_after_peaks(statement, ctx)
     check_time()
+    if pushdown and pivot_values is not None:
+        rewrites += _subqueries_read_first(statement, ctx, pivot_values)
+    check_time()
     if convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position):
         ctx.forget_scopes()
     check_time()
@@ -263,6 +267,30 @@ def _dimension_of(catalog: Catalog, table: Table, column: Column) -> ProjectDime
         return None
     dims = _dimensions_of(catalog, table, column)
     return dims[0] if len(dims) == 1 else None
+
+
+def _subqueries_read_first(
+    statement: exp.Expression, ctx: bind.BindContext, first_column: forms.PivotValues
+) -> list[str]:
+    """subquery_values.py over the bound statement: the tables of a subquery replaced by
+    its values are read no more."""
+    scopes = [
+        (scope, {alias: b.table for alias, b in aliases.items()})
+        for scope, aliases in bind.bindings_by_scope(statement, ctx)
+    ]
+    said = []
+    for candidate in candidates(scopes, {id(b.node) for b in ctx.bindings}):
+        check_time()
+        query = candidate.node.args["query"]
+        inside = {id(t) for t in query.find_all(exp.Table)}
+        sentence = read_first(candidate, ctx.dialect, first_column)
+        if sentence is None:
+            continue
+        said.append(sentence)
+        ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
+    if said:
+        ctx.forget_scopes()
+    return said
 
 
 def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> list[str]:

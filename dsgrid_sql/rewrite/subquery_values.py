@@ -1,0 +1,145 @@
+"""``col IN (SELECT …)`` on a record column: the subquery read first, its values pushed down.
+
+    SELECT us_states, timestamp, SUM(value) FROM data
+    WHERE us_states IN (SELECT us_states FROM data GROUP BY 1 ORDER BY SUM(value) DESC LIMIT 3)
+    GROUP BY ALL
+
+The outer query's filter is a set only known at run time, so the mapping plan cannot push it
+below the mappings as it pushes a literal list: every state's hourly series is computed and
+all but three thrown away after. An expert runs the small question first and restricts the
+state mapping to its answer, so the scan reads three states' counties. This module does the
+same: an uncorrelated subquery in a top-level ``AND`` of a WHERE (``IN`` or ``NOT … IN``),
+compared with a dimension, supplemental, record-name or dataset_id column of a data table, is
+run on its own (through the session, so it is planned like any query), and when it returns at
+most ``MAX_VALUES`` strings it is replaced by their literal list. ``x IN (v1, …, vn)`` is
+``x IN (SELECT …)`` in SQL's three-valued logic, NULLs among the values included; an empty
+answer is ``FALSE``.
+The literal list then restricts the plan as a written one does (bind.collect_restrictions).
+
+The subquery must read only catalog tables (no CTE of the enclosing statement, which its own
+text would not have) and no column of the enclosing query. ``SET pushdown = off`` leaves it
+as written; so does an answer of more values, or of other types.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlglot import exp
+from sqlglot.optimizer.scope import Scope
+
+from dsgrid_sql.catalog import ColumnRole, Table
+
+# More values than this, and the literal list costs more to translate and push than the
+# set is worth: the subquery stays in the query.
+MAX_VALUES = 1000
+_ROLES = {
+    ColumnRole.DIMENSION,
+    ColumnRole.SUPPLEMENTAL,
+    ColumnRole.RECORD_NAME,
+    ColumnRole.DATASET_ID,
+}
+
+
+@dataclass(frozen=True)
+class Candidate:
+    node: exp.In
+    table: Table  # the data table whose column the subquery's values restrict
+    column: str
+
+
+def candidates(
+    scopes: Iterable[tuple[Scope, dict[str, Table]]], catalog_tables: set[int]
+) -> list[Candidate]:
+    """``col IN (subquery)`` conjuncts whose subquery can be read on its own.
+    ``catalog_tables`` holds the ids of the statement's catalog Table nodes."""
+    found: list[Candidate] = []
+    for scope, tables in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select) or select.args.get("where") is None:
+            continue
+        for predicate in _conjuncts(select.args["where"].this):
+            if isinstance(predicate, exp.Not):
+                predicate = predicate.this  # NOT col IN (…): the list form pushes as well
+                while isinstance(predicate, exp.Paren):
+                    predicate = predicate.this
+            if not isinstance(predicate, exp.In) or predicate.args.get("query") is None:
+                continue
+            column = predicate.this
+            if not isinstance(column, exp.Column) or not column.table:
+                continue
+            table = tables.get(column.table)
+            if table is None or not table.is_data:
+                continue
+            found_column = table.find_column(column.name)
+            if found_column is None or found_column.role not in _ROLES:
+                continue
+            if _self_contained(predicate.args["query"], scope, catalog_tables):
+                found.append(Candidate(predicate, table, found_column.name))
+    return found
+
+
+def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+    parts, stack = [], [node]
+    while stack:
+        item = stack.pop()
+        while isinstance(item, exp.Paren):
+            item = item.this
+        if isinstance(item, exp.And):
+            stack += [item.expression, item.this]
+        else:
+            parts.append(item)
+    return parts
+
+
+def _self_contained(query: exp.Expression, scope: Scope, catalog_tables: set[int]) -> bool:
+    """The subquery reads catalog tables only, and no column of an enclosing query."""
+    inner = query.unnest() if isinstance(query, exp.Subquery) else query
+    if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
+        return False
+    if isinstance(inner.expressions[0], exp.Star):
+        return False
+    if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
+        return False  # a CTE of the enclosing statement, or a table function
+    nested = [s for s in scope.traverse() if s is not scope and _inside(s.expression, query)]
+    defined = {alias for s in nested for alias in s.sources}
+    return not any(c.table not in defined for s in nested for c in s.external_columns)
+
+
+def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
+    parent: exp.Expression | None = node
+    while parent is not None:
+        if parent is ancestor:
+            return True
+        parent = parent.parent
+    return False
+
+
+def read_first(
+    candidate: Candidate, dialect: str, first_column: Callable[[str], list[Any]]
+) -> str | None:
+    """Run the subquery and put its values in its place; a sentence for EXPLAIN, or None
+    where the answer is too long or not strings (the subquery then stays)."""
+    query = candidate.node.args["query"]
+    inner = query.unnest() if isinstance(query, exp.Subquery) else query
+    capped = (
+        exp.select(exp.Star())
+        .from_(exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this="__dsgrid_values")))
+        .limit(MAX_VALUES + 1)
+    )
+    values = first_column(capped.sql(dialect=dialect))
+    if len(values) > MAX_VALUES or any(v is not None and not isinstance(v, str) for v in values):
+        return None
+    column = candidate.node.this
+    if values:
+        listed = [exp.Null() if v is None else exp.Literal.string(v) for v in values]
+        candidate.node.replace(exp.In(this=column.copy(), expressions=listed))
+    else:
+        candidate.node.replace(exp.false())
+    count = len(values)
+    return (
+        f"{candidate.table.qualified_name}: {candidate.column} IN (SELECT …) read first "
+        f"({count} value{'s' if count != 1 else ''}), pushed below the mappings as a list"
+    )

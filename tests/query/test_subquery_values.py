@@ -1,0 +1,120 @@
+"""``col IN (SELECT …)`` on a record column: the subquery is read first and its values pushed
+down as a literal list (rewrite/subquery_values.py). The rows are those of the query as
+written (``SET pushdown = off``) on both engines, NULLs and empty answers included."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlglot import exp
+
+import dsgrid_sql
+from dsgrid_sql.rewrite import subquery_values
+from dsgrid_sql.session import Session
+
+from .conftest import assert_same_rows, sorted_rows
+
+D = "dsgrid_demo.data"
+DIMS = "dsgrid_demo_dimensions"
+TOP3 = f"SELECT us_states FROM {D} GROUP BY us_states ORDER BY SUM(value) DESC LIMIT 3"
+READ_FIRST = [
+    # The three largest states' hours.
+    f"SELECT us_states, timestamp, SUM(value) AS v FROM {D} WHERE us_states IN ({TOP3}) "
+    "GROUP BY ALL",
+    # NOT IN, beside another filter, inside a subquery of the outer query.
+    f"SELECT metric, SUM(v) AS v FROM (SELECT metric, model_year, SUM(value) AS v FROM {D} "
+    f"WHERE model_year = '2030' AND NOT metric IN (SELECT metric FROM {D} "
+    "WHERE metric LIKE 'heat%' GROUP BY 1) GROUP BY ALL) AS t GROUP BY 1",
+    # Record names from a dimension table's attribute.
+    f"SELECT us_states_name, SUM(value) AS v FROM {D} WHERE us_states_name IN "
+    f"(SELECT name FROM {DIMS}.us_states WHERE census_region = 'South') GROUP BY 1",
+    # A base dimension and a dataset id.
+    f"SELECT geography, SUM(value) AS v FROM {D} WHERE geography IN (SELECT geography FROM "
+    f"{D} GROUP BY 1 ORDER BY SUM(value) LIMIT 4) AND dataset_id IN (SELECT dataset_id "
+    f"FROM {D} WHERE dataset_id LIKE '%residential' GROUP BY 1) GROUP BY 1",
+    # NULL among the values: IN ignores it; NOT IN with a NULL keeps no row.
+    f"SELECT metric, SUM(value) AS v FROM {D} WHERE metric IN (SELECT NULLIF(metric, "
+    f"'cooling') FROM {D} GROUP BY 1) GROUP BY 1",
+    f"SELECT metric, COUNT(*) AS n FROM {D} WHERE metric NOT IN (SELECT NULLIF(metric, "
+    f"'cooling') FROM {D} GROUP BY 1) GROUP BY 1",
+    # No values: FALSE (and NOT IN of nothing keeps every row).
+    f"SELECT SUM(value) AS v, COUNT(*) AS n FROM {D} WHERE geography IN "
+    f"(SELECT geography FROM {D} WHERE value < 0)",
+    f"SELECT SUM(value) AS v FROM {D} WHERE NOT geography IN "
+    f"(SELECT geography FROM {D} WHERE value < 0)",
+]
+KEPT = [
+    # A CTE of the statement: the subquery's text alone would not have it.
+    f"WITH top AS ({TOP3}) SELECT us_states, SUM(value) AS v FROM {D} "
+    "WHERE us_states IN (SELECT us_states FROM top) GROUP BY 1",
+    # Correlated with the outer query.
+    f"SELECT d.us_states, SUM(d.value) AS v FROM {D} AS d WHERE d.us_states IN "
+    f"(SELECT s.id FROM {DIMS}.us_states AS s WHERE s.time_zone = d.time_zone) GROUP BY 1",
+    # Not a top-level conjunct; not a record column.
+    f"SELECT us_states, SUM(value) AS v FROM {D} WHERE us_states IN ({TOP3}) "
+    "OR metric = 'fans' GROUP BY 1",
+    f"SELECT SUM(value) AS v FROM {D} WHERE value IN (SELECT MAX(value) FROM {D})",
+]
+SAID = "IN (SELECT …) read first"
+
+
+@pytest.fixture(scope="module")
+def demo(small_registry: Path, engine: str) -> Iterator[Session]:
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        yield session
+
+
+def _check(session: Session, sql: str) -> list[str]:
+    said = session.translate(sql).rewrites
+    on = session.sql(sql).to_arrow()
+    session.set("pushdown", "off")
+    try:
+        assert not any(SAID in s for s in session.translate(sql).rewrites)
+        off = session.sql(sql).to_arrow()
+    finally:
+        session.set("pushdown", "on")
+    assert on.schema.names == off.schema.names
+    assert_same_rows(sorted_rows(on), sorted_rows(off))
+    return [s for s in said if SAID in s]
+
+
+@pytest.mark.parametrize("sql", READ_FIRST)
+def test_the_subquery_is_read_first(demo: Session, sql: str) -> None:
+    said = _check(demo, sql)
+    assert len(said) == sql.count(" IN (SELECT") + sql.count(" IN \n(SELECT"), said
+
+
+@pytest.mark.parametrize("sql", KEPT)
+def test_other_subqueries_stay(demo: Session, sql: str) -> None:
+    assert _check(demo, sql) == []
+
+
+def test_explain_and_the_pushed_list(demo: Session) -> None:
+    translation = demo.translate(READ_FIRST[0])
+    assert translation.rewrites == [
+        "dsgrid_demo.data: us_states IN (SELECT …) read first (3 values), pushed below the "
+        "mappings as a list"
+    ]
+    assert demo.explain(READ_FIRST[0]).startswith(f"Rewritten: {translation.rewrites[0]}")
+    # The subquery's answer, as a list the outer plan is restricted by: its plan is not the
+    # unfiltered one, and the subquery's table is planned no more.
+    top = sorted(r["us_states"] for r in demo.sql(TOP3).to_arrow().to_pylist())
+    (listed,) = [n for n in translation.statement.find_all(exp.In) if n.expressions]
+    assert sorted(v.name for v in listed.expressions) == top
+    assert translation.statement.find(exp.Subquery) is None
+    whole = demo.translate(f"SELECT us_states, timestamp, SUM(value) AS v FROM {D} GROUP BY ALL")
+    assert len(translation.plans) == 1
+    assert translation.plans[0] is not whole.plans[0]
+
+
+def test_more_values_than_the_limit_keep_the_subquery(
+    small_registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """(A catalog remembers its translations: each limit gets a session of its own.)"""
+    for most, read in ((2, False), (3, True)):
+        monkeypatch.setattr(subquery_values, "MAX_VALUES", most)
+        with dsgrid_sql.connect(small_registry) as session:
+            said = session.translate(READ_FIRST[0]).rewrites
+            assert any(SAID in s for s in said) is read
