@@ -297,11 +297,12 @@ class Session:
             # A shape the nesting limit does not count can still be too deep to rewrite.
             raise too_deep(self.limits) from None
 
-    def _pivot_values(self, text: str) -> list[Any]:
-        """The first column of a query: the values a PIVOT without an IN list pivots on."""
+    def _pivot_values(self, text: str) -> pa.ChunkedArray:
+        """The first column of a query: the values a PIVOT without an IN list pivots on, the
+        answer of an IN subquery read first (rewrite/subquery_values.py)."""
         reader = self._run(self.translate(text))
         try:
-            return reader.read_all().column(0).to_pylist()
+            return reader.read_all().column(0)
         finally:
             reader.close()
 

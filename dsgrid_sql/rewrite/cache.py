@@ -129,10 +129,14 @@ def remembered(catalog: Catalog, key: Hashable, build: Callable[[], T]) -> T:
 
 
 def remembered_translation(
-    catalog: Catalog, key: Hashable, chars: int, build: Callable[[], T]
+    catalog: Catalog,
+    key: Hashable,
+    chars: int,
+    build: Callable[[], T],
+    keep: Callable[[T], bool] = lambda value: True,
 ) -> T:
     """``build()``'s translation of a text of ``chars`` characters, kept per catalog within
-    TRANSLATION_CHARS of text (least recently used out)."""
+    TRANSLATION_CHARS of text (least recently used out) where ``keep`` says so."""
     with _lock:
         cache = _translations.get(catalog)
         if cache is None:
@@ -141,7 +145,8 @@ def remembered_translation(
     if kept is not None:
         return kept[0]  # type: ignore[no-any-return]
     value = build()
-    cache.store(key, (value, chars))
+    if keep(value):
+        cache.store(key, (value, chars))
     return value
 
 

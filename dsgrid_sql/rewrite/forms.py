@@ -15,6 +15,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+import pyarrow as pa
 import sqlglot
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope, traverse_scope
@@ -33,7 +34,9 @@ from dsgrid_sql.suggest import did_you_mean
 MAX_PIVOT_COLUMNS = 10_000
 _SOURCE = "__dsgrid_pivot_source"
 _DYNAMIC = "dsgrid_dynamic_pivot"
-PivotValues = Callable[[str], list[Any]]
+# Runs a query (text in the statement's dialect) and returns its first column: a PIVOT's
+# values here, an IN subquery's answer in subquery_values.py.
+FirstColumn = Callable[[str], pa.ChunkedArray]
 
 
 # -- PIVOT and UNPIVOT statements ----------------------------------------------------------------
@@ -200,10 +203,12 @@ def dynamic_pivots(statement: exp.Expression) -> list[exp.Pivot]:
 
 
 def fill_pivot_values(
-    statement: exp.Expression, dialect: str, values: PivotValues | None, position_of
-) -> None:  # type: ignore[no-untyped-def]
-    """Write the distinct values of each IN-less pivot's column into its IN list."""
-    for pivot in dynamic_pivots(statement):
+    statement: exp.Expression, dialect: str, values: FirstColumn | None, position_of
+) -> int:  # type: ignore[no-untyped-def]
+    """Write the distinct values of each IN-less pivot's column into its IN list; how many
+    pivots read their values."""
+    pivots = dynamic_pivots(statement)
+    for pivot in pivots:
         if values is None:
             raise UnsupportedSqlError(
                 "PIVOT without an IN list needs its column's values, which this call cannot "
@@ -212,7 +217,7 @@ def fill_pivot_values(
         source = pivot.parent
         field = pivot.args["fields"][0]
         query = _values_query(source, field.this, dialect)
-        found = [v for v in values(query) if v is not None]
+        found = [v for v in values(query).to_pylist() if v is not None]
         if len(found) > MAX_PIVOT_COLUMNS:
             raise UnsupportedSqlError(
                 f"PIVOT would make {len(found):,} columns, over the limit of "
@@ -224,6 +229,7 @@ def fill_pivot_values(
             )
         field.set("expressions", [_literal(v) for v in sorted(found, key=_sort_key)])
         pivot.meta.pop(_DYNAMIC, None)
+    return len(pivots)
 
 
 def _values_query(source: exp.Expression, column: exp.Expression, dialect: str) -> str:

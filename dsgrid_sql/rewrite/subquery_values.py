@@ -11,30 +11,42 @@ state mapping to its answer, so the scan reads three states' counties. This modu
 same: an uncorrelated subquery in a top-level ``AND`` of a WHERE (``IN`` or ``NOT … IN``),
 compared with a dimension, supplemental, record-name or dataset_id column of a data table, is
 run on its own (through the session, so it is planned like any query), and when it returns at
-most ``MAX_VALUES`` strings it is replaced by their literal list. ``x IN (v1, …, vn)`` is
-``x IN (SELECT …)`` in SQL's three-valued logic, NULLs among the values included; an empty
-answer is ``FALSE``.
+most ``MAX_VALUES`` strings it is replaced by their literal list; a longer answer (up to
+``MAX_ROWS``) becomes a table the query reads instead of running the subquery again.
+``x IN (v1, …, vn)`` is ``x IN (SELECT …)`` in SQL's three-valued logic, NULLs among the
+values included; an empty answer is ``FALSE``.
 The literal list then restricts the plan as a written one does (bind.collect_restrictions).
 
 The subquery must read only catalog tables (no CTE of the enclosing statement, which its own
 text would not have) and no column of the enclosing query. ``SET pushdown = off`` leaves it
-as written; so does an answer of more values, or of other types.
+as written; so does an outer table of
+fewer than ``READ_FIRST_ROWS`` stored rows, where a second query costs more than it saves.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any
 
+import pyarrow as pa
 from sqlglot import exp
 from sqlglot.optimizer.scope import Scope
 
 from dsgrid_sql.catalog import ColumnRole, Table
 
+from .inputs import ArrowInput
+
 # More values than this, and the literal list costs more to translate and push than the
 # set is worth: the subquery stays in the query.
 MAX_VALUES = 1000
+# Reading first is a second engine query (~5 ms of translating and starting it on DuckDB),
+# and what it saves is scanning the rows the list prunes: at 1 M stored rows a list of 3
+# of 49 states saved 2 ms, at 10 M 79 ms (bench/results/2026-12-04-*). Below this many
+# stored rows of the outer table the subquery stays in the query.
+READ_FIRST_ROWS = 2_000_000
+# An answer of more rows stays a subquery of the query (it is then run twice: read first
+# and capped here, then in the query).
+MAX_ROWS = 1_000_000
 _ROLES = {
     ColumnRole.DIMENSION,
     ColumnRole.SUPPLEMENTAL,
@@ -117,29 +129,45 @@ def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
     return False
 
 
+@dataclass(frozen=True)
+class Answer:
+    sentence: str  # for EXPLAIN
+    table: ArrowInput | None  # the answer as a table the query reads, when too long a list
+
+
 def read_first(
-    candidate: Candidate, dialect: str, first_column: Callable[[str], list[Any]]
-) -> str | None:
-    """Run the subquery and put its values in its place; a sentence for EXPLAIN, or None
-    where the answer is too long or not strings (the subquery then stays)."""
+    candidate: Candidate, dialect: str, first_column: Callable[[str], pa.ChunkedArray]
+) -> Answer | None:
+    """Run the subquery and put its answer in its place: a literal list, or where it has
+    more than MAX_VALUES values (or not strings) a table of them, so the subquery is not
+    run a second time in the query. None: more than MAX_ROWS rows, the subquery stays."""
     query = candidate.node.args["query"]
     inner = query.unnest() if isinstance(query, exp.Subquery) else query
     capped = (
         exp.select(exp.Star())
         .from_(exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this="__dsgrid_values")))
-        .limit(MAX_VALUES + 1)
+        .limit(MAX_ROWS + 1)
     )
-    values = first_column(capped.sql(dialect=dialect))
-    if len(values) > MAX_VALUES or any(v is not None and not isinstance(v, str) for v in values):
+    answer = first_column(capped.sql(dialect=dialect))
+    if len(answer) > MAX_ROWS:
         return None
     column = candidate.node.this
+    head = f"{candidate.table.qualified_name}: {candidate.column} IN (SELECT …) read first"
+    count = f"{len(answer):,} value{'s' if len(answer) != 1 else ''}"
+    if len(answer) > MAX_VALUES or not (
+        pa.types.is_string(answer.type) or pa.types.is_null(answer.type)
+    ):
+        table = ArrowInput.of("values", pa.table({_VALUE: answer}))
+        read = exp.select(exp.column(_VALUE, quoted=True)).from_(exp.to_table(table.name))
+        candidate.node.set("query", exp.Subquery(this=read))
+        return Answer(f"{head} ({count}), read as a table", table)
+    values = answer.to_pylist()
     if values:
         listed = [exp.Null() if v is None else exp.Literal.string(v) for v in values]
         candidate.node.replace(exp.In(this=column.copy(), expressions=listed))
     else:
         candidate.node.replace(exp.false())
-    count = len(values)
-    return (
-        f"{candidate.table.qualified_name}: {candidate.column} IN (SELECT …) read first "
-        f"({count} value{'s' if count != 1 else ''}), pushed below the mappings as a list"
-    )
+    return Answer(f"{head} ({count}), pushed below the mappings as a list", None)
+
+
+_VALUE = "v"

@@ -535,6 +535,18 @@ def dataset_times(catalog: Catalog, table: Table, memo: Memo) -> dict[str, TimeM
     }
 
 
+def stored_rows(catalog: Catalog, table: Table) -> int:
+    """The rows a data table's datasets store (Parquet footers, read once per dataset
+    version; a dataset whose count is unknown counts nothing)."""
+    assert table.project_id
+    project = catalog.project(table.project_id, table.project_version)
+    return sum(
+        d.files().table_rows or 0
+        for d in project.submitted_datasets
+        if d.dataset_id in table.dataset_ids
+    )
+
+
 def _project_time_input(project: Project, time_column: str | None) -> ArrowInput | None:
     """Every project timestamp, for spreading annual data over the project's hours."""
     time = project.time_dimension

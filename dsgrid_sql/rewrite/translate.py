@@ -13,7 +13,7 @@ from sqlglot import exp
 from dsgrid_sql.catalog import Catalog, Column, ColumnRole, Table
 from dsgrid_sql.catalog.project import ProjectDimension
 
-from . import bind, forms, portable
+from . import bind, forms, portable, subquery_values
 from .allowlist import check_functions, check_statement_kind, repeatable
 from .annual_peaks import add_annual_after_peaks
 from .cache import (
@@ -32,8 +32,7 @@ from .dimension_joins import apply_fold, find_folds
 from .functions import engine_of_dialect
 from .inputs import Input
 from .parse import active_limits, parse_query
-from .subquery_values import candidates, read_first
-from .table_plan import TablePlan, dataset_times, dimension_types_read
+from .table_plan import TablePlan, dataset_times, dimension_types_read, stored_rows
 from .time_zones import convert_time_zones
 from .versions import AsOf
 
@@ -56,6 +55,10 @@ class Translation:
     repeatable: bool = True
     # What the rewrite changed in the statement itself, a sentence each (EXPLAIN).
     rewrites: list[str] = field(default_factory=list)
+    # The text was completed with data read while translating (a PIVOT's values, a
+    # subquery's answer): not remembered, since the files it read may change (as the
+    # result cache notices, engine/results.py).
+    read_data: bool = False
 
     @property
     def notes(self) -> list[str]:
@@ -84,7 +87,7 @@ def translate(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
-    pivot_values: forms.PivotValues | None = None,
+    pivot_values: forms.FirstColumn | None = None,
     as_of: AsOf | None = None,
 ) -> Translation:
     """``pivot_values`` runs a query (text in ``dialect``) and returns its first column: how
@@ -108,7 +111,9 @@ def translate(
         "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
         active_limits(), as_of,
     )  # fmt: skip
-    return remembered_translation(catalog, key, len(text), build)
+    return remembered_translation(
+        catalog, key, len(text), build, keep=lambda kept: not kept.read_data
+    )
 
 
 def translate_statement(
@@ -122,7 +127,7 @@ def translate_statement(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
-    pivot_values: forms.PivotValues | None = None,
+    pivot_values: forms.FirstColumn | None = None,
     as_of: AsOf | None = None,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema, as_of=as_of)
@@ -150,7 +155,7 @@ def translate_statement(
     same_every_run = repeatable(statement, called)
     check_time()
     # Every check has passed: now a PIVOT without an IN list may read its values.
-    forms.fill_pivot_values(statement, dialect, pivot_values, ctx.position)
+    read_data = forms.fill_pivot_values(statement, dialect, pivot_values, ctx.position) > 0
     forms.name_pivot_columns(statement, dialect)
     check_time()
     statement = bind.qualify_columns(statement, ctx)
@@ -166,8 +171,11 @@ def translate_statement(
         rewrites = _fold_dimension_joins(statement, ctx)
         rewrites += _annual_after_peaks(statement, ctx)
     check_time()
+    answers: list[subquery_values.Answer] = []
     if pushdown and pivot_values is not None:
-        rewrites += _subqueries_read_first(statement, ctx, pivot_values)
+        answers = _subqueries_read_first(statement, ctx, pivot_values)
+        read_data = read_data or bool(answers)
+        rewrites += [a.sentence for a in answers]
     check_time()
     if convert_time_zones(statement, bind.bound_schema(ctx), dialect, target, ctx.position):
         ctx.forget_scopes()
@@ -187,7 +195,7 @@ def translate_statement(
     bind.used_columns(statement, ctx)
     check_time()
 
-    inputs: list[Input] = []
+    inputs: list[Input] = [a.table for a in answers if a.table is not None]
     plans: list[TablePlan] = []
     placeholders: dict[str, TablePlan] = {}
     for binding in ctx.bindings:
@@ -241,6 +249,7 @@ def translate_statement(
         placeholders,
         same_every_run,
         rewrites,
+        read_data,
     )
 
 
@@ -270,8 +279,8 @@ def _dimension_of(catalog: Catalog, table: Table, column: Column) -> ProjectDime
 
 
 def _subqueries_read_first(
-    statement: exp.Expression, ctx: bind.BindContext, first_column: forms.PivotValues
-) -> list[str]:
+    statement: exp.Expression, ctx: bind.BindContext, first_column: forms.FirstColumn
+) -> list[subquery_values.Answer]:
     """subquery_values.py over the bound statement: the tables of a subquery replaced by
     its values are read no more."""
     scopes = [
@@ -279,14 +288,16 @@ def _subqueries_read_first(
         for scope, aliases in bind.bindings_by_scope(statement, ctx)
     ]
     said = []
-    for candidate in candidates(scopes, {id(b.node) for b in ctx.bindings}):
+    for candidate in subquery_values.candidates(scopes, {id(b.node) for b in ctx.bindings}):
         check_time()
+        if stored_rows(ctx.catalog, candidate.table) < subquery_values.READ_FIRST_ROWS:
+            continue
         query = candidate.node.args["query"]
         inside = {id(t) for t in query.find_all(exp.Table)}
-        sentence = read_first(candidate, ctx.dialect, first_column)
-        if sentence is None:
+        answer = subquery_values.read_first(candidate, ctx.dialect, first_column)
+        if answer is None:
             continue
-        said.append(sentence)
+        said.append(answer)
         ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
     if said:
         ctx.forget_scopes()

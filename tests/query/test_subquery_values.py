@@ -12,6 +12,7 @@ from sqlglot import exp
 
 import dsgrid_sql
 from dsgrid_sql.rewrite import subquery_values
+from dsgrid_sql.rewrite.table_plan import stored_rows
 from dsgrid_sql.session import Session
 
 from .conftest import assert_same_rows, sorted_rows
@@ -58,6 +59,12 @@ KEPT = [
     f"SELECT SUM(value) AS v FROM {D} WHERE value IN (SELECT MAX(value) FROM {D})",
 ]
 SAID = "IN (SELECT …) read first"
+
+
+@pytest.fixture(autouse=True)
+def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The demo stores a few thousand rows: read first whatever the size."""
+    monkeypatch.setattr(subquery_values, "READ_FIRST_ROWS", 0)
 
 
 @pytest.fixture(scope="module")
@@ -109,12 +116,43 @@ def test_explain_and_the_pushed_list(demo: Session) -> None:
     assert translation.plans[0] is not whole.plans[0]
 
 
-def test_more_values_than_the_limit_keep_the_subquery(
-    small_registry: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    """(A catalog remembers its translations: each limit gets a session of its own.)"""
-    for most, read in ((2, False), (3, True)):
-        monkeypatch.setattr(subquery_values, "MAX_VALUES", most)
-        with dsgrid_sql.connect(small_registry) as session:
-            said = session.translate(READ_FIRST[0]).rewrites
-            assert any(SAID in s for s in said) is read
+def test_a_long_answer_is_read_as_a_table(demo: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past MAX_VALUES the answer is a table the query reads (the subquery runs once); past
+    MAX_ROWS the subquery stays. (A translation that kept its subquery is remembered: a text
+    of its own per limit.)"""
+    monkeypatch.setattr(subquery_values, "MAX_VALUES", 2)
+    sql = READ_FIRST[0] + " LIMIT 1002"
+    said = _check(demo, sql)
+    assert said == [
+        "dsgrid_demo.data: us_states IN (SELECT …) read first (3 values), read as a table"
+    ]
+    translation = demo.translate(sql)
+    assert [
+        i.table.num_rows for i in translation.inputs if i.name.startswith("__dsgrid_values")
+    ] == [3]
+    for rows, read in ((2, False), (3, True)):
+        monkeypatch.setattr(subquery_values, "MAX_ROWS", rows)
+        said = demo.translate(READ_FIRST[0] + f" LIMIT {1000 + rows}").rewrites
+        assert any(SAID in s for s in said) is read
+
+
+def test_a_small_table_keeps_the_subquery(demo: Session, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Below READ_FIRST_ROWS stored rows a second query costs more than the scan it prunes.
+    (A translation that kept its subquery read no data and is remembered: a text of its
+    own per threshold.)"""
+    stored = stored_rows(demo.catalog, demo.catalog.find_table("dsgrid_demo", "data"))
+    assert stored > 1000
+    for least, read in ((stored + 1, False), (stored, True)):
+        monkeypatch.setattr(subquery_values, "READ_FIRST_ROWS", least)
+        sql = READ_FIRST[0] + f" LIMIT {least}"
+        assert any(SAID in s for s in demo.translate(sql).rewrites) is read
+
+
+def test_a_translation_that_read_data_is_not_remembered(demo: Session) -> None:
+    """The answer may change with the files (as the result cache notices): the subquery is
+    read again each time, while a text that reads no data keeps its translation."""
+    first, again = demo.translate(READ_FIRST[0]), demo.translate(READ_FIRST[0])
+    assert first.read_data and first is not again
+    plain = f"SELECT us_states, SUM(value) AS v FROM {D} GROUP BY 1"
+    assert demo.translate(plain) is demo.translate(plain)
+    assert not demo.translate(plain).read_data
