@@ -4,6 +4,7 @@ written (``SET pushdown = off``) on both engines, NULLs and empty answers includ
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,7 +12,9 @@ import pytest
 from sqlglot import exp
 
 import dsgrid_sql
+from dsgrid_sql.errors import QueryTimeoutError
 from dsgrid_sql.rewrite import subquery_values
+from dsgrid_sql.rewrite.deadline import time_limit
 from dsgrid_sql.rewrite.table_plan import stored_rows
 from dsgrid_sql.session import Session
 
@@ -156,3 +159,25 @@ def test_a_translation_that_read_data_is_not_remembered(demo: Session) -> None:
     plain = f"SELECT us_states, SUM(value) AS v FROM {D} GROUP BY 1"
     assert demo.translate(plain) is demo.translate(plain)
     assert not demo.translate(plain).read_data
+
+
+def test_a_slow_subquery_stops_at_the_time_limit(demo: Session) -> None:
+    """Read first inside the translation, the subquery is within the request's limit: the
+    caller gets the timeout at once, the engine query is interrupted (it ends by itself,
+    without running to completion), and the session answers the next query."""
+    slow = (
+        f"SELECT us_states, SUM(value) AS v FROM {D} WHERE us_states IN (SELECT a.us_states "
+        f"FROM {D} AS a CROSS JOIN {D} AS b CROSS JOIN {D} AS c "
+        "WHERE a.value * b.value - c.value * c.value = 0.123 GROUP BY 1) GROUP BY 1"
+    )
+    started = time.monotonic()
+    with time_limit(0.5), pytest.raises(QueryTimeoutError):
+        demo.translate(slow)
+    # The interrupted query lets go of the engine: a query after it runs and ends. (Run
+    # to completion, the cross join of 3 × ~10⁴ rows would take hours.)
+    assert demo.sql(f"SELECT COUNT(*) AS n FROM {D}").to_arrow().column(0)[0].as_py() > 0
+    if demo.engine_name == "duckdb":
+        deadline = started + 120
+        while demo.engine._running and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert not demo.engine._running
