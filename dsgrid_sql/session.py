@@ -293,27 +293,27 @@ class Session:
                     params=params,
                     pushdown=self.pushdown,
                     aggregate_early=self.aggregate_early,
-                    pivot_values=self._pivot_values,
+                    read_query=self._read_query,
                     as_of=self.as_of,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
             raise too_deep(self.limits) from None
 
-    def _pivot_values(self, text: str) -> pa.ChunkedArray:
-        """The first column of a query: the values a PIVOT without an IN list pivots on, the
-        answer of an IN subquery read first (rewrite/subquery_values.py). It runs inside a
+    def _read_query(self, text: str) -> pa.Table:
+        """A query's answer: the values a PIVOT without an IN list pivots on, a subquery's
+        answer read first (rewrite/subquery_values.py). It runs inside a
         translation, so within the request's time limit: past it (or cancelled) the query
         is interrupted and the caller gets the error at once."""
         translation = self.translate(text)
         tag = f"__dsgrid_read_first_{uuid.uuid4().hex}"
         finished = threading.Event()
 
-        def read() -> pa.ChunkedArray:
+        def read() -> pa.Table:
             try:
                 reader = self._run(translation, tag=tag)
                 try:
-                    return reader.read_all().column(0)
+                    return reader.read_all()
                 finally:
                     reader.close()
             finally:

@@ -34,9 +34,9 @@ from dsgrid_sql.suggest import did_you_mean
 MAX_PIVOT_COLUMNS = 10_000
 _SOURCE = "__dsgrid_pivot_source"
 _DYNAMIC = "dsgrid_dynamic_pivot"
-# Runs a query (text in the statement's dialect) and returns its first column: a PIVOT's
-# values here, an IN subquery's answer in subquery_values.py.
-FirstColumn = Callable[[str], pa.ChunkedArray]
+# Runs a query (text in the statement's dialect) and returns its answer: a PIVOT's values
+# here, a subquery's answer in subquery_values.py.
+ReadQuery = Callable[[str], pa.Table]
 
 
 # -- PIVOT and UNPIVOT statements ----------------------------------------------------------------
@@ -203,7 +203,7 @@ def dynamic_pivots(statement: exp.Expression) -> list[exp.Pivot]:
 
 
 def fill_pivot_values(
-    statement: exp.Expression, dialect: str, values: FirstColumn | None, position_of
+    statement: exp.Expression, dialect: str, values: ReadQuery | None, position_of
 ) -> int:  # type: ignore[no-untyped-def]
     """Write the distinct values of each IN-less pivot's column into its IN list; how many
     pivots read their values."""
@@ -217,7 +217,7 @@ def fill_pivot_values(
         source = pivot.parent
         field = pivot.args["fields"][0]
         query = _values_query(source, field.this, dialect)
-        found = [v for v in values(query).to_pylist() if v is not None]
+        found = [v for v in values(query).column(0).to_pylist() if v is not None]
         if len(found) > MAX_PIVOT_COLUMNS:
             raise UnsupportedSqlError(
                 f"PIVOT would make {len(found):,} columns, over the limit of "

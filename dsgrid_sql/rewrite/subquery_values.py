@@ -30,7 +30,9 @@ from dataclasses import dataclass
 
 import pyarrow as pa
 from sqlglot import exp
+from sqlglot.optimizer.annotate_types import annotate_types
 from sqlglot.optimizer.scope import Scope
+from sqlglot.schema import Schema
 
 from dsgrid_sql.catalog import ColumnRole, Table
 
@@ -136,7 +138,7 @@ class Answer:
 
 
 def read_first(
-    candidate: Candidate, dialect: str, first_column: Callable[[str], pa.ChunkedArray]
+    candidate: Candidate, dialect: str, read_query: Callable[[str], pa.Table]
 ) -> Answer | None:
     """Run the subquery and put its answer in its place: a literal list, or where it has
     more than MAX_VALUES values (or not strings) a table of them, so the subquery is not
@@ -148,7 +150,7 @@ def read_first(
         .from_(exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this="__dsgrid_values")))
         .limit(MAX_ROWS + 1)
     )
-    answer = first_column(capped.sql(dialect=dialect))
+    answer = read_query(capped.sql(dialect=dialect)).column(0)
     if len(answer) > MAX_ROWS:
         return None
     column = candidate.node.this
@@ -171,3 +173,156 @@ def read_first(
 
 
 _VALUE = "v"
+
+
+# -- a subquery joined to the data table ---------------------------------------------------
+#
+#     SELECT d.us_states, d.timestamp, SUM(d.value) FROM data d
+#     JOIN (SELECT us_states FROM data GROUP BY 1 ORDER BY SUM(value) DESC LIMIT 3) t
+#       ON d.us_states = t.us_states
+#     GROUP BY ALL
+#
+# is how BI tools write a top-N filter. The join is no semi-join (t's keys need not be
+# unique), but an inner join on d.col = t.k keeps only rows whose col is one of t's non-NULL
+# k values: that list is a filter the join implies, and pushed below the mappings it prunes
+# the scans as an IN list does. t itself is read first, whole, and the query reads its answer
+# as a table, so it is not computed twice. Applied to an inner join of a derived table with
+# the data table that is its SELECT's FROM; the answer's columns must be strings, numbers or
+# booleans (an engine's own temporal types would come back as Arrow's, which may not be the
+# same type on Spark), at most MAX_ROWS rows; keys of at most MAX_VALUES values are pushed.
+
+_PLAIN_TYPES = (
+    pa.types.is_string,
+    pa.types.is_large_string,
+    pa.types.is_integer,
+    pa.types.is_floating,
+    pa.types.is_boolean,
+    pa.types.is_null,
+)
+
+
+@dataclass(frozen=True)
+class JoinCandidate:
+    join: exp.Join
+    select: exp.Select
+    table: Table  # the data table
+    keys: tuple[tuple[exp.Column, str], ...]  # (data column node, the subquery's column)
+
+
+def join_candidates(
+    scopes: Iterable[tuple[Scope, dict[str, Table]]], catalog_tables: set[int], schema: Schema
+) -> list[JoinCandidate]:
+    """Inner joins of the data table with a subquery it can read first; ``schema`` types the
+    subquery's columns before it runs (sqlglot's annotation over the bound tables)."""
+    found: list[JoinCandidate] = []
+    for scope, tables in scopes:
+        select = scope.expression
+        if not isinstance(select, exp.Select) or not select.args.get("joins"):
+            continue
+        source = select.args["from_"].this if select.args.get("from_") else None
+        if not isinstance(source, exp.Table) or not source.alias:
+            continue
+        data = tables.get(source.alias)
+        if data is None or not data.is_data:
+            continue
+        for join in select.args["joins"]:
+            derived = join.this
+            if not isinstance(derived, exp.Subquery) or not derived.alias:
+                continue
+            if join.side or join.kind.upper() not in ("", "INNER"):
+                continue
+            if any(join.args.get(k) for k in ("using", "method", "match_condition")):
+                continue
+            if not _derived_contained(derived, scope, catalog_tables):
+                continue
+            if not _plain_columns(derived.this, schema):
+                continue  # read first, its answer could not be read back as a table
+            keys = []
+            for part in _conjuncts(join.args["on"]) if join.args.get("on") else []:
+                if not isinstance(part, exp.EQ):
+                    continue
+                for left, right in ((part.this, part.expression), (part.expression, part.this)):
+                    if (
+                        isinstance(left, exp.Column)
+                        and isinstance(right, exp.Column)
+                        and left.table == source.alias
+                        and right.table == derived.alias
+                    ):
+                        column = data.find_column(left.name)
+                        if column is not None and column.role in _ROLES:
+                            keys.append((left, right.name))
+            if keys:
+                found.append(JoinCandidate(join, select, data, tuple(keys)))
+    return found
+
+
+_PLAIN = exp.DataType.TEXT_TYPES | exp.DataType.NUMERIC_TYPES | {exp.DataType.Type.BOOLEAN}
+
+
+def _plain_columns(query: exp.Select, schema: Schema) -> bool:
+    """Every column of the subquery is typed, and a string, number or boolean."""
+    try:
+        typed = annotate_types(query.copy(), schema=schema)
+    except Exception:
+        return False
+    return all(e.type is not None and e.type.this in _PLAIN for e in typed.expressions)
+
+
+def _derived_contained(derived: exp.Subquery, scope: Scope, catalog_tables: set[int]) -> bool:
+    inner = derived.this
+    if not isinstance(inner, exp.Select) or any(
+        isinstance(e, exp.Star) for e in inner.expressions
+    ):
+        return False
+    if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
+        return False
+    nested = [s for s in scope.traverse() if s is not scope and _inside(s.expression, derived)]
+    defined = {alias for s in nested for alias in s.sources}
+    return not any(c.table not in defined for s in nested for c in s.external_columns)
+
+
+def read_join_first(
+    candidate: JoinCandidate, dialect: str, read_query: Callable[[str], pa.Table]
+) -> Answer | None:
+    """Run the joined subquery, read its answer as a table, and add the filters its keys
+    imply; None (nothing changed) where the answer is too long or of other types."""
+    derived = candidate.join.this
+    capped = (
+        exp.select(exp.Star())
+        .from_(exp.Subquery(this=derived.this.copy(), alias=exp.TableAlias(this="__dsgrid_rows")))
+        .limit(MAX_ROWS + 1)
+    )
+    answer = read_query(capped.sql(dialect=dialect))
+    names = [n.lower() for n in answer.column_names]
+    if (
+        answer.num_rows > MAX_ROWS
+        or len(set(names)) != len(names)
+        or not all(any(test(f.type) for test in _PLAIN_TYPES) for f in answer.schema)
+    ):
+        return None
+    table = ArrowInput.of("rows", answer)
+    alias = derived.args["alias"].copy()
+    candidate.join.set("this", exp.Table(this=exp.to_identifier(table.name), alias=alias))
+    pushed = []
+    for column, name in candidate.keys:
+        if name.lower() not in names:
+            continue
+        values = answer.column(names.index(name.lower()))
+        if not (pa.types.is_string(values.type) or pa.types.is_null(values.type)):
+            continue
+        kept = sorted({v for v in values.to_pylist() if v is not None})
+        if len(kept) > MAX_VALUES:
+            continue
+        implied: exp.Expression = (
+            exp.In(this=column.copy(), expressions=[exp.Literal.string(v) for v in kept])
+            if kept
+            else exp.false()
+        )
+        candidate.select.where(implied, copy=False)
+        pushed.append(f"{column.name} ({len(kept):,} value{'s' if len(kept) != 1 else ''})")
+    rows = f"{answer.num_rows:,} row{'s' if answer.num_rows != 1 else ''}"
+    sentence = (
+        f"{candidate.table.qualified_name}: JOIN (SELECT …) {alias.name} read first ({rows})"
+        + (f", its keys pushed below the mappings as lists: {', '.join(pushed)}" if pushed else "")
+    )
+    return Answer(sentence, table)

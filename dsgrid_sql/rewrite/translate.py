@@ -87,10 +87,10 @@ def translate(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
-    pivot_values: forms.FirstColumn | None = None,
+    read_query: forms.ReadQuery | None = None,
     as_of: AsOf | None = None,
 ) -> Translation:
-    """``pivot_values`` runs a query (text in ``dialect``) and returns its first column: how
+    """``read_query`` runs a query (text in ``dialect``) and returns its first column: how
     a PIVOT without an IN list learns its values (forms.py)."""
 
     def build() -> Translation:
@@ -99,7 +99,7 @@ def translate(
             return translate_statement(
                 statement, text, catalog, dialect=dialect, target=target,
                 default_schema=default_schema, params=params, pushdown=pushdown,
-                aggregate_early=aggregate_early, pivot_values=pivot_values, as_of=as_of,
+                aggregate_early=aggregate_early, read_query=read_query, as_of=as_of,
             )  # fmt: skip
 
     if params:
@@ -127,7 +127,7 @@ def translate_statement(
     params: Sequence[Any] | dict[str, Any] | None = None,
     pushdown: bool = True,
     aggregate_early: bool = True,
-    pivot_values: forms.FirstColumn | None = None,
+    read_query: forms.ReadQuery | None = None,
     as_of: AsOf | None = None,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema, as_of=as_of)
@@ -155,7 +155,7 @@ def translate_statement(
     same_every_run = repeatable(statement, called)
     check_time()
     # Every check has passed: now a PIVOT without an IN list may read its values.
-    read_data = forms.fill_pivot_values(statement, dialect, pivot_values, ctx.position) > 0
+    read_data = forms.fill_pivot_values(statement, dialect, read_query, ctx.position) > 0
     forms.name_pivot_columns(statement, dialect)
     check_time()
     statement = bind.qualify_columns(statement, ctx)
@@ -172,8 +172,8 @@ def translate_statement(
         rewrites += _annual_after_peaks(statement, ctx)
     check_time()
     answers: list[subquery_values.Answer] = []
-    if pushdown and pivot_values is not None:
-        answers = _subqueries_read_first(statement, ctx, pivot_values)
+    if pushdown and read_query is not None:
+        answers = _subqueries_read_first(statement, ctx, read_query)
         read_data = read_data or bool(answers)
         rewrites += [a.sentence for a in answers]
     check_time()
@@ -279,7 +279,7 @@ def _dimension_of(catalog: Catalog, table: Table, column: Column) -> ProjectDime
 
 
 def _subqueries_read_first(
-    statement: exp.Expression, ctx: bind.BindContext, first_column: forms.FirstColumn
+    statement: exp.Expression, ctx: bind.BindContext, read_query: forms.ReadQuery
 ) -> list[subquery_values.Answer]:
     """subquery_values.py over the bound statement: the tables of a subquery replaced by
     its values are read no more."""
@@ -288,17 +288,27 @@ def _subqueries_read_first(
         for scope, aliases in bind.bindings_by_scope(statement, ctx)
     ]
     said = []
-    for candidate in subquery_values.candidates(scopes, {id(b.node) for b in ctx.bindings}):
+    catalog_tables = {id(b.node) for b in ctx.bindings}
+    for candidate in subquery_values.candidates(scopes, catalog_tables):
         check_time()
         if stored_rows(ctx.catalog, candidate.table) < subquery_values.READ_FIRST_ROWS:
             continue
         query = candidate.node.args["query"]
         inside = {id(t) for t in query.find_all(exp.Table)}
-        answer = subquery_values.read_first(candidate, ctx.dialect, first_column)
-        if answer is None:
+        answer = subquery_values.read_first(candidate, ctx.dialect, read_query)
+        if answer is not None:
+            said.append(answer)
+            ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
+    schema = bind.bound_schema(ctx)
+    for joined in subquery_values.join_candidates(scopes, catalog_tables, schema):
+        check_time()
+        if stored_rows(ctx.catalog, joined.table) < subquery_values.READ_FIRST_ROWS:
             continue
-        said.append(answer)
-        ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
+        inside = {id(t) for t in joined.join.this.find_all(exp.Table)}
+        answer = subquery_values.read_join_first(joined, ctx.dialect, read_query)
+        if answer is not None:
+            said.append(answer)
+            ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
     if said:
         ctx.forget_scopes()
     return said
