@@ -302,9 +302,9 @@ class Session:
 
     def _read_query(self, text: str) -> pa.Table:
         """A query's answer: the values a PIVOT without an IN list pivots on, a subquery's
-        answer read first (rewrite/subquery_values.py). It runs inside a
-        translation, so within the request's time limit: past it (or cancelled) the query
-        is interrupted and the caller gets the error at once."""
+        answer read first (rewrite/subquery_values.py). It runs inside a translation, so
+        within the request's time limit: past it (or cancelled) the query is interrupted
+        and the caller gets the error at once."""
         translation = self.translate(text)
         tag = f"__dsgrid_read_first_{uuid.uuid4().hex}"
         finished = threading.Event()

@@ -796,7 +796,7 @@ def collect_restrictions(
         select = scope.expression
         if not isinstance(select, exp.Select) or select.args.get("where") is None:
             continue
-        for predicate in _conjuncts(select.args["where"].this):
+        for predicate in conjuncts(select.args["where"].this):
             test = _predicate_test(predicate, aliases)
             if test is None:
                 continue
@@ -824,7 +824,7 @@ def collect_restrictions(
             )
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
+def conjuncts(node: exp.Expression) -> list[exp.Expression]:
     """The AND-ed parts of a predicate, left to right (iteratively: BI tools send long
     chains)."""
     out: list[exp.Expression] = []
@@ -982,7 +982,7 @@ def push_conditional_sums(
         guaranteed: list[tuple[exp.Expression, DimensionType]] = []
         where = scope.expression.args.get("where")
         if pushdown and where is not None:
-            for conjunct in _conjuncts(where.this):
+            for conjunct in conjuncts(where.this):
                 found = atom(conjunct)
                 if found is not None:
                     guaranteed.append((conjunct, found[1].dim_type))

@@ -39,6 +39,8 @@ from sqlglot.optimizer.scope import Scope
 from dsgrid_sql.catalog import Column, ColumnRole, DimensionType, Table, TableKind
 from dsgrid_sql.catalog.project import ProjectDimension
 
+from .joined import DataJoin, data_joins, inside
+
 # Dimension table column → the role of the data column that reads the same record field.
 _ID, _NAME, _TIME_ZONE = "id", "name", "time_zone"
 
@@ -72,31 +74,19 @@ def find_folds(
     columns. ``scopes`` pairs each scope with the catalog table of each alias it reads;
     ``dimension`` is the project dimension whose record ids a data column holds."""
     folds: list[Fold] = []
-    for scope, tables in scopes:
-        select = scope.expression
-        if not isinstance(select, exp.Select) or not select.args.get("joins"):
-            continue
-        source = select.args["from_"].this if select.args.get("from_") else None
-        if not isinstance(source, exp.Table) or not source.alias:
-            continue
-        data = tables.get(source.alias)
-        if data is None or not data.is_data:
-            continue
-        for join in select.args["joins"]:
-            fold = _fold(scope, join, source, data, tables, dimension)
-            if fold is not None:
-                folds.append(fold)
+    for found in data_joins(scopes):
+        fold = _fold(found, dimension)
+        if fold is not None:
+            folds.append(fold)
     return folds
 
 
 def _fold(
-    scope: Scope,
-    join: exp.Join,
-    source: exp.Table,
-    data: Table,
-    tables: dict[str, Table],
-    dimension: Callable[[Table, Column], ProjectDimension | None],
+    found: DataJoin, dimension: Callable[[Table, Column], ProjectDimension | None]
 ) -> Fold | None:
+    scope, join, source, data, tables = (
+        found.scope, found.join, found.source, found.data, found.tables
+    )  # fmt: skip
     node = join.this
     if not isinstance(node, exp.Table) or not node.alias:
         return None
@@ -195,7 +185,7 @@ def apply_fold(fold: Fold) -> None:
     assert isinstance(select, exp.Select)
     on = fold.join.args.get("on")
     for node in list(select.find_all(exp.Column)):
-        if node.table != fold.dimension_alias or (on is not None and _inside(node, on)):
+        if node.table != fold.dimension_alias or (on is not None and inside(node, on)):
             continue
         if node.parent_select is not select:
             continue  # a nested query's own table of the same alias (never a correlated read)
@@ -212,12 +202,3 @@ def apply_fold(fold: Fold) -> None:
             table=fold.data_alias.copy(),
         )
         select.where(exp.Not(this=exp.Is(this=column, expression=exp.Null())), copy=False)
-
-
-def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    parent: exp.Expression | None = node
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent
-    return False

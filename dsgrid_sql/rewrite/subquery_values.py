@@ -19,8 +19,9 @@ The literal list then restricts the plan as a written one does (bind.collect_res
 
 The subquery must read only catalog tables (no CTE of the enclosing statement, which its own
 text would not have) and no column of the enclosing query. ``SET pushdown = off`` leaves it
-as written; so does an outer table of
-fewer than ``READ_FIRST_ROWS`` stored rows, where a second query costs more than it saves.
+as written; so does an outer table of fewer than ``READ_FIRST_ROWS`` stored rows, where a
+second query costs more than it saves. A subquery inner-joined to the data table is read
+first the same way (below).
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ from sqlglot.schema import Schema
 
 from dsgrid_sql.catalog import ColumnRole, Table
 
+from .bind import conjuncts
 from .inputs import ArrowInput
+from .joined import data_joins, inside
 
 # More values than this, and the literal list costs more to translate and push than the
-# set is worth: the subquery stays in the query.
+# set is worth: the answer is a table the query reads, and no filter is pushed.
 MAX_VALUES = 1000
 # Reading first is a second engine query (~5 ms of translating and starting it on DuckDB),
 # and what it saves is scanning the rows the list prunes: at 1 M stored rows a list of 3
@@ -74,7 +77,7 @@ def candidates(
         select = scope.expression
         if not isinstance(select, exp.Select) or select.args.get("where") is None:
             continue
-        for predicate in _conjuncts(select.args["where"].this):
+        for predicate in conjuncts(select.args["where"].this):
             if isinstance(predicate, exp.Not):
                 predicate = predicate.this  # NOT col IN (…): the list form pushes as well
                 while isinstance(predicate, exp.Paren):
@@ -95,19 +98,6 @@ def candidates(
     return found
 
 
-def _conjuncts(node: exp.Expression) -> list[exp.Expression]:
-    parts, stack = [], [node]
-    while stack:
-        item = stack.pop()
-        while isinstance(item, exp.Paren):
-            item = item.this
-        if isinstance(item, exp.And):
-            stack += [item.expression, item.this]
-        else:
-            parts.append(item)
-    return parts
-
-
 def _self_contained(query: exp.Expression, scope: Scope, catalog_tables: set[int]) -> bool:
     """The subquery reads catalog tables only, and no column of an enclosing query."""
     inner = query.unnest() if isinstance(query, exp.Subquery) else query
@@ -117,18 +107,9 @@ def _self_contained(query: exp.Expression, scope: Scope, catalog_tables: set[int
         return False
     if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
         return False  # a CTE of the enclosing statement, or a table function
-    nested = [s for s in scope.traverse() if s is not scope and _inside(s.expression, query)]
+    nested = [s for s in scope.traverse() if s is not scope and inside(s.expression, query)]
     defined = {alias for s in nested for alias in s.sources}
     return not any(c.table not in defined for s in nested for c in s.external_columns)
-
-
-def _inside(node: exp.Expression, ancestor: exp.Expression) -> bool:
-    parent: exp.Expression | None = node
-    while parent is not None:
-        if parent is ancestor:
-            return True
-        parent = parent.parent
-    return False
 
 
 @dataclass(frozen=True)
@@ -215,44 +196,34 @@ def join_candidates(
     """Inner joins of the data table with a subquery it can read first; ``schema`` types the
     subquery's columns before it runs (sqlglot's annotation over the bound tables)."""
     found: list[JoinCandidate] = []
-    for scope, tables in scopes:
-        select = scope.expression
-        if not isinstance(select, exp.Select) or not select.args.get("joins"):
+    for joined in data_joins(scopes):
+        join, derived = joined.join, joined.join.this
+        if not isinstance(derived, exp.Subquery) or not derived.alias:
             continue
-        source = select.args["from_"].this if select.args.get("from_") else None
-        if not isinstance(source, exp.Table) or not source.alias:
+        if join.side or join.kind.upper() not in ("", "INNER"):
             continue
-        data = tables.get(source.alias)
-        if data is None or not data.is_data:
+        if any(join.args.get(k) for k in ("using", "method", "match_condition")):
             continue
-        for join in select.args["joins"]:
-            derived = join.this
-            if not isinstance(derived, exp.Subquery) or not derived.alias:
+        if not _derived_contained(derived, joined.scope, catalog_tables):
+            continue
+        if not _plain_columns(derived.this, schema):
+            continue  # read first, its answer could not be read back as a table
+        keys = []
+        for part in conjuncts(join.args["on"]) if join.args.get("on") else []:
+            if not isinstance(part, exp.EQ):
                 continue
-            if join.side or join.kind.upper() not in ("", "INNER"):
-                continue
-            if any(join.args.get(k) for k in ("using", "method", "match_condition")):
-                continue
-            if not _derived_contained(derived, scope, catalog_tables):
-                continue
-            if not _plain_columns(derived.this, schema):
-                continue  # read first, its answer could not be read back as a table
-            keys = []
-            for part in _conjuncts(join.args["on"]) if join.args.get("on") else []:
-                if not isinstance(part, exp.EQ):
-                    continue
-                for left, right in ((part.this, part.expression), (part.expression, part.this)):
-                    if (
-                        isinstance(left, exp.Column)
-                        and isinstance(right, exp.Column)
-                        and left.table == source.alias
-                        and right.table == derived.alias
-                    ):
-                        column = data.find_column(left.name)
-                        if column is not None and column.role in _ROLES:
-                            keys.append((left, right.name))
-            if keys:
-                found.append(JoinCandidate(join, select, data, tuple(keys)))
+            for left, right in ((part.this, part.expression), (part.expression, part.this)):
+                if (
+                    isinstance(left, exp.Column)
+                    and isinstance(right, exp.Column)
+                    and left.table == joined.source.alias
+                    and right.table == derived.alias
+                ):
+                    column = joined.data.find_column(left.name)
+                    if column is not None and column.role in _ROLES:
+                        keys.append((left, right.name))
+        if keys:
+            found.append(JoinCandidate(join, joined.select, joined.data, tuple(keys)))
     return found
 
 
@@ -276,7 +247,7 @@ def _derived_contained(derived: exp.Subquery, scope: Scope, catalog_tables: set[
         return False
     if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
         return False
-    nested = [s for s in scope.traverse() if s is not scope and _inside(s.expression, derived)]
+    nested = [s for s in scope.traverse() if s is not scope and inside(s.expression, derived)]
     defined = {alias for s in nested for alias in s.sources}
     return not any(c.table not in defined for s in nested for c in s.external_columns)
 

@@ -90,8 +90,9 @@ def translate(
     read_query: forms.ReadQuery | None = None,
     as_of: AsOf | None = None,
 ) -> Translation:
-    """``read_query`` runs a query (text in ``dialect``) and returns its first column: how
-    a PIVOT without an IN list learns its values (forms.py)."""
+    """``read_query`` runs a query (text in ``dialect``) and returns its answer: how a PIVOT
+    without an IN list learns its values (forms.py) and a subquery is read first
+    (subquery_values.py)."""
 
     def build() -> Translation:
         with held_off(len(text)):  # collector.py: a long text's trees are many cycles
@@ -299,6 +300,12 @@ def _subqueries_read_first(
         if answer is not None:
             said.append(answer)
             ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
+    if said:  # the tree changed: the joins are found in its scopes as they are now
+        ctx.forget_scopes()
+        scopes = [
+            (scope, {alias: b.table for alias, b in aliases.items()})
+            for scope, aliases in bind.bindings_by_scope(statement, ctx)
+        ]
     schema = bind.bound_schema(ctx)
     for joined in subquery_values.join_candidates(scopes, catalog_tables, schema):
         check_time()

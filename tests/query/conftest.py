@@ -61,6 +61,14 @@ def small_session(small_registry: Path, engine: str) -> Iterator[Session]:
         yield session
 
 
+@pytest.fixture(scope="module")
+def demo(small_registry: Path, engine: str) -> Iterator[Session]:
+    """The small registry, a session of each module's own: a module that changes a
+    threshold of the rewrite does not meet another module's remembered translations."""
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        yield session
+
+
 @pytest.fixture(scope="session")
 def case_registries(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("dsgrid_cases")

@@ -8,7 +8,6 @@ decides a key."""
 from __future__ import annotations
 
 import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pyarrow as pa
@@ -100,12 +99,6 @@ def _both_ways(session: Session, sql: str) -> tuple[list[tuple], list[tuple], li
 def any_spread(monkeypatch: pytest.MonkeyPatch) -> None:
     """The test registries are small (12 counties × 48 hours): rewrite whatever the size."""
     monkeypatch.setattr(annual_peaks, "SPREAD_ROWS_MIN", 0)
-
-
-@pytest.fixture(scope="module")
-def demo(small_registry: Path, engine: str) -> Iterator[Session]:
-    with dsgrid_sql.connect(small_registry, engine=engine) as session:
-        yield session
 
 
 @pytest.mark.parametrize("sql", PEAKS)

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import shutil
 import sqlite3
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -112,12 +111,6 @@ def _check(session: Session, sql: str, folded: bool) -> list[tuple]:
     assert schema.names == off_schema.names
     assert_same_rows(rows, off)
     return rows
-
-
-@pytest.fixture(scope="module")
-def demo(small_registry: Path, engine: str) -> Iterator[Session]:
-    with dsgrid_sql.connect(small_registry, engine=engine) as session:
-        yield session
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,10 @@ written (``SET pushdown = off``) on both engines, NULLs and empty answers includ
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlglot import exp
 
-import dsgrid_sql
 from dsgrid_sql.errors import QueryTimeoutError
 from dsgrid_sql.rewrite import subquery_values
 from dsgrid_sql.rewrite.deadline import time_limit
@@ -97,14 +94,8 @@ JOINED_KEPT = [
 
 @pytest.fixture(autouse=True)
 def any_size(monkeypatch: pytest.MonkeyPatch) -> None:
-    """The demo stores a few thousand rows: read first whatever the size."""
+    """The demo stores far fewer rows than READ_FIRST_ROWS: read first whatever the size."""
     monkeypatch.setattr(subquery_values, "READ_FIRST_ROWS", 0)
-
-
-@pytest.fixture(scope="module")
-def demo(small_registry: Path, engine: str) -> Iterator[Session]:
-    with dsgrid_sql.connect(small_registry, engine=engine) as session:
-        yield session
 
 
 def _check(session: Session, sql: str, sentence: str = SAID) -> list[str]:
