@@ -280,7 +280,12 @@ class Session:
         return self.schema or self.catalog.default_schema
 
     def translate(
-        self, text: str, *, target: str | None = None, params: Any = None
+        self,
+        text: str,
+        *,
+        target: str | None = None,
+        params: Any = None,
+        read_subqueries: bool = True,
     ) -> Translation:
         try:
             with sql_limits(self.limits):
@@ -295,6 +300,7 @@ class Session:
                     aggregate_early=self.aggregate_early,
                     read_query=self._read_query,
                     as_of=self.as_of,
+                    read_subqueries=read_subqueries,
                 )
         except RecursionError:
             # A shape the nesting limit does not count can still be too deep to rewrite.
@@ -359,7 +365,9 @@ class Session:
         if isinstance(statement, st.Query):
             # Unbound placeholders become NULL: the result's columns do not depend on them.
             params = [None] * self.parameter_count(text)
-            translation = self.translate(text, params=params or None)
+            # No subquery is read first (rewrite/subquery_values.py): its answer changes
+            # no column, and a client asks for the schema before every statement it runs.
+            translation = self.translate(text, params=params or None, read_subqueries=False)
             return Result(self, text, translation=translation).plan_schema()
         fixed = _STATEMENT_SCHEMAS.get(type(statement))
         if fixed is not None:

@@ -89,10 +89,12 @@ def translate(
     aggregate_early: bool = True,
     read_query: forms.ReadQuery | None = None,
     as_of: AsOf | None = None,
+    read_subqueries: bool = True,
 ) -> Translation:
     """``read_query`` runs a query (text in ``dialect``) and returns its answer: how a PIVOT
     without an IN list learns its values (forms.py) and a subquery is read first
-    (subquery_values.py)."""
+    (subquery_values.py). ``read_subqueries=False`` reads none first: for the result's
+    schema, which their answers do not change (a PIVOT's values do, and are read)."""
 
     def build() -> Translation:
         with held_off(len(text)):  # collector.py: a long text's trees are many cycles
@@ -101,6 +103,7 @@ def translate(
                 statement, text, catalog, dialect=dialect, target=target,
                 default_schema=default_schema, params=params, pushdown=pushdown,
                 aggregate_early=aggregate_early, read_query=read_query, as_of=as_of,
+                read_subqueries=read_subqueries,
             )  # fmt: skip
 
     if params:
@@ -110,7 +113,7 @@ def translate(
     # SQL limits the parse enforces), and is never modified once built.
     key = (
         "translation", text, dialect, target, default_schema, pushdown, aggregate_early,
-        active_limits(), as_of,
+        active_limits(), as_of, read_subqueries,
     )  # fmt: skip
     return remembered_translation(
         catalog, key, len(text), build, keep=lambda kept: not kept.read_data
@@ -130,6 +133,7 @@ def translate_statement(
     aggregate_early: bool = True,
     read_query: forms.ReadQuery | None = None,
     as_of: AsOf | None = None,
+    read_subqueries: bool = True,
 ) -> Translation:
     ctx = bind.BindContext(text, catalog, dialect, default_schema, as_of=as_of)
     statement = forms.pivot_statements(statement, dialect, ctx.position)
@@ -173,7 +177,7 @@ def translate_statement(
         rewrites += _annual_after_peaks(statement, ctx)
     check_time()
     answers: list[subquery_values.Answer] = []
-    if pushdown and read_query is not None:
+    if pushdown and read_query is not None and read_subqueries:
         answers = _subqueries_read_first(statement, ctx, read_query)
         read_data = read_data or bool(answers)
         rewrites += [a.sentence for a in answers]

@@ -215,3 +215,20 @@ def test_a_slow_subquery_stops_at_the_time_limit(demo: Session) -> None:
         while demo.engine._running and time.monotonic() < deadline:
             time.sleep(0.05)
         assert not demo.engine._running
+
+
+def test_the_result_schema_reads_no_subquery(
+    demo: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Clients (ADBC, JDBC) ask for the schema before every statement: it runs no query,
+    and is the schema of the answer that read the subqueries first."""
+
+    def no_reading(text: str) -> None:
+        raise AssertionError(f"read while asking for a schema: {text}")
+
+    for sql in (READ_FIRST[0] + " LIMIT 5000", JOINED[0] + " LIMIT 5000"):
+        with monkeypatch.context() as patched:
+            patched.setattr(demo, "_read_query", no_reading)
+            schema = demo.result_schema(sql)
+        assert demo.translate(sql, read_subqueries=False).rewrites == []
+        assert schema == demo.sql(sql).to_arrow().schema
