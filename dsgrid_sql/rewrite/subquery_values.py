@@ -112,6 +112,11 @@ def _self_contained(query: exp.Expression, scope: Scope, catalog_tables: set[int
     return not any(c.table not in defined for s in nested for c in s.external_columns)
 
 
+def _listable(kind: pa.DataType) -> bool:
+    """An answer whose values can be written as string literals (record ids and names)."""
+    return pa.types.is_string(kind) or pa.types.is_large_string(kind) or pa.types.is_null(kind)
+
+
 @dataclass(frozen=True)
 class Answer:
     sentence: str  # for EXPLAIN
@@ -137,9 +142,7 @@ def read_first(
     column = candidate.node.this
     head = f"{candidate.table.qualified_name}: {candidate.column} IN (SELECT …) read first"
     count = f"{len(answer):,} value{'s' if len(answer) != 1 else ''}"
-    if len(answer) > MAX_VALUES or not (
-        pa.types.is_string(answer.type) or pa.types.is_null(answer.type)
-    ):
+    if len(answer) > MAX_VALUES or not _listable(answer.type):
         table = ArrowInput.of("values", pa.table({_VALUE: answer}))
         read = exp.select(exp.column(_VALUE, quoted=True)).from_(exp.to_table(table.name))
         candidate.node.set("query", exp.Subquery(this=read))
@@ -279,7 +282,7 @@ def read_join_first(
         if name.lower() not in names:
             continue
         values = answer.column(names.index(name.lower()))
-        if not (pa.types.is_string(values.type) or pa.types.is_null(values.type)):
+        if not _listable(values.type):
             continue
         kept = sorted({v for v in values.to_pylist() if v is not None})
         if len(kept) > MAX_VALUES:
