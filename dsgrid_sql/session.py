@@ -22,15 +22,12 @@ from dsgrid_sql.catalog.tables import INFORMATION_SCHEMA, sql_type_name
 from dsgrid_sql.engine import ENGINES, Engine, default_engine_name, make_engine
 from dsgrid_sql.errors import (
     DsgridSqlError,
-    QueryCancelledError,
-    QueryTimeoutError,
     UnknownNameError,
     UnknownSchemaError,
     UnsupportedSqlError,
 )
 from dsgrid_sql.explain import explain_text
 from dsgrid_sql.export import export_format, lineage, resolve_export_path, write_result
-from dsgrid_sql.rewrite.deadline import WAIT_SLICE_S, within_time_limit
 from dsgrid_sql.rewrite.parse import (
     DEFAULT_LIMITS,
     SqlLimits,
@@ -308,35 +305,12 @@ class Session:
 
     def _read_query(self, text: str) -> pa.Table:
         """A query's answer: the values a PIVOT without an IN list pivots on, a subquery's
-        answer read first (rewrite/subquery_values.py). It runs inside a translation, so
-        within the request's time limit: past it (or cancelled) the query is interrupted
-        and the caller gets the error at once."""
+        answer read first (rewrite/subquery_values.py); within the request's time limit,
+        since it runs inside a translation (Engine.read_within_time_limit)."""
         translation = self.translate(text)
-        tag = f"__dsgrid_read_first_{uuid.uuid4().hex}"
-        finished = threading.Event()
-
-        def read() -> pa.Table:
-            try:
-                reader = self._run(translation, tag=tag)
-                try:
-                    return reader.read_all()
-                finally:
-                    reader.close()
-            finally:
-                finished.set()
-
-        def keep_cancelling() -> None:
-            # The query may not have started when the limit passed: ask until it has ended.
-            while True:
-                self.engine.cancel(tag)
-                if finished.wait(WAIT_SLICE_S):
-                    return
-
-        try:
-            return within_time_limit(read)
-        except (QueryTimeoutError, QueryCancelledError):
-            threading.Thread(target=keep_cancelling, name="dsgrid-sql-cancel", daemon=True).start()
-            raise
+        return self.engine.read_within_time_limit(
+            translation.sql, translation.inputs, repeatable=translation.repeatable
+        )
 
     def sql(self, text: str, params: Sequence[Any] | dict[str, Any] | None = None) -> Result:
         statement = st.classify(text)

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import abc
 import re
+import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 
 import pyarrow as pa
 
-from dsgrid_sql.errors import DsgridSqlError, QueryCancelledError, QueryExecutionError
+from dsgrid_sql.errors import (
+    DsgridSqlError,
+    QueryCancelledError,
+    QueryExecutionError,
+    QueryTimeoutError,
+)
 from dsgrid_sql.rewrite.cache import Lru
-from dsgrid_sql.rewrite.deadline import within_time_limit
+from dsgrid_sql.rewrite.deadline import WAIT_SLICE_S, within_time_limit
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
 from .results import ResultCache, naming
@@ -62,6 +69,39 @@ class Engine(abc.ABC):
         if kept is not None:
             return kept
         return self.results.keeping(key, self.execute(sql, inputs, tag=tag, progress=progress))
+
+    def read_within_time_limit(
+        self, sql: str, inputs: Iterable[Input], *, repeatable: bool = True
+    ) -> pa.Table:
+        """The whole answer of a query run while another is translated (a subquery read
+        first, a PIVOT's values), under the request's time limit: past it (or cancelled)
+        the caller gets the error at once and the query is interrupted, asked again until
+        it has ended, since it may not have started when the limit passed."""
+        inputs = list(inputs)
+        tag = f"__dsgrid_read_{uuid.uuid4().hex}"
+        finished = threading.Event()
+
+        def read() -> pa.Table:
+            try:
+                reader = self.run(sql, inputs, tag=tag, repeatable=repeatable)
+                try:
+                    return reader.read_all()
+                finally:
+                    reader.close()
+            finally:
+                finished.set()
+
+        def keep_cancelling() -> None:
+            while True:
+                self.cancel(tag)
+                if finished.wait(WAIT_SLICE_S):
+                    return
+
+        try:
+            return within_time_limit(read)
+        except (QueryTimeoutError, QueryCancelledError):
+            threading.Thread(target=keep_cancelling, name="dsgrid-sql-cancel", daemon=True).start()
+            raise
 
     def schema(self, sql: str, inputs: Iterable[Input]) -> pa.Schema:
         """The normalized schema ``execute`` would produce, without running the query.
