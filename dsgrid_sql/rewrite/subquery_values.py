@@ -93,17 +93,20 @@ def candidates(
             found_column = table.find_column(column.name)
             if found_column is None or found_column.role not in _ROLES:
                 continue
-            if _self_contained(predicate.args["query"], scope, catalog_tables):
+            query = predicate.args["query"]
+            inner = query.unnest() if isinstance(query, exp.Subquery) else query
+            if len(inner.expressions) == 1 and _self_contained(query, scope, catalog_tables):
                 found.append(Candidate(predicate, table, found_column.name))
     return found
 
 
 def _self_contained(query: exp.Expression, scope: Scope, catalog_tables: set[int]) -> bool:
-    """The subquery reads catalog tables only, and no column of an enclosing query."""
+    """The subquery is one SELECT without a star, reads catalog tables only, and no column
+    of an enclosing query: its own text runs alone."""
     inner = query.unnest() if isinstance(query, exp.Subquery) else query
-    if not isinstance(inner, exp.Select) or len(inner.expressions) != 1:
-        return False
-    if isinstance(inner.expressions[0], exp.Star):
+    if not isinstance(inner, exp.Select) or any(
+        isinstance(e, exp.Star) for e in inner.expressions
+    ):
         return False
     if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
         return False  # a CTE of the enclosing statement, or a table function
@@ -131,17 +134,12 @@ def read_first(
     run a second time in the query. None: more than MAX_ROWS rows, the subquery stays."""
     query = candidate.node.args["query"]
     inner = query.unnest() if isinstance(query, exp.Subquery) else query
-    capped = (
-        exp.select(exp.Star())
-        .from_(exp.Subquery(this=inner.copy(), alias=exp.TableAlias(this="__dsgrid_values")))
-        .limit(MAX_ROWS + 1)
-    )
-    answer = read_query(capped.sql(dialect=dialect)).column(0)
+    answer = read_query(_capped(inner, dialect)).column(0)
     if len(answer) > MAX_ROWS:
         return None
     column = candidate.node.this
     head = f"{candidate.table.qualified_name}: {candidate.column} IN (SELECT …) read first"
-    count = f"{len(answer):,} value{'s' if len(answer) != 1 else ''}"
+    count = _count(len(answer), "value")
     if len(answer) > MAX_VALUES or not _listable(answer.type):
         table = ArrowInput.of("values", pa.table({_VALUE: answer}))
         read = exp.select(exp.column(_VALUE, quoted=True)).from_(exp.to_table(table.name))
@@ -159,6 +157,16 @@ def read_first(
 _VALUE = "v"
 
 
+def _capped(query: exp.Expression, dialect: str) -> str:
+    """The subquery's own text, asked for one row more than MAX_ROWS."""
+    rows = exp.Subquery(this=query.copy(), alias=exp.TableAlias(this="__dsgrid_read"))
+    return exp.select(exp.Star()).from_(rows).limit(MAX_ROWS + 1).sql(dialect=dialect)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n:,} {noun}{'s' if n != 1 else ''}"
+
+
 # -- a subquery joined to the data table ---------------------------------------------------
 #
 #     SELECT d.us_states, d.timestamp, SUM(d.value) FROM data d
@@ -174,12 +182,15 @@ _VALUE = "v"
 # the data table that is its SELECT's FROM; the answer's columns must be strings, numbers or
 # booleans (an engine's own temporal types would come back as Arrow's, which may not be the
 # same type on Spark), at most MAX_ROWS rows; keys of at most MAX_VALUES values are pushed.
+# Typed before the subquery runs (_plain_columns); the answer's Arrow types are checked
+# again (_PLAIN_TYPES, the same kinds), so a typing sqlglot got wrong changes nothing.
 
 _PLAIN_TYPES = (
     pa.types.is_string,
     pa.types.is_large_string,
     pa.types.is_integer,
     pa.types.is_floating,
+    pa.types.is_decimal,
     pa.types.is_boolean,
     pa.types.is_null,
 )
@@ -207,7 +218,7 @@ def join_candidates(
             continue
         if any(join.args.get(k) for k in ("using", "method", "match_condition")):
             continue
-        if not _derived_contained(derived, joined.scope, catalog_tables):
+        if not _self_contained(derived, joined.scope, catalog_tables):
             continue
         if not _plain_columns(derived.this, schema):
             continue  # read first, its answer could not be read back as a table
@@ -242,31 +253,13 @@ def _plain_columns(query: exp.Select, schema: Schema) -> bool:
     return all(e.type is not None and e.type.this in _PLAIN for e in typed.expressions)
 
 
-def _derived_contained(derived: exp.Subquery, scope: Scope, catalog_tables: set[int]) -> bool:
-    inner = derived.this
-    if not isinstance(inner, exp.Select) or any(
-        isinstance(e, exp.Star) for e in inner.expressions
-    ):
-        return False
-    if any(id(t) not in catalog_tables for t in inner.find_all(exp.Table)):
-        return False
-    nested = [s for s in scope.traverse() if s is not scope and inside(s.expression, derived)]
-    defined = {alias for s in nested for alias in s.sources}
-    return not any(c.table not in defined for s in nested for c in s.external_columns)
-
-
 def read_join_first(
     candidate: JoinCandidate, dialect: str, read_query: Callable[[str], pa.Table]
 ) -> Answer | None:
     """Run the joined subquery, read its answer as a table, and add the filters its keys
     imply; None (nothing changed) where the answer is too long or of other types."""
     derived = candidate.join.this
-    capped = (
-        exp.select(exp.Star())
-        .from_(exp.Subquery(this=derived.this.copy(), alias=exp.TableAlias(this="__dsgrid_rows")))
-        .limit(MAX_ROWS + 1)
-    )
-    answer = read_query(capped.sql(dialect=dialect))
+    answer = read_query(_capped(derived.this, dialect))
     names = [n.lower() for n in answer.column_names]
     if (
         answer.num_rows > MAX_ROWS
@@ -293,8 +286,8 @@ def read_join_first(
             else exp.false()
         )
         candidate.select.where(implied, copy=False)
-        pushed.append(f"{column.name} ({len(kept):,} value{'s' if len(kept) != 1 else ''})")
-    rows = f"{answer.num_rows:,} row{'s' if answer.num_rows != 1 else ''}"
+        pushed.append(f"{column.name} ({_count(len(kept), 'value')})")
+    rows = _count(answer.num_rows, "row")
     sentence = (
         f"{candidate.table.qualified_name}: JOIN (SELECT …) {alias.name} read first ({rows})"
         + (f", its keys pushed below the mappings as lists: {', '.join(pushed)}" if pushed else "")
