@@ -98,7 +98,7 @@ class BindContext:
     bindings: list[Binding] = field(default_factory=list)
     # The session's pin to a time or to project versions (SET as_of); None: current.
     as_of: AsOf | None = None
-    # The bound statement's scopes and the bindings each reads (bindings_by_scope), kept
+    # The bound statement's scopes and the bindings each reads (_bindings_by_scope), kept
     # between the passes that only read the tree: each traversal walks the whole tree, a
     # tenth of a second for a WHERE of 10,000 terms. A pass that changes it forgets them.
     _scopes: tuple[exp.Expression, list[tuple[Scope, dict[str, Binding]]]] | None = field(
@@ -110,6 +110,13 @@ class BindContext:
 
     def forget_scopes(self) -> None:
         self._scopes = None
+
+    def drop_bindings_inside(self, nodes: Iterable[exp.Expression]) -> None:
+        """A rewrite took these parts out of the statement: the tables in them are read no
+        more (not planned, not registered), and the kept scopes are stale."""
+        gone = {id(t) for node in nodes for t in node.find_all(exp.Table)}
+        self.bindings = [b for b in self.bindings if id(b.node) not in gone]
+        self.forget_scopes()
 
 
 # -- 1. parameters ---------------------------------------------------------------------------
@@ -672,7 +679,7 @@ def _bound_column(
     return None if column is None else (binding, column)
 
 
-def bindings_by_scope(
+def _bindings_by_scope(
     statement: exp.Expression, ctx: BindContext
 ) -> list[tuple[Scope, dict[str, Binding]]]:
     if ctx._scopes is not None and ctx._scopes[0] is statement:
@@ -690,10 +697,21 @@ def bindings_by_scope(
     return result
 
 
+def tables_by_scope(
+    statement: exp.Expression, ctx: BindContext
+) -> list[tuple[Scope, dict[str, Table]]]:
+    """Every scope with the catalog table of each alias it reads (the rewrites that decide
+    on tables, not bindings: dimension_joins.py, subquery_values.py)."""
+    return [
+        (scope, {alias: b.table for alias, b in aliases.items()})
+        for scope, aliases in _bindings_by_scope(statement, ctx)
+    ]
+
+
 def scope_queries(statement: exp.Expression, ctx: BindContext) -> list[exp.Expression]:
     """Every query of the statement (a SELECT or a set operation), from the scopes kept
     between passes."""
-    return [scope.expression for scope, _ in bindings_by_scope(statement, ctx)]
+    return [scope.expression for scope, _ in _bindings_by_scope(statement, ctx)]
 
 
 def check_literals(
@@ -702,7 +720,7 @@ def check_literals(
     records: Callable[[Binding, Column], tuple[set[str], set[str]]],
 ) -> None:
     """Compare every string literal against the records of the dimension column it meets."""
-    for scope, aliases in bindings_by_scope(statement, ctx):
+    for scope, aliases in _bindings_by_scope(statement, ctx):
         for node in scope.expression.find_all(
             exp.EQ, exp.NEQ, exp.In, exp.GT, exp.GTE, exp.LT, exp.LTE
         ):
@@ -792,7 +810,7 @@ def collect_restrictions(
 ) -> None:
     """Top-level AND-ed WHERE predicates on one dimension column and literals become
     restrictions of the binding; anything else is left alone."""
-    for scope, aliases in bindings_by_scope(statement, ctx):
+    for scope, aliases in _bindings_by_scope(statement, ctx):
         select = scope.expression
         if not isinstance(select, exp.Select) or select.args.get("where") is None:
             continue
@@ -903,7 +921,7 @@ def _like_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:
 
 
 def used_columns(statement: exp.Expression, ctx: BindContext) -> None:
-    for scope, aliases in bindings_by_scope(statement, ctx):
+    for scope, aliases in _bindings_by_scope(statement, ctx):
         for column in scope.columns:
             binding = aliases.get(column.table)
             if binding is None or column.name in binding.used:
@@ -920,7 +938,7 @@ def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
     # One data table per SELECT: joined with dimension tables, CTEs or subqueries, its
     # rows may be summed first (each meets the same rows of the other side, so a sum of
     # value times them is the same); two data tables joined count each other's rows.
-    for scope, aliases in bindings_by_scope(statement, ctx):
+    for scope, aliases in _bindings_by_scope(statement, ctx):
         data = [(alias, b) for alias, b in aliases.items() if b.table.is_data]
         if len(data) != 1:
             continue
@@ -954,7 +972,7 @@ def push_conditional_sums(
     collect_restrictions pushed are true of every row the plan yields: they need not keep
     the column either."""
     changed = False
-    for scope, aliases in bindings_by_scope(statement, ctx):
+    for scope, aliases in _bindings_by_scope(statement, ctx):
         if len(aliases) != 1 or len(scope.selected_sources) != 1:
             continue
         ((alias, binding),) = aliases.items()

@@ -260,18 +260,16 @@ def translate_statement(
 
 def _fold_dimension_joins(statement: exp.Expression, ctx: bind.BindContext) -> list[str]:
     """dimension_joins.py over the bound statement: the folded tables are read no more."""
-    scopes = [
-        (scope, {alias: b.table for alias, b in aliases.items()})
-        for scope, aliases in bind.bindings_by_scope(statement, ctx)
-    ]
-    folds = find_folds(scopes, lambda table, column: _dimension_of(ctx.catalog, table, column))
+    folds = find_folds(
+        bind.tables_by_scope(statement, ctx),
+        lambda table, column: _dimension_of(ctx.catalog, table, column),
+    )
     if not folds:
         return []
+    joined = [fold.join.this for fold in folds]
     for fold in folds:
         apply_fold(fold)
-    dropped = {id(fold.join.this) for fold in folds}
-    ctx.bindings = [b for b in ctx.bindings if id(b.node) not in dropped]
-    ctx.forget_scopes()
+    ctx.drop_bindings_inside(joined)
     return [fold.sentence() for fold in folds]
 
 
@@ -286,42 +284,32 @@ def _dimension_of(catalog: Catalog, table: Table, column: Column) -> ProjectDime
 def _subqueries_read_first(
     statement: exp.Expression, ctx: bind.BindContext, read_query: forms.ReadQuery
 ) -> list[subquery_values.Answer]:
-    """subquery_values.py over the bound statement: the tables of a subquery replaced by
-    its values are read no more."""
-    scopes = [
-        (scope, {alias: b.table for alias, b in aliases.items()})
-        for scope, aliases in bind.bindings_by_scope(statement, ctx)
-    ]
-    said = []
+    """subquery_values.py over the bound statement, over tables that store enough rows for
+    it: IN subqueries first, then (in the scopes as they are after those) joined ones."""
+    said: list[subquery_values.Answer] = []
+
+    def large(table: Table) -> bool:
+        check_time()
+        return stored_rows(ctx.catalog, table) >= subquery_values.READ_FIRST_ROWS
+
     catalog_tables = {id(b.node) for b in ctx.bindings}
+    scopes = bind.tables_by_scope(statement, ctx)
     for candidate in subquery_values.candidates(scopes, catalog_tables):
-        check_time()
-        if stored_rows(ctx.catalog, candidate.table) < subquery_values.READ_FIRST_ROWS:
-            continue
         query = candidate.node.args["query"]
-        inside = {id(t) for t in query.find_all(exp.Table)}
-        answer = subquery_values.read_first(candidate, ctx.dialect, read_query)
-        if answer is not None:
-            said.append(answer)
-            ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
-    if said:  # the tree changed: the joins are found in its scopes as they are now
-        ctx.forget_scopes()
-        scopes = [
-            (scope, {alias: b.table for alias, b in aliases.items()})
-            for scope, aliases in bind.bindings_by_scope(statement, ctx)
-        ]
+        if large(candidate.table):
+            answer = subquery_values.read_first(candidate, ctx.dialect, read_query)
+            if answer is not None:
+                said.append(answer)
+                ctx.drop_bindings_inside([query])
     schema = bind.bound_schema(ctx)
+    scopes = bind.tables_by_scope(statement, ctx)
     for joined in subquery_values.join_candidates(scopes, catalog_tables, schema):
-        check_time()
-        if stored_rows(ctx.catalog, joined.table) < subquery_values.READ_FIRST_ROWS:
-            continue
-        inside = {id(t) for t in joined.join.this.find_all(exp.Table)}
-        answer = subquery_values.read_join_first(joined, ctx.dialect, read_query)
-        if answer is not None:
-            said.append(answer)
-            ctx.bindings = [b for b in ctx.bindings if id(b.node) not in inside]
-    if said:
-        ctx.forget_scopes()
+        derived = joined.join.this
+        if large(joined.table):
+            answer = subquery_values.read_join_first(joined, ctx.dialect, read_query)
+            if answer is not None:
+                said.append(answer)
+                ctx.drop_bindings_inside([derived])
     return said
 
 
