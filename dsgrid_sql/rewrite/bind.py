@@ -65,6 +65,7 @@ from .cache import remembered, table_key
 from .conditional import Atom, ConditionalSum
 from .conditional import push_conditional_sums as _push_conditional_sums
 from .forms import series_table
+from .joined import read_by_nested
 from .parse import node_position, position_at
 from .summed import only_summed
 from .table_plan import Restrictions
@@ -944,12 +945,7 @@ def mark_only_summed(statement: exp.Expression, ctx: BindContext) -> None:
             continue
         ((alias, binding),) = data
         # A query nested in this one that reads its rows (correlated) sees them one by one.
-        if any(
-            column.table == alias
-            for nested in scope.traverse()
-            if nested is not scope
-            for column in nested.external_columns
-        ):
+        if read_by_nested(scope, alias):
             continue
         binding.only_summed = only_summed(scope.expression, alias, binding.table)
 

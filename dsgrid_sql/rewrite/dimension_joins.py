@@ -39,9 +39,10 @@ from sqlglot.optimizer.scope import Scope
 from dsgrid_sql.catalog import Column, ColumnRole, DimensionType, Table, TableKind
 from dsgrid_sql.catalog.project import ProjectDimension
 
-from .joined import DataJoin, data_joins, inside
+from .joined import TABLE_NAME_PARTS, DataJoin, data_joins, inside, read_by_nested
 
-# Dimension table column → the role of the data column that reads the same record field.
+# The records table's columns the data table also has (as its column, its _name twin and,
+# for the base geography, time_zone).
 _ID, _NAME, _TIME_ZONE = "id", "name", "time_zone"
 
 
@@ -93,7 +94,7 @@ def _fold(
     table = tables.get(node.alias)
     if table is None or table.kind is not TableKind.DIMENSION:
         return None
-    if any(value for key, value in node.args.items() if key not in _NAME_PARTS):
+    if any(value for key, value in node.args.items() if key not in TABLE_NAME_PARTS):
         return None  # a sample or pivot of the records
     side, kind = join.side.upper(), join.kind.upper()
     inner = side == "" and kind in ("", "INNER")
@@ -116,16 +117,11 @@ def _fold(
     read = [c for c in scope.columns if c.table == node.alias]
     if any(c.name not in columns for c in read):
         return None
-    # A nested query reading the records row by row (correlated) sees them through the join.
-    for nested in scope.traverse():
-        if nested is not scope and any(c.table == node.alias for c in nested.external_columns):
-            return None
+    if read_by_nested(scope, node.alias):
+        return None  # reading the records row by row, it sees them through the join
     not_null = column.name if inner and column.nullable else None
     alias = source.args["alias"].this
     return Fold(join, alias, node.alias, table, data, columns, not_null)
-
-
-_NAME_PARTS = ("this", "db", "catalog", "alias")
 
 
 def _key_column(on: exp.Expression | None, data_alias: str, alias: str) -> str | None:

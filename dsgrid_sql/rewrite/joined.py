@@ -1,5 +1,6 @@
-"""What the rewrites of joins share (dimension_joins.py, subquery_values.py): the joins of a
-SELECT whose FROM is a data table, and whether a node lies inside another."""
+"""What the rewrites of joins share (dimension_joins.py, subquery_values.py, bind.py): the
+joins of a SELECT whose FROM is a data table, a table reference's name parts, whether a
+nested query reads an alias, and whether a node lies inside another."""
 
 from __future__ import annotations
 
@@ -38,6 +39,20 @@ def data_joins(scopes: Iterable[tuple[Scope, dict[str, Table]]]) -> Iterator[Dat
             continue
         for join in select.args["joins"]:
             yield DataJoin(scope, select, source, data, join, tables)
+
+
+# The parts of a Table node that name it; any other (a sample, pivots) is the user's.
+TABLE_NAME_PARTS = ("this", "db", "catalog", "alias")
+
+
+def read_by_nested(scope: Scope, alias: str) -> bool:
+    """A query nested in this scope reads the alias's rows (correlated, at any depth)."""
+    return any(
+        column.table == alias
+        for nested in scope.traverse()
+        if nested is not scope
+        for column in nested.external_columns
+    )
 
 
 def inside(node: exp.Expression, ancestor: exp.Expression) -> bool:

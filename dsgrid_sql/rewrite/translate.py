@@ -31,6 +31,7 @@ from .deadline import check_time
 from .dimension_joins import apply_fold, find_folds
 from .functions import engine_of_dialect
 from .inputs import Input
+from .joined import TABLE_NAME_PARTS
 from .parse import active_limits, parse_query
 from .table_plan import TablePlan, dataset_times, dimension_types_read, stored_rows
 from .time_zones import convert_time_zones
@@ -230,7 +231,7 @@ def translate_statement(
         # What the user attached to the table (a sample of its rows, a pivot) stays on the
         # relation that replaces it; only its name and alias are the rewrite's.
         for key, value in binding.node.args.items():
-            if key not in _TABLE_NAME_PARTS and value:
+            if key not in TABLE_NAME_PARTS and value:
                 replacement.set(key, value)
         binding.node.replace(replacement)
     check_time()
@@ -332,9 +333,6 @@ def _annual_after_peaks(statement: exp.Expression, ctx: bind.BindContext) -> lis
     if said:
         ctx.forget_scopes()
     return said
-
-
-_TABLE_NAME_PARTS = ("this", "db", "catalog", "alias")
 
 
 def _rebind_nodes(statement: exp.Expression, ctx: bind.BindContext) -> None:
