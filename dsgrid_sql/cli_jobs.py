@@ -187,6 +187,8 @@ def _summary(record: dict[str, Any]) -> str:
         text += f", in {took}." if took else "."
     elif state in ("FAILED", "CANCELLED") and record.get("error"):
         text += f": {record['error'].get('message') or record['error'].get('code')}"
+    elif state == "RUNNING" and record.get("cancel_requested_at"):
+        text += ": cancel requested, stopping."
     elif state == "RUNNING" and record.get("progress") is not None:
         text += f" ({record['progress']:.0%})"
     elif state == "EXPIRED":

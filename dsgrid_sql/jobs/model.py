@@ -67,6 +67,10 @@ class JobRecord:
     created_at: str = field(default_factory=now_iso)
     started_at: str | None = None
     finished_at: str | None = None
+    # When a cancel was asked for a job that was running then: until the engine stops (a
+    # large result's batch can take seconds on a loaded machine), the job is still RUNNING,
+    # and this says the stop is on its way.
+    cancel_requested_at: str | None = None
     # In [0, 1] while running when the engine can tell; 1 once succeeded.
     progress: float | None = None
     rows: int | None = None

@@ -34,6 +34,9 @@ DEFAULT_MAX_RUNNING = 2
 DEFAULT_MAX_QUEUED_PER_USER = 100
 # Seconds close() waits for running jobs to stop before failing them.
 STOP_WAIT_S = 30.0
+# Seconds cancel() waits for a running job to stop before answering (still RUNNING, with
+# cancel_requested_at set).
+CANCEL_WAIT_S = 10.0
 
 
 @dataclass
@@ -167,8 +170,12 @@ class JobRunner:
 
     # -- cancelling and deleting ------------------------------------------------------------
 
-    def cancel(self, job_id: str, owner: str | None) -> JobRecord:
-        """Stop a queued or running job; a finished one is left as it is."""
+    def cancel(
+        self, job_id: str, owner: str | None, wait: float = CANCEL_WAIT_S
+    ) -> JobRecord:
+        """Stop a queued or running job; a finished one is left as it is. The record once
+        the job ended, or after ``wait`` seconds still RUNNING with ``cancel_requested_at`` set (the
+        engine is interrupted again until the job ends)."""
         with self._changed:
             live = self._live.get(job_id)
             if live is not None and owner is not None and live.record.owner != owner:
@@ -178,9 +185,11 @@ class JobRunner:
                 if live.record.state is JobState.QUEUED:
                     self._finish(live, JobState.CANCELLED, _cancelled_error())
                     return _copy(live.record)
+                if live.record.cancel_requested_at is None:
+                    live.record.cancel_requested_at = now_iso()
         if live is not None:
             live.result.cancel()
-            return self.wait(job_id, owner, 10.0)
+            return self.wait(job_id, owner, wait)
         record = self.store.get(job_id, owner)
         if not record.state.finished:
             raise JobError(

@@ -208,3 +208,12 @@ def test_fetch_from_another_process(server: FlightSqlServer, tmp_path: Path) -> 
     unknown = cli("status", "0" * 32)
     assert unknown.returncode == 1 and "Traceback" not in unknown.stderr
     assert unknown.stderr.strip() == "Error: Unknown job '00000000000000000000000000000000'."
+
+
+def test_a_cancel_still_under_way_reads_as_requested() -> None:
+    from dsgrid_sql.cli_jobs import _summary
+
+    running = {"id": "a" * 32, "state": "RUNNING", "progress": 0.5}
+    assert _summary(running) == f"Job {'a' * 32} RUNNING (50%)"
+    requested = {**running, "cancel_requested_at": "2026-12-04T18:00:00Z"}
+    assert _summary(requested) == f"Job {'a' * 32} RUNNING: cancel requested, stopping."

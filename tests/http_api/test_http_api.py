@@ -204,6 +204,7 @@ def test_cancel_stops_the_engine_work(make_http: Any, efs_dir: Path) -> None:
         cancelled = client.post(f"/api/v1/statements/{job['id']}/cancel").json()
         assert cancelled["state"] == "CANCELLED", cancelled
         assert cancelled["error"]["code"] == "cancelled"
+        assert cancelled["cancel_requested_at"] >= running["started_at"]
         deadline = time.monotonic() + 30
         while served.core.engine.running_count() and time.monotonic() < deadline:
             time.sleep(0.05)

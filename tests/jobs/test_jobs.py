@@ -100,6 +100,32 @@ def test_cancel_a_running_job(session) -> None:  # type: ignore[no-untyped-def]
         job.result()
 
 
+def test_a_cancel_answered_before_the_job_stopped_says_it_was_requested(
+    efs_dir: Path, tmp_path: Path
+) -> None:
+    """A loaded machine can take longer than the cancel's wait to stop the engine: the
+    answer is then RUNNING with the request's time, and the job ends CANCELLED."""
+    from dsgrid_sql.jobs import JobRunner
+
+    with dsgrid_sql.connect(efs_dir) as session:
+        runner = JobRunner(JobStore(tmp_path), max_running=1)
+        try:
+            job = runner.submit(session, LONG, owner="u")
+            _wait_for(lambda: runner.status(job.id, "u").state is JobState.RUNNING)
+            assert runner.status(job.id, "u").cancel_requested_at is None
+            answer = runner.cancel(job.id, "u", wait=0.0)
+            assert answer.cancel_requested_at is not None
+            assert answer.cancel_requested_at >= answer.started_at
+            assert answer.state in (JobState.RUNNING, JobState.CANCELLED)
+            # A second request keeps the first one's time.
+            again = runner.cancel(job.id, "u", wait=60.0)
+            assert again.state is JobState.CANCELLED
+            assert again.cancel_requested_at == answer.cancel_requested_at
+            assert runner.status(job.id, "u").cancel_requested_at == answer.cancel_requested_at
+        finally:
+            runner.close()
+
+
 def test_queued_jobs_wait_their_turn_and_can_be_cancelled(efs_dir: Path, tmp_path: Path) -> None:
     from dsgrid_sql.jobs import JobRunner
 
