@@ -170,12 +170,10 @@ class JobRunner:
 
     # -- cancelling and deleting ------------------------------------------------------------
 
-    def cancel(
-        self, job_id: str, owner: str | None, wait: float = CANCEL_WAIT_S
-    ) -> JobRecord:
+    def cancel(self, job_id: str, owner: str | None, wait: float = CANCEL_WAIT_S) -> JobRecord:
         """Stop a queued or running job; a finished one is left as it is. The record once
-        the job ended, or after ``wait`` seconds still RUNNING with ``cancel_requested_at`` set (the
-        engine is interrupted again until the job ends)."""
+        the job ended, or after ``wait`` seconds still RUNNING with ``cancel_requested_at``
+        set (the engine is interrupted again until the job ends)."""
         with self._changed:
             live = self._live.get(job_id)
             if live is not None and owner is not None and live.record.owner != owner:
