@@ -14,7 +14,7 @@ from sqlglot.errors import ErrorLevel, UnsupportedError
 from dsgrid_sql.errors import EngineOnlyError, UnknownFunctionError, UnsupportedSqlError
 from dsgrid_sql.suggest import did_you_mean
 
-from . import functions
+from . import functions, ranges
 from .functions import ENGINE_TITLES, engine_of_dialect
 
 # Which functions a query may call is the engines' own catalogs' answer (functions.py, from
@@ -172,8 +172,8 @@ def check_functions(
     for node in reversed(list(statement.walk())):
         if isinstance(node, exp.Command):
             raise UnsupportedSqlError(f"'{node.name.upper()}' is not allowed in a query.")
-        if not isinstance(node, exp.Func) or _operator(node):
-            continue
+        if not isinstance(node, exp.Func) or _operator(node) or ranges.is_ranges(node):
+            continue  # (a chain of ranges is the parse's, written back as BETWEENs)
         spelled = _spelling(node, text)
         name = None
         # A call portable.py wrote for the target engine is the target's to judge.

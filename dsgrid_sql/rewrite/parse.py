@@ -24,9 +24,12 @@ from dsgrid_sql.errors import (
 )
 from dsgrid_sql.suggest import did_you_mean
 
+from . import ranges
 from .deadline import check_time
 
 DIALECTS = ("duckdb", "spark", "postgres", "trino", "ansi", "bigquery", "snowflake", "mysql")
+# The engines' SQL; the dialect a query is written in is added when it is parsed.
+ranges.register(("duckdb", "spark"))
 
 
 def check_dialect(dialect: str) -> str:
@@ -211,6 +214,7 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
             position=position_at(text, 0, len(statement.name)),
         )
     check_time()
+    ranges.register((read,))  # a Ranges made below may be shown in the query's dialect
     balance_connectors(statement)
     return statement
 
@@ -234,6 +238,7 @@ def balance_connectors(tree: exp.Expression) -> None:
         terms = _chain_terms(node)
         if len(terms) >= BALANCE_AT:
             terms = _comparisons_as_lists(terms, exp.EQ if isinstance(node, exp.Or) else exp.NEQ)
+            terms = ranges.as_ranges(terms, negated=isinstance(node, exp.And))
             node.replace(_balanced(type(node), terms) if len(terms) > 1 else terms[0])
 
 
