@@ -6,8 +6,8 @@ terms of four shapes, on the 3-dataset × 3,000-county registry of case 1b.
 - ``geography = 'id' OR …``: the same on a dimension column, each id checked against the
   records and pushed into the scan;
 - ``value <> x AND …``: values left out, read as one ``NOT value IN (…)`` the same way;
-- ``value BETWEEN a AND b OR …``: terms that stay comparisons, balanced into a log-deep
-  tree.
+- ``value BETWEEN a AND b OR …``: ranges, which have no list form in SQL, held as one call
+  while the rewrite works and written back as the chain (rewrite/ranges.py).
 
 Each size is a new text (a translation is remembered by its text); CPU µs per term of
 ``session.translate`` and of freeing its garbage (median of the runs): a long statement is
