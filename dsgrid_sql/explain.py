@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dsgrid_sql.rewrite.dataset_plan import LOOKUP_ZONE
 from dsgrid_sql.rewrite.time_mapping import AnnualSpread, DatetimeShift, NoTimeMapping, ZonedTime
+from dsgrid_sql.rewrite.time_window import shown_span
 from dsgrid_sql.rewrite.translate import Translation
 
 
@@ -41,7 +42,17 @@ def explain_text(translation: Translation) -> str:
                     f"    pushed filter: {time.time_column} IN "
                     f"({_shown(dataset_plan.annual_filter)}) (model_year of annual data)"
                 )
-            if not dataset_plan.scan_filters and dataset_plan.annual_filter is None:
+            if dataset_plan.time_filter is not None:
+                spans = ", ".join(shown_span(s) for s in dataset_plan.time_filter)
+                lines.append(
+                    f"    pushed filter: stored time within {spans or 'nothing'} (the project "
+                    "instants the query's filter on time keeps, mapped back)"
+                )
+            if (
+                not dataset_plan.scan_filters
+                and dataset_plan.annual_filter is None
+                and dataset_plan.time_filter is None
+            ):
                 lines.append("    pushed filters: none")
             if dataset_plan.aggregated_over is not None:
                 over = (

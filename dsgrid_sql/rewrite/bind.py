@@ -69,6 +69,7 @@ from .joined import read_by_nested
 from .parse import node_position, position_at
 from .summed import only_summed
 from .table_plan import Restrictions
+from .time_window import TimeWindow, window_of
 from .versions import AsOf
 
 CORE_ROLES = {ColumnRole.DIMENSION, ColumnRole.TIME, ColumnRole.VALUE, ColumnRole.DATASET_ID}
@@ -816,6 +817,12 @@ def collect_restrictions(
         if not isinstance(select, exp.Select) or select.args.get("where") is None:
             continue
         for predicate in conjuncts(select.args["where"].this):
+            timed = _time_window(predicate, aliases)
+            if timed is not None:
+                binding, window = timed
+                held = binding.restrictions.time
+                binding.restrictions.time = window if held is None else held.intersect(window)
+                continue
             test = _predicate_test(predicate, aliases)
             if test is None:
                 continue
@@ -909,6 +916,24 @@ def _predicate_test(
         return None
     final = (lambda v, t=test: not t(v)) if negate else test
     return bound[0], bound[1], final
+
+
+def _time_window(
+    predicate: exp.Expression, aliases: dict[str, Binding]
+) -> tuple[Binding, TimeWindow] | None:
+    """A comparison of a data table's project ``timestamp`` with instant literals, as the
+    window of project time it keeps (time_window.py)."""
+    sides = [predicate.this]
+    if isinstance(predicate, exp.Binary):
+        sides.append(predicate.expression)
+    for node in sides:
+        bound = _bound_column(node, aliases)
+        if bound is None or bound[1].role is not ColumnRole.TIME:
+            continue
+        window = window_of(predicate, node)
+        if window is not None:
+            return bound[0], window
+    return None
 
 
 def _like_regex(pattern: str, ignore_case: bool = False) -> re.Pattern[str]:

@@ -175,6 +175,7 @@ def cached_plan(
         frozenset((t.value, ids) for t, ids in restrictions.base.items()),
         frozenset(restrictions.supplemental.items()),
         restrictions.datasets,
+        restrictions.time,
         dialect,
         only_summed,
         aggregate_early,

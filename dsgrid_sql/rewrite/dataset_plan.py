@@ -51,6 +51,7 @@ from .time_mapping import (
     named_zone,
     plan_time_mapping,
 )
+from .time_window import TimeWindow, stored_condition
 from .units import unit_factor
 
 VALUE = "value"
@@ -119,6 +120,8 @@ class DatasetPlan:
     scan_filters: dict[DimensionType, tuple[str, ...]] = field(default_factory=dict)
     # Annual time values kept by a pushed model_year filter (annual data's model year).
     annual_filter: tuple[str, ...] | None = None
+    # Stored instants (spans of UTC microseconds) a pushed filter on project time keeps.
+    time_filter: tuple[tuple[int, int], ...] | None = None
     time: TimeMapping | None = None
     # An annual spread (or zoned time) planned as one summed row per stored row
     # (value × the number of project timestamps it stands for).
@@ -189,6 +192,7 @@ def build_dataset_plan(
     supplementals: tuple[SupplementalColumn, ...] = (),
     conditional: tuple[ConditionalSum, ...] = (),
     value_read: bool = True,
+    time_window: TimeWindow | None = None,
 ) -> DatasetPlan:
     """Plan one dataset. ``allowed`` holds project base record ids per dimension type that
     pushed-down filters keep (absent type: no restriction). ``sum_spread``: the query only
@@ -208,6 +212,9 @@ def build_dataset_plan(
     conditions can be decided on the stored ids (``_stored_atom``), else its columns kept and
     the CASE evaluated on the mapped rows. ``value_read``: whether value itself is read (else
     it comes out NULL, and is not summed where no conditional sum needs it).
+
+    ``time_window``: the project instants a filter on time keeps; a dataset whose time is a
+    plain shift then scans only the stored instants mapped into it (time_window.py).
 
     ``memo(key, build)`` keeps the engine inputs this dataset's plans share (mapping and
     weight tables, zone and time lookups) between plans of different column sets."""
@@ -558,6 +565,21 @@ def build_dataset_plan(
             where.append(
                 exp.In(this=time_value, expressions=[string(y) for y in sorted(annual_years)])
             )
+
+    if time_window is not None and isinstance(plan.time, DatetimeShift) and time_columns:
+        # Only instants stored as such (a timestamp column) are compared with instants.
+        raw = stored(time_columns[0])
+        stored_type = next(
+            (s.field(time_columns[0]).type for s in (table_schema, lookup_schema)
+             if s is not None and time_columns[0] in s.names),
+            None,
+        )  # fmt: skip
+        if raw is not None and stored_type is not None and pa.types.is_timestamp(stored_type):
+            plan.time_filter = time_window.stored(plan.time)
+            if plan.time_filter == ():
+                plan.empty_reason = "no timestamp passes the filters"
+            elif plan.time_filter is not None:
+                where.append(stored_condition(raw, plan.time_filter))
 
     # 3. The mapped load data: one row per key, summed only when keys can collide.
     if early:

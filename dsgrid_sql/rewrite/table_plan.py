@@ -52,16 +52,19 @@ from .dataset_plan import (
 from .inputs import ArrowInput, Input
 from .projection import projected_relation
 from .time_mapping import TimeMapping, instant_range, named_zone
+from .time_window import TimeWindow
 
 
 @dataclass
 class Restrictions:
     """Filters pushed below the mappings: project base record ids per dimension type,
-    supplemental record ids per supplemental column, and dataset ids."""
+    supplemental record ids per supplemental column, dataset ids, and the project instants
+    a filter on time keeps."""
 
     base: dict[DimensionType, frozenset[str]] = field(default_factory=dict)
     supplemental: dict[str, frozenset[str]] = field(default_factory=dict)
     datasets: frozenset[str] | None = None
+    time: TimeWindow | None = None
 
 
 @dataclass
@@ -197,6 +200,7 @@ def plan_virtual_table(
     # A projection's base year and model years come from the whole inputs: nothing is
     # pushed into them (filters still apply above the projection).
     pushed = {} if projection is not None else restrictions.base
+    time_window = None if projection is not None else restrictions.time
     pushed_key = tuple(sorted((t.value, ids) for t, ids in pushed.items()))
     for dataset in datasets:
         dataset_memo = _dataset_memo(memo, table, dataset)
@@ -218,12 +222,13 @@ def plan_virtual_table(
                 supplementals=resolved,
                 conditional=conditional,
                 value_read=value_read,
+                time_window=time_window,
             )
 
         plan = dataset_memo(
             (
                 "plan", pushed_key, time_column, dialect, sum_spread, keep, reads_time,
-                tuple(c.key for c in resolved), conditional, value_read,
+                tuple(c.key for c in resolved), conditional, value_read, time_window,
             ),
             build,
         )  # fmt: skip
