@@ -40,6 +40,7 @@ from dsgrid_sql.catalog import ColumnRole, Table
 from .bind import conjuncts
 from .inputs import ArrowInput
 from .joined import data_joins, inside
+from .time_window import literal as instant_literal
 
 # More values than this, and the literal list costs more to translate and push than the
 # set is worth: the answer is a table the query reads, and no filter is pushed.
@@ -179,11 +180,19 @@ def _count(n: int, noun: str) -> str:
 # k values: that list is a filter the join implies, and pushed below the mappings it prunes
 # the scans as an IN list does. t itself is read first, whole, and the query reads its answer
 # as a table, so it is not computed twice. Applied to an inner join of a derived table with
-# the data table that is its SELECT's FROM; the answer's columns must be strings, numbers or
-# booleans (an engine's own temporal types would come back as Arrow's, which may not be the
-# same type on Spark), at most MAX_ROWS rows; keys of at most MAX_VALUES values are pushed.
+# the data table that is its SELECT's FROM; the answer's columns must be strings, numbers,
+# booleans or instants (TIMESTAMPTZ, which both engines read back from Arrow's timestamp with
+# a zone as the same instants; wall clocks, dates and intervals are not read first), at most
+# MAX_ROWS rows; keys of at most MAX_VALUES values are pushed. A key on the data table's
+# project timestamp (the top hours of a total, joined back for a breakdown) implies a list
+# of instants, which time_window.py reads back to each dataset's stored instants.
 # Typed before the subquery runs (_plain_columns); the answer's Arrow types are checked
 # again (_PLAIN_TYPES, the same kinds), so a typing sqlglot got wrong changes nothing.
+
+
+def _instants(kind: pa.DataType) -> bool:
+    return pa.types.is_timestamp(kind) and kind.tz is not None
+
 
 _PLAIN_TYPES = (
     pa.types.is_string,
@@ -193,6 +202,7 @@ _PLAIN_TYPES = (
     pa.types.is_decimal,
     pa.types.is_boolean,
     pa.types.is_null,
+    _instants,
 )
 
 
@@ -234,18 +244,19 @@ def join_candidates(
                     and right.table == derived.alias
                 ):
                     column = joined.data.find_column(left.name)
-                    if column is not None and column.role in _ROLES:
+                    if column is not None and column.role in _ROLES | {ColumnRole.TIME}:
                         keys.append((left, right.name))
         if keys:
             found.append(JoinCandidate(join, joined.select, joined.data, tuple(keys)))
     return found
 
 
-_PLAIN = exp.DataType.TEXT_TYPES | exp.DataType.NUMERIC_TYPES | {exp.DataType.Type.BOOLEAN}
+_PLAIN = exp.DataType.TEXT_TYPES | exp.DataType.NUMERIC_TYPES
+_PLAIN |= {exp.DataType.Type.BOOLEAN, exp.DataType.Type.TIMESTAMPTZ}
 
 
 def _plain_columns(query: exp.Select, schema: Schema) -> bool:
-    """Every column of the subquery is typed, and a string, number or boolean."""
+    """Every column of the subquery is typed, and a string, number, boolean or instant."""
     try:
         typed = annotate_types(query.copy(), schema=schema)
     except Exception:
@@ -275,18 +286,22 @@ def read_join_first(
         if name.lower() not in names:
             continue
         values = answer.column(names.index(name.lower()))
-        if not _listable(values.type):
+        literals: list[exp.Expression]
+        if _listable(values.type):
+            kept = sorted({v for v in values.to_pylist() if v is not None})
+            literals = [exp.Literal.string(v) for v in kept]
+        elif _instants(values.type):
+            micros = values.cast(pa.timestamp("us", tz="UTC")).cast(pa.int64()).to_pylist()
+            literals = [instant_literal(v) for v in sorted({v for v in micros if v is not None})]
+        else:
             continue
-        kept = sorted({v for v in values.to_pylist() if v is not None})
-        if len(kept) > MAX_VALUES:
+        if len(literals) > MAX_VALUES:
             continue
         implied: exp.Expression = (
-            exp.In(this=column.copy(), expressions=[exp.Literal.string(v) for v in kept])
-            if kept
-            else exp.false()
+            exp.In(this=column.copy(), expressions=literals) if literals else exp.false()
         )
         candidate.select.where(implied, copy=False)
-        pushed.append(f"{column.name} ({_count(len(kept), 'value')})")
+        pushed.append(f"{column.name} ({_count(len(literals), 'value')})")
     rows = _count(answer.num_rows, "row")
     sentence = (
         f"{candidate.table.qualified_name}: JOIN (SELECT …) {alias.name} read first ({rows})"

@@ -82,10 +82,10 @@ JOINED_KEPT = [
     # A left join keeps the data rows no key matches.
     f"SELECT d.us_states, SUM(d.value) AS v FROM {D} d LEFT JOIN (SELECT us_states FROM {D} "
     "GROUP BY 1 ORDER BY SUM(value) DESC LIMIT 3) t ON d.us_states = t.us_states GROUP BY 1",
-    # A timestamp in the answer (top hours): not read back as a table.
-    f"SELECT d.scenario, SUM(d.value) AS v FROM {D} d JOIN (SELECT scenario, timestamp "
+    # A wall clock in the answer: not read back as a table (instants are, below).
+    f"SELECT d.scenario, SUM(d.value) AS v FROM {D} d JOIN (SELECT scenario, local_timestamp "
     f"FROM {D} GROUP BY 1, 2 ORDER BY SUM(value) DESC LIMIT 5) t ON d.scenario = t.scenario "
-    "AND d.timestamp = t.timestamp GROUP BY 1",
+    "AND d.local_timestamp = t.local_timestamp GROUP BY 1",
     # Joined on no record column.
     f"SELECT SUM(d.value) AS v FROM {D} d JOIN (SELECT MAX(value) AS m FROM {D}) t "
     "ON d.value = t.m",
@@ -128,6 +128,28 @@ def test_a_joined_subquery_is_read_first(demo: Session, sql: str) -> None:
     said = _check(demo, sql, JOIN_SAID)
     assert len(said) == 1, said
     assert "its keys pushed below the mappings as lists: us_states" in said[0]
+
+
+# The top hours of each scenario's total, joined back for a breakdown by state.
+TOP_HOURS = (
+    f"SELECT d.scenario, d.timestamp, d.us_states, SUM(d.value) AS v FROM {D} d JOIN ("
+    f"SELECT scenario, timestamp FROM (SELECT scenario, timestamp, ROW_NUMBER() OVER ("
+    f"PARTITION BY scenario ORDER BY SUM(value) DESC) AS rn FROM {D} GROUP BY 1, 2) "
+    "WHERE rn <= 5) t ON d.scenario = t.scenario AND d.timestamp = t.timestamp GROUP BY ALL"
+)
+
+
+def test_instants_in_the_answer_are_read_first_and_narrow_the_scans(demo: Session) -> None:
+    """The chosen hours become a list of instants, which each dataset reads back as its
+    stored instants (time_window.py)."""
+    (said,) = _check(demo, TOP_HOURS, JOIN_SAID)
+    assert "lists: scenario (2 values), timestamp (" in said, said
+    hours = {r["timestamp"] for r in demo.sql(TOP_HOURS).to_arrow().to_pylist()}
+    assert 5 <= len(hours) <= 10
+    explained = demo.explain(TOP_HOURS)
+    narrowed = [line for line in explained.splitlines() if "stored time within" in line]
+    assert len(narrowed) == 2, explained  # the two hourly datasets (annual data is spread)
+    assert narrowed[1].count(":00:00") == len(hours)  # period-beginning: the hours themselves
 
 
 @pytest.mark.parametrize("sql", JOINED_KEPT)
