@@ -10,7 +10,8 @@ that no one plan shape can be tuned to: several supplementals at once, shares an
 day / month / local-day totals, top-N peaks, scenario and model-year differences, five-year
 interpolation, window functions over an inner aggregate (and one in the SELECT that reads
 the table, which keeps the literal plan), filtered subsets, per-dataset comparisons,
-pivot-like CASE aggregates and a star join with a dimension's records as BI tools write it.
+pivot-like CASE aggregates, a star join with a dimension's records as BI tools write it, and
+a filter on time.
 dsgrid itself (case 3) answers the first six.
 """
 
@@ -32,6 +33,9 @@ class Question:
 
 STATE = "CO"
 MODEL_YEAR = "2030"
+# An evening and night inside every scale's project range (it starts 2018-01-01 05:00 UTC;
+# the tests' registry has 30 hours), away from the first and last hours.
+WINDOW = ("2018-01-01 17:00:00+00", "2018-01-02 04:00:00+00")
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
@@ -210,6 +214,13 @@ QUESTIONS: tuple[Question, ...] = (
         "SELECT g.time_zone, d.timestamp, SUM(d.value) AS value FROM data d "
         "JOIN bench_dimensions.geography g ON d.geography = g.id GROUP BY ALL",
         ("time_zone", "timestamp"),
+    ),
+    Question(
+        "evening_state_hourly",
+        "Hourly totals by state over one evening (a filter on time)",
+        "SELECT us_states, timestamp, SUM(value) AS value FROM data "
+        f"WHERE timestamp BETWEEN '{WINDOW[0]}' AND '{WINDOW[1]}' GROUP BY ALL",
+        ("us_states", "timestamp"),
     ),
 )  # fmt: skip
 

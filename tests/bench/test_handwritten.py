@@ -2,7 +2,7 @@
 bench/questions.py as dsgrid-sql does, with aggregate_early on and off.
 
 The expert's SQL is written independently of the rewrite (sums before mappings, weights,
-time shifted on summed rows, annual data as per-key constants), so twenty-one query shapes are
+time shifted on summed rows, annual data as per-key constants), so twenty-two query shapes are
 checked against an answer dsgrid-sql did not produce, on a registry of the benchmark's
 catalog with 30 hours (two UTC days and local days in several zones).
 """
