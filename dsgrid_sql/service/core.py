@@ -21,7 +21,7 @@ from .admission import Admission
 from .auth import Authenticator, load_users
 from .catalogs import CatalogHolder
 from .config import ServerConfig
-from .heap import return_free_memory
+from .heap import fix_allocator_thresholds, return_free_memory
 from .metrics import Metrics
 
 log = logging.getLogger("dsgrid_sql.server")
@@ -30,6 +30,7 @@ log = logging.getLogger("dsgrid_sql.server")
 class ServerCore:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
+        fix_allocator_thresholds()  # a server runs for months: see heap.py
         users = load_users(config.users_file) if config.users_file else None
         self.authenticator = Authenticator(
             users, ttl_s=config.token_ttl_s, secret=config.token_secret

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import ctypes
+import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -75,3 +77,44 @@ def test_the_allocator_counts_what_is_in_use() -> None:
     after = heap.allocator_bytes()
     assert after is not None and during[0] - after[0] >= 16 * MIB
     assert after[1] >= 0
+
+
+_THRESHOLD_PROBE = """
+import ctypes, sys
+from dsgrid_sql.service import heap
+print(heap.fix_allocator_thresholds() if sys.argv[1] == "fixed" else None)
+libc = ctypes.CDLL("libc.so.6")
+libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
+libc.free.argtypes = [ctypes.c_void_p]
+libc.free(libc.malloc(8 << 20))  # a large block freed: glibc raises its mmap threshold
+before = heap._mallinfo2().hblkhd
+block = libc.malloc(512 << 10)
+print(heap._mallinfo2().hblkhd - before >= 512 << 10)  # a mapping of its own
+"""
+
+
+@pytest.mark.skipif(
+    not sys.platform.startswith("linux") or heap._mallopt is None,
+    reason="glibc's mallopt is Linux/glibc only",
+)
+@pytest.mark.parametrize(
+    ("mode", "environment", "said"),
+    [
+        ("plain", {}, ["None", "False"]),  # glibc's own: the block comes from an arena
+        ("fixed", {}, ["True", "True"]),
+        ("fixed", {"MALLOC_MMAP_THRESHOLD_": "1048576"}, ["False", "False"]),  # the user's 1 MiB
+    ],
+)
+def test_blocks_past_the_threshold_stay_mappings_returned_when_freed(
+    mode: str, environment: dict[str, str], said: list[str]
+) -> None:
+    """What a server sets at start (ServerCore): after a large block was freed, a block of
+    a few hundred KiB is still a mapping of its own, not arena memory kept when freed; a
+    user's own allocator settings are left alone."""
+    env = {k: v for k, v in os.environ.items() if k not in heap._USER_SETTINGS}
+    out = subprocess.run(
+        [sys.executable, "-c", _THRESHOLD_PROBE, mode],
+        capture_output=True, text=True, check=True, env={**env, **environment},
+        cwd=Path(__file__).resolve().parents[2],
+    )  # fmt: skip
+    assert out.stdout.split() == said
