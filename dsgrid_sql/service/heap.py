@@ -83,23 +83,26 @@ _malloc_trim, _mallinfo2, _mallopt = _load_glibc()
 # glibc's mallopt parameters (malloc.h), and the value both thresholds are fixed at.
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
-MMAP_THRESHOLD = 128 * 1024
+MMAP_THRESHOLD = 1024 * 1024
 # A user's own allocator settings win over ours.
 _USER_SETTINGS = ("GLIBC_TUNABLES", "MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_")
 
 
 def fix_allocator_thresholds() -> bool:
-    """Keep glibc's mmap and trim thresholds at 128 KiB for the process's life; False when
+    """Keep glibc's mmap and trim thresholds at 1 MiB for the process's life; False when
     nothing was done (another C library, or the environment sets them).
 
     glibc serves a block above the mmap threshold with a mapping of its own, returned to the
     system when freed, but it raises the threshold (up to 32 MiB) each time such a block is
-    freed. Past the first large result, the server's blocks of a few hundred KiB (query
-    buffers, Arrow batches converted, DuckDB's allocations) came from the arenas instead,
-    between small long-lived objects, and the arenas' free space grew with every registry
-    version: in a 30-minute soak glibc kept +364 MB/hour free and RSS rose +440 MB/hour
-    while the memory in use rose +51. Setting a threshold fixes it (no more raising), and a
-    trim threshold at the same size returns an arena's free top promptly (issue 20)."""
+    freed. Past the first large result, the server's blocks of one to a few MiB (query
+    buffers, batches converted, DuckDB's allocations) came from the arenas instead, between
+    small long-lived objects, and the arenas' free space grew with every registry version.
+    Setting a threshold fixes it (no more raising); a trim threshold of the same size
+    returns an arena's free top promptly (issue 20). 10-minute soaks, a version every 3 s
+    (bench/results/2026-12-04-time-windows-and-memory.md): glibc's free space +297 MB/hour
+    as glibc sets it, +25 fixed at 128 KiB and +32 at 1 MiB; 128 KiB also cost a fifth of
+    the queries per second (a mapping, and its page faults, for every block of 128 KiB),
+    1 MiB nothing measurable."""
     if _mallopt is None or any(name in os.environ for name in _USER_SETTINGS):
         return False
     return bool(_mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(

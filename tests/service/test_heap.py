@@ -88,8 +88,8 @@ libc.malloc.restype, libc.malloc.argtypes = ctypes.c_void_p, [ctypes.c_size_t]
 libc.free.argtypes = [ctypes.c_void_p]
 libc.free(libc.malloc(8 << 20))  # a large block freed: glibc raises its mmap threshold
 before = heap._mallinfo2().hblkhd
-block = libc.malloc(512 << 10)
-print(heap._mallinfo2().hblkhd - before >= 512 << 10)  # a mapping of its own
+block = libc.malloc(2 << 20)
+print(heap._mallinfo2().hblkhd - before >= 2 << 20)  # a mapping of its own
 """
 
 
@@ -102,15 +102,15 @@ print(heap._mallinfo2().hblkhd - before >= 512 << 10)  # a mapping of its own
     [
         ("plain", {}, ["None", "False"]),  # glibc's own: the block comes from an arena
         ("fixed", {}, ["True", "True"]),
-        ("fixed", {"MALLOC_MMAP_THRESHOLD_": "1048576"}, ["False", "False"]),  # the user's 1 MiB
+        ("fixed", {"MALLOC_MMAP_THRESHOLD_": "4194304"}, ["False", "False"]),  # the user's 4 MiB
     ],
 )
 def test_blocks_past_the_threshold_stay_mappings_returned_when_freed(
     mode: str, environment: dict[str, str], said: list[str]
 ) -> None:
     """What a server sets at start (ServerCore): after a large block was freed, a block of
-    a few hundred KiB is still a mapping of its own, not arena memory kept when freed; a
-    user's own allocator settings are left alone."""
+    a few MiB is still a mapping of its own, not arena memory kept when freed; a user's own
+    allocator settings are left alone."""
     env = {k: v for k, v in os.environ.items() if k not in heap._USER_SETTINGS}
     out = subprocess.run(
         [sys.executable, "-c", _THRESHOLD_PROBE, mode],
