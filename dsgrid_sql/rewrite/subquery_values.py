@@ -212,6 +212,8 @@ class JoinCandidate:
     select: exp.Select
     table: Table  # the data table
     keys: tuple[tuple[exp.Column, str], ...]  # (data column node, the subquery's column)
+    query: exp.Select  # what is read first: the derived table's, or the CTE's
+    cte: exp.CTE | None = None  # the CTE the join names (WITH top AS (…) … JOIN top t)
 
 
 def join_candidates(
@@ -222,15 +224,22 @@ def join_candidates(
     found: list[JoinCandidate] = []
     for joined in data_joins(scopes):
         join, derived = joined.join, joined.join.this
-        if not isinstance(derived, exp.Subquery) or not derived.alias:
+        cte = _cte_named(joined.select, derived)
+        if cte is not None:
+            query, alias = cte.this, derived.alias_or_name
+        elif isinstance(derived, exp.Subquery) and derived.alias:
+            query, alias = derived.this, derived.alias
+        else:
             continue
         if join.side or join.kind.upper() not in ("", "INNER"):
             continue
         if any(join.args.get(k) for k in ("using", "method", "match_condition")):
             continue
-        if not _self_contained(derived, joined.scope, catalog_tables):
+        if not isinstance(query, exp.Select) or not _self_contained(
+            query, joined.scope, catalog_tables
+        ):
             continue
-        if not _plain_columns(derived.this, schema):
+        if not _plain_columns(query, schema):
             continue  # read first, its answer could not be read back as a table
         keys = []
         for part in conjuncts(join.args["on"]) if join.args.get("on") else []:
@@ -241,14 +250,48 @@ def join_candidates(
                     isinstance(left, exp.Column)
                     and isinstance(right, exp.Column)
                     and left.table == joined.source.alias
-                    and right.table == derived.alias
+                    and right.table == alias
                 ):
                     column = joined.data.find_column(left.name)
                     if column is not None and column.role in _ROLES | {ColumnRole.TIME}:
                         keys.append((left, right.name))
         if keys:
-            found.append(JoinCandidate(join, joined.select, joined.data, tuple(keys)))
+            found.append(JoinCandidate(join, joined.select, joined.data, tuple(keys), query, cte))
     return found
+
+
+def _cte_named(select: exp.Select, node: exp.Expression) -> exp.CTE | None:
+    """The CTE a joined table reference names: of the nearest WITH around ``select`` that
+    defines its name (an unqualified name, as a CTE is referred to)."""
+    if not isinstance(node, exp.Table) or node.args.get("db") or node.args.get("catalog"):
+        return None
+    scope_node: exp.Expression | None = select
+    while scope_node is not None:
+        with_ = scope_node.args.get("with_") if isinstance(scope_node, exp.Query) else None
+        if isinstance(with_, exp.With):
+            for cte in with_.expressions:
+                if cte.alias == node.name:
+                    return cte
+        scope_node = scope_node.parent
+    return None
+
+
+def _unused_cte_removed(cte: exp.CTE) -> bool:
+    """Take a CTE out of its WITH when nothing of the statement reads it any more."""
+    with_ = cte.parent
+    query = with_.parent if with_ is not None else None
+    if not isinstance(with_, exp.With) or query is None:
+        return False
+    named = [
+        t for t in query.find_all(exp.Table)
+        if t.name == cte.alias and not t.args.get("db") and not inside(t, cte)
+    ]  # fmt: skip
+    if named:
+        return False
+    cte.pop()
+    if not with_.expressions:
+        with_.pop()
+    return True
 
 
 _PLAIN = exp.DataType.TEXT_TYPES | exp.DataType.NUMERIC_TYPES
@@ -270,7 +313,7 @@ def read_join_first(
     """Run the joined subquery, read its answer as a table, and add the filters its keys
     imply; None (nothing changed) where the answer is too long or of other types."""
     derived = candidate.join.this
-    answer = read_query(_capped(derived.this, dialect))
+    answer = read_query(_capped(candidate.query, dialect))
     names = [n.lower() for n in answer.column_names]
     if (
         answer.num_rows > MAX_ROWS
@@ -279,8 +322,14 @@ def read_join_first(
     ):
         return None
     table = ArrowInput.of("rows", answer)
-    alias = derived.args["alias"].copy()
+    alias = (
+        derived.args["alias"].copy()
+        if derived.args.get("alias")
+        else exp.TableAlias(this=exp.to_identifier(derived.name))
+    )
     candidate.join.set("this", exp.Table(this=exp.to_identifier(table.name), alias=alias))
+    if candidate.cte is not None:
+        _unused_cte_removed(candidate.cte)
     pushed = []
     for column, name in candidate.keys:
         if name.lower() not in names:
@@ -303,8 +352,9 @@ def read_join_first(
         candidate.select.where(implied, copy=False)
         pushed.append(f"{column.name} ({_count(len(literals), 'value')})")
     rows = _count(answer.num_rows, "row")
+    what = f"{candidate.cte.alias} (a CTE)" if candidate.cte is not None else "(SELECT …)"
     sentence = (
-        f"{candidate.table.qualified_name}: JOIN (SELECT …) {alias.name} read first ({rows})"
+        f"{candidate.table.qualified_name}: JOIN {what} {alias.name} read first ({rows})"
         + (f", its keys pushed below the mappings as lists: {', '.join(pushed)}" if pushed else "")
     )
     return Answer(sentence, table)

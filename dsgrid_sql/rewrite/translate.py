@@ -310,7 +310,11 @@ def _subqueries_read_first(
             answer = subquery_values.read_join_first(joined, ctx.dialect, read_query)
             if answer is not None:
                 said.append(answer)
-                ctx.drop_bindings_inside([derived])
+                # A CTE still read elsewhere keeps its bindings (it is planned there).
+                taken = (
+                    joined.cte if joined.cte is not None and joined.cte.parent is None else None
+                )
+                ctx.drop_bindings_inside([derived] if taken is None else [derived, taken])
     return said
 
 

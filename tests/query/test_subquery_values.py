@@ -152,6 +152,34 @@ def test_instants_in_the_answer_are_read_first_and_narrow_the_scans(demo: Sessio
     assert narrowed[1].count(":00:00") == len(hours)  # period-beginning: the hours themselves
 
 
+TOP = (
+    f"SELECT scenario, timestamp FROM (SELECT scenario, timestamp, ROW_NUMBER() OVER ("
+    f"PARTITION BY scenario ORDER BY SUM(value) DESC) AS rn FROM {D} GROUP BY 1, 2) "
+    "WHERE rn <= 5"
+)
+
+
+@pytest.mark.parametrize(
+    ("sql", "kept"),
+    [
+        # As analysts write it: the top hours a CTE, joined back.
+        (f"WITH top AS ({TOP}) SELECT d.scenario, d.timestamp, d.us_states, SUM(d.value) AS v "
+         f"FROM {D} d JOIN top t ON d.scenario = t.scenario AND d.timestamp = t.timestamp "
+         "GROUP BY ALL", False),
+        # The CTE read again elsewhere: it stays for that reader.
+        (f"WITH top AS ({TOP}) SELECT d.scenario, SUM(d.value) AS v, (SELECT COUNT(*) FROM "
+         f"top) AS n FROM {D} d JOIN top ON d.scenario = top.scenario "
+         "AND d.timestamp = top.timestamp GROUP BY ALL", True),
+    ],
+)  # fmt: skip
+def test_a_joined_cte_is_read_first(demo: Session, sql: str, kept: bool) -> None:
+    (said,) = _check(demo, sql, "(a CTE)")
+    assert said.startswith("dsgrid_demo.data: JOIN top (a CTE) ")
+    assert "timestamp (" in said
+    engine_sql = demo.translate(sql).sql
+    assert ("WITH" in engine_sql.split("SELECT")[0]) is kept
+
+
 @pytest.mark.parametrize("sql", JOINED_KEPT)
 def test_other_joined_subqueries_stay(demo: Session, sql: str) -> None:
     assert _check(demo, sql, JOIN_SAID) == []
