@@ -39,6 +39,7 @@ _INSTANT_TYPES = {
     exp.DataType.Type.TIMESTAMPLTZ,
     exp.DataType.Type.TIMESTAMPNTZ,
 }
+_WALL_CLOCK_TYPES = {exp.DataType.Type.TIMESTAMP, exp.DataType.Type.TIMESTAMPNTZ}
 
 
 @dataclass(frozen=True)
@@ -132,9 +133,11 @@ _MIRRORED: dict[type[exp.Expression], type[exp.Expression]] = {
 def instant(node: exp.Expression | None) -> int | None:
     """A string literal (or one cast to a timestamp type) as UTC microseconds, read as the
     engines read it in the session's zone (UTC); None for anything else."""
+    wall_clock = False
     if isinstance(node, exp.Cast):
         if not node.to.is_type(*_INSTANT_TYPES):
             return None
+        wall_clock = node.to.is_type(*_WALL_CLOCK_TYPES)
         node = node.this
     if not isinstance(node, exp.Literal) or not node.is_string:
         return None
@@ -142,6 +145,8 @@ def instant(node: exp.Expression | None) -> int | None:
         parsed = datetime.fromisoformat(node.this.strip())
     except ValueError:
         return None
+    if wall_clock and parsed.tzinfo is not None:
+        return None  # an offset cast to a wall clock: engines differ on what they keep of it
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
     return _micros(parsed)
