@@ -82,9 +82,6 @@ class TimeWindow:
         merged = _merged(out)
         return merged if len(merged) <= MAX_SPANS else None
 
-    def shown(self) -> str:
-        return ", ".join(shown_span(s) for s in self.spans) or "nothing"
-
 
 def window_of(predicate: exp.Expression, column: exp.Expression) -> TimeWindow | None:
     """The window a comparison of ``column`` (a node of ``predicate``) with instant literals
