@@ -125,6 +125,9 @@ def _listable(kind: pa.DataType) -> bool:
 class Answer:
     sentence: str  # for EXPLAIN
     table: ArrowInput | None  # the answer as a table the query reads, when too long a list
+    # The parts the statement no longer holds (the subquery; a CTE nothing else reads):
+    # their tables are read no more.
+    gone: tuple[exp.Expression, ...]
 
 
 def read_first(
@@ -145,14 +148,14 @@ def read_first(
         table = ArrowInput.of("values", pa.table({_VALUE: answer}))
         read = exp.select(exp.column(_VALUE, quoted=True)).from_(exp.to_table(table.name))
         candidate.node.set("query", exp.Subquery(this=read))
-        return Answer(f"{head} ({count}), read as a table", table)
+        return Answer(f"{head} ({count}), read as a table", table, (query,))
     values = answer.to_pylist()
     if values:
         listed = [exp.Null() if v is None else exp.Literal.string(v) for v in values]
         candidate.node.replace(exp.In(this=column.copy(), expressions=listed))
     else:
         candidate.node.replace(exp.false())
-    return Answer(f"{head} ({count}), pushed below the mappings as a list", None)
+    return Answer(f"{head} ({count}), pushed below the mappings as a list", None, (query,))
 
 
 _VALUE = "v"
@@ -235,9 +238,7 @@ def join_candidates(
             continue
         if any(join.args.get(k) for k in ("using", "method", "match_condition")):
             continue
-        if not isinstance(query, exp.Select) or not _self_contained(
-            query, joined.scope, catalog_tables
-        ):
+        if not _self_contained(query, joined.scope, catalog_tables):
             continue
         if not _plain_columns(query, schema):
             continue  # read first, its answer could not be read back as a table
@@ -276,7 +277,7 @@ def _cte_named(select: exp.Select, node: exp.Expression) -> exp.CTE | None:
     return None
 
 
-def _unused_cte_removed(cte: exp.CTE) -> bool:
+def _removed_if_unused(cte: exp.CTE) -> bool:
     """Take a CTE out of its WITH when nothing of the statement reads it any more."""
     with_ = cte.parent
     query = with_.parent if with_ is not None else None
@@ -328,8 +329,9 @@ def read_join_first(
         else exp.TableAlias(this=exp.to_identifier(derived.name))
     )
     candidate.join.set("this", exp.Table(this=exp.to_identifier(table.name), alias=alias))
-    if candidate.cte is not None:
-        _unused_cte_removed(candidate.cte)
+    gone: tuple[exp.Expression, ...] = (derived,)
+    if candidate.cte is not None and _removed_if_unused(candidate.cte):
+        gone += (candidate.cte,)
     pushed = []
     for column, name in candidate.keys:
         if name.lower() not in names:
@@ -357,4 +359,4 @@ def read_join_first(
         f"{candidate.table.qualified_name}: JOIN {what} {alias.name} read first ({rows})"
         + (f", its keys pushed below the mappings as lists: {', '.join(pushed)}" if pushed else "")
     )
-    return Answer(sentence, table)
+    return Answer(sentence, table, gone)

@@ -296,25 +296,19 @@ def _subqueries_read_first(
     catalog_tables = {id(b.node) for b in ctx.bindings}
     scopes = bind.tables_by_scope(statement, ctx)
     for candidate in subquery_values.candidates(scopes, catalog_tables):
-        query = candidate.node.args["query"]
         if large(candidate.table):
             answer = subquery_values.read_first(candidate, ctx.dialect, read_query)
             if answer is not None:
                 said.append(answer)
-                ctx.drop_bindings_inside([query])
+                ctx.drop_bindings_inside(answer.gone)
     schema = bind.bound_schema(ctx)
     scopes = bind.tables_by_scope(statement, ctx)
     for joined in subquery_values.join_candidates(scopes, catalog_tables, schema):
-        derived = joined.join.this
         if large(joined.table):
             answer = subquery_values.read_join_first(joined, ctx.dialect, read_query)
             if answer is not None:
                 said.append(answer)
-                # A CTE still read elsewhere keeps its bindings (it is planned there).
-                taken = (
-                    joined.cte if joined.cte is not None and joined.cte.parent is None else None
-                )
-                ctx.drop_bindings_inside([derived] if taken is None else [derived, taken])
+                ctx.drop_bindings_inside(answer.gone)
     return said
 
 
