@@ -45,7 +45,7 @@ def explain_text(translation: Translation) -> str:
             if dataset_plan.time_filter is not None:
                 spans = ", ".join(shown_span(s) for s in dataset_plan.time_filter)
                 lines.append(
-                    f"    pushed filter: stored time within {spans or 'nothing'} (the project "
+                    f"    pushed filter: stored time within {spans} (the project "
                     "instants the query's filter on time keeps, mapped back)"
                 )
             if (

@@ -256,10 +256,10 @@ def build_dataset_plan(
             )
         )
 
-    # Column name → (alias, stored as a string), table first (Schema.names is a new list
-    # on every call, and a plan asks a dozen times).
+    # Column name → (alias, Arrow type), table first (Schema.names is a new list on every
+    # call, and a plan asks a dozen times).
     stored_columns = {
-        f.name: (alias, pa.types.is_string(f.type))
+        f.name: (alias, f.type)
         for alias, schema in (("l", lookup_schema), ("t", table_schema))
         if schema is not None
         for f in schema
@@ -272,7 +272,7 @@ def build_dataset_plan(
         if found is None:
             return None
         column: exp.Expression = col(name, found[0])
-        if dimension and not found[1]:
+        if dimension and not pa.types.is_string(found[1]):
             column = exp.cast(column, sql_type("VARCHAR"))
         return column
 
@@ -568,13 +568,8 @@ def build_dataset_plan(
 
     if time_window is not None and isinstance(plan.time, DatetimeShift) and time_columns:
         # Only instants stored as such (a timestamp column) are compared with instants.
-        raw = stored(time_columns[0])
-        stored_type = next(
-            (s.field(time_columns[0]).type for s in (table_schema, lookup_schema)
-             if s is not None and time_columns[0] in s.names),
-            None,
-        )  # fmt: skip
-        if raw is not None and stored_type is not None and pa.types.is_timestamp(stored_type):
+        raw, found = stored(time_columns[0]), stored_columns.get(time_columns[0])
+        if raw is not None and found is not None and pa.types.is_timestamp(found[1]):
             plan.time_filter = time_window.stored(plan.time)
             if plan.time_filter == ():
                 plan.empty_reason = "no timestamp passes the filters"

@@ -75,10 +75,10 @@ class TimeWindow:
             # wrap, below start plus it; each piece's m in the span, then s = m - shift.
             pieces = (
                 (max(start, low), min(end, high)),
-                (max(end + 1, _add(low, wrap)), _add(high, wrap)),
-                (_add(low, -wrap), min(start - 1, _add(high, -wrap))),
+                (max(end + 1, low + wrap), high + wrap),
+                (low - wrap, min(start - 1, high - wrap)),
             )
-            out += [(_add(a, -shift), _add(b, -shift)) for a, b in pieces if a <= b]
+            out += [(a - shift, b - shift) for a, b in pieces if a <= b]
         merged = _merged(out)
         return merged if len(merged) <= MAX_SPANS else None
 
@@ -150,23 +150,18 @@ def instant(node: exp.Expression | None) -> int | None:
 
 
 def stored_condition(column: exp.Expression, spans: tuple[Span, ...]) -> exp.Expression:
-    """``column`` (a stored instant) within ``spans``: one IN list of the single instants,
-    and a range per longer span."""
+    """``column`` (a stored instant) within ``spans`` (bounded, as ``TimeWindow.stored``
+    gives them, and at least one): one IN list of the single instants, and a range per
+    longer span."""
     points = [literal(low) for low, high in spans if low == high]
     terms: list[exp.Expression] = []
     if points:
         terms.append(exp.In(this=column.copy(), expressions=points))
-    for low, high in spans:
-        if low == high:
-            continue
-        if low <= LOW:
-            terms.append(exp.LTE(this=column.copy(), expression=literal(high)))
-        elif high >= HIGH:
-            terms.append(exp.GTE(this=column.copy(), expression=literal(low)))
-        else:
-            terms.append(exp.Between(this=column.copy(), low=literal(low), high=literal(high)))
-    if not terms:
-        return exp.false()
+    terms += [
+        exp.Between(this=column.copy(), low=literal(low), high=literal(high))
+        for low, high in spans
+        if low != high
+    ]
     condition = terms[0]
     for term in terms[1:]:
         condition = exp.Or(this=condition, expression=term)
@@ -179,14 +174,9 @@ def literal(micros: int) -> exp.Expression:
 
 
 def shown_span(span: Span) -> str:
+    """A stored span for EXPLAIN (bounded, as ``TimeWindow.stored`` gives them)."""
     low, high = span
-    if low == high:
-        return _shown(low)
-    if low <= LOW:
-        return f"up to {_shown(high)}"
-    if high >= HIGH:
-        return f"from {_shown(low)}"
-    return f"{_shown(low)} to {_shown(high)}"
+    return _shown(low) if low == high else f"{_shown(low)} to {_shown(high)}"
 
 
 def _shown(micros: int) -> str:
@@ -195,13 +185,6 @@ def _shown(micros: int) -> str:
 
 def _micros(instant: datetime) -> int:
     return (instant - _EPOCH) // _US
-
-
-def _add(value: int, delta: int) -> int:
-    """An end plus a shift; unbounded ends stay unbounded."""
-    if value <= LOW or value >= HIGH:
-        return value
-    return value + delta
 
 
 def _merged(spans: list[Span]) -> tuple[Span, ...]:
