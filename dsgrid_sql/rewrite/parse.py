@@ -214,8 +214,8 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
             position=position_at(text, 0, len(statement.name)),
         )
     check_time()
-    ranges.register((read,))  # a Ranges made below may be shown in the query's dialect
-    balance_connectors(statement)
+    if balance_connectors(statement):
+        ranges.register((read,))  # its chains of ranges may be shown in the query's dialect
     return statement
 
 
@@ -223,7 +223,7 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
 BALANCE_AT = 16
 
 
-def balance_connectors(tree: exp.Expression) -> None:
+def balance_connectors(tree: exp.Expression) -> bool:
     """Rebuild long AND / OR chains (``a OR b OR c ...``, which parse left-deep: one level
     per term) as balanced trees of the same terms in the same order.
 
@@ -231,15 +231,19 @@ def balance_connectors(tree: exp.Expression) -> None:
     n comparisons costs n² steps: 3,000 ORs took 10 s to bind. AND and OR are associative in
     SQL's three-valued logic, so only the grouping changes, never the result; the depth
     becomes log₂ n. Arithmetic chains are left alone: regrouping a floating-point sum can
-    change its last bits."""
+    change its last bits. True when a chain of ranges was gathered (ranges.py)."""
+    gathered = False
     for node in list(tree.find_all(exp.And, exp.Or)):
         if type(node.parent) is type(node):
             continue  # a link inside a chain: its head rebuilds the whole chain
         terms = _chain_terms(node)
         if len(terms) >= BALANCE_AT:
             terms = _comparisons_as_lists(terms, exp.EQ if isinstance(node, exp.Or) else exp.NEQ)
+            count = len(terms)
             terms = ranges.as_ranges(terms, negated=isinstance(node, exp.And))
+            gathered = gathered or len(terms) < count
             node.replace(_balanced(type(node), terms) if len(terms) > 1 else terms[0])
+    return gathered
 
 
 def _comparisons_as_lists(
