@@ -52,6 +52,7 @@ from .time_mapping import (
     plan_time_mapping,
 )
 from .time_window import TimeWindow, stored_condition
+from .time_window import literal as instant_literal
 from .units import unit_factor
 
 VALUE = "value"
@@ -91,9 +92,9 @@ def sql_type(name: str) -> exp.DataType:
     return built.copy()
 
 
-def timestamp_literal(instant: object) -> exp.Expression:
-    text = instant.strftime("%Y-%m-%d %H:%M:%S+00:00")  # type: ignore[attr-defined]
-    return exp.cast(string(text), sql_type("TIMESTAMPTZ"))
+def timestamp_literal(instant: datetime) -> exp.Expression:
+    """A UTC instant as a TIMESTAMPTZ literal (time_window.literal writes every one)."""
+    return instant_literal((instant - _EPOCH) // timedelta(microseconds=1))
 
 
 @dataclass(frozen=True)
