@@ -268,9 +268,7 @@ def _comparisons_as_lists(
             kept.append(term)
             continue
         column, value = pair
-        # The column as written (its parts, quoted or not), without generating SQL per term.
-        name = tuple((part.this, bool(part.args.get("quoted"))) for part in column.parts)
-        key = (name, value.is_string)
+        key = (ranges.written_name(column), value.is_string)
         found = lists.get(key)
         if found is None:
             found = lists[key] = exp.In(this=column, expressions=[])

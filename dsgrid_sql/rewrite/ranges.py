@@ -98,8 +98,13 @@ def _number_range(term: exp.Expression) -> tuple[tuple[object, ...], str] | None
     low, high = _number_text(term.args.get("low")), _number_text(term.args.get("high"))
     if low is None or high is None:
         return None
-    name = tuple((part.this, bool(part.args.get("quoted"))) for part in column.parts)
-    return name, f"{low}:{high}"
+    return written_name(column), f"{low}:{high}"
+
+
+def written_name(column: exp.Column) -> tuple[tuple[str, bool], ...]:
+    """A column as written (its parts, quoted or not), without generating SQL per term: the
+    key long chains are gathered by, here and in parse.py's lists."""
+    return tuple((part.this, bool(part.args.get("quoted"))) for part in column.parts)
 
 
 def _number_text(node: exp.Expression | None) -> str | None:
