@@ -75,6 +75,7 @@ class Catalog:
         *,
         source: RegistrySource | None = None,
         storage_options: StorageOptions | None = None,
+        previous: Catalog | None = None,
     ):
         self._db = db
         self.name = name
@@ -85,7 +86,7 @@ class Catalog:
         self.storage_options = storage_options or StorageOptions()
         self.data_root = data_root
         self.key_values = db.key_values()
-        self._store = ModelStore(db)
+        self._store = ModelStore(db, None if previous is None else previous._store)
         self._projects: dict[tuple[str, str], Project] = {}
         # By (project id, version): None is the current version, whose schemas are listed.
         self._tables: dict[tuple[str, str | None], dict[str, dict[str, Table]]] = {}
@@ -104,7 +105,8 @@ class Catalog:
         """Open a registry by its ``registry.db``, its folder, a ``sqlite:///`` URL, or an
         ``s3://`` URL of either (fetched into a local cache; ``storage_options`` say how to
         reach the store, beside the standard AWS environment variables). ``previous``, the
-        catalog of the same registry this one replaces, lends the JSON text of unchanged rows."""
+        catalog of the same registry this one replaces, lends the JSON text of unchanged rows
+        and what was read from them for VERSION AS OF (each project version's datasets)."""
         options = StorageOptions.parse(storage_options)
         source = locate_registry(location, options)
         db = RegistryDatabase(source.local, previous=None if previous is None else previous._db)
@@ -112,7 +114,9 @@ class Catalog:
             data_root = resolve_data_root(
                 source.location, db.key_values().get("data_path"), data_path, options
             )
-            return cls(db, data_root, name, source=source, storage_options=options)
+            return cls(
+                db, data_root, name, source=source, storage_options=options, previous=previous
+            )
         except BaseException:
             db.close()
             raise

@@ -33,7 +33,7 @@ MODEL_TYPES = ("project", "dataset", "dimension", "dimension_mapping")
 class ModelStore:
     """Models by (type, id, version), with the current version of each (type, id)."""
 
-    def __init__(self, db: RegistryDatabase) -> None:
+    def __init__(self, db: RegistryDatabase, previous: ModelStore | None = None) -> None:
         self._db = db
         self._rows: dict[tuple[str, str, str], ModelRow] = {}
         self._by_row_id: dict[int, ModelRow] = {}
@@ -51,6 +51,16 @@ class ModelStore:
                 self._current[key] = row.version
         self._parsed: dict[tuple[str, str, str], Any] = {}
         self._project_datasets: dict[str, list[tuple[str, tuple[tuple[str, str], ...]]]] = {}
+        # (project id, version) -> (the row's JSON text, its datasets): what project_datasets
+        # read, kept beside the text it was read from and lent to the store of the next
+        # snapshot, which takes the entries whose row it shares unchanged (the same text
+        # object, RegistryDatabase's reuse). A server replaces its catalog with every
+        # registration, and each rebuilt the index by validating every project version:
+        # 0.25 s at 300 versions, per catalog, on the first VERSION AS OF read of each (the
+        # soak's queries per second fell 76 -> 20 over 30 minutes as versions accumulated).
+        self._dataset_lists: dict[tuple[str, str], tuple[object, tuple[tuple[str, str], ...]]] = (
+            {} if previous is None else previous._lend_dataset_lists(self._rows)
+        )
         self._registration_times: dict[int, str] | None = None
 
     def registered_at(self, model_type: str, model_id: str, version: str) -> str:
@@ -139,12 +149,31 @@ class ModelStore:
         if index is None:
             index = []
             for version in self.versions("project", project_id):
-                model = self._parse(
-                    "project", project_id, version, ProjectModel.from_json, keep=False
-                )
-                index.append((version, tuple((e.dataset_id, e.version) for e in model.datasets)))
+                text = self.row("project", project_id, version).text
+                known = self._dataset_lists.get((project_id, version))
+                if known is not None and known[0] is text:
+                    datasets = known[1]
+                else:
+                    model = self._parse(
+                        "project", project_id, version, ProjectModel.from_json, keep=False
+                    )
+                    datasets = tuple((e.dataset_id, e.version) for e in model.datasets)
+                    self._dataset_lists[(project_id, version)] = (text, datasets)
+                index.append((version, datasets))
             self._project_datasets[project_id] = index
         return index
+
+    def _lend_dataset_lists(
+        self, rows: dict[tuple[str, str, str], ModelRow]
+    ) -> dict[tuple[str, str], tuple[object, tuple[tuple[str, str], ...]]]:
+        """The dataset lists this store read whose rows ``rows`` (the next snapshot's) hold
+        with the same text."""
+        lent = {}
+        for (project_id, version), entry in self._dataset_lists.items():
+            row = rows.get(("project", project_id, version))
+            if row is not None and row.text is entry[0]:
+                lent[(project_id, version)] = entry
+        return lent
 
     def _parse(
         self, model_type: str, model_id: str, version: str | None, parse: Any, keep: bool = True

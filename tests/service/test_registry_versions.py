@@ -188,6 +188,58 @@ def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Pa
     assert {i: _text(row) for i, row in rows.items()} == stored
 
 
+def test_a_new_registry_version_reads_only_new_project_versions_for_version_as_of(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A dataset read at a version looks up the project version naming it, through every
+    project version's dataset list. A server replaces its catalog at every registration: the
+    new catalog takes the lists of rows it shares with the one before and validates only the
+    project versions whose text it does not share (the new one, and the one it replaced,
+    now packed), not all of them again."""
+    from dsgrid_sql.catalog import Catalog
+    from dsgrid_sql.catalog.models import ProjectModel
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+    for k in range(1, 6):
+        register_dataset_update(registry, 1 + k / 100)
+    parsed: list[str] = []
+    original = ProjectModel.from_json.__func__  # type: ignore[attr-defined]
+
+    def counted(cls, data):  # type: ignore[no-untyped-def]
+        parsed.append(data["version"])
+        return original(cls, data)
+
+    monkeypatch.setattr(ProjectModel, "from_json", classmethod(counted))
+    dataset = "dsgrid_demo_commercial"
+    first = Catalog.open(registry)
+    # The generator's project has versions 1.0.0-1.3.0 before the first update (1.4.0).
+    assert first.project_version_with_dataset("dsgrid_demo", dataset, "1.3.0") == "1.6.0"
+    assert len(parsed) == 9  # every project version, once
+
+    register_dataset_update(registry, 1.06)
+    parsed.clear()
+    second = Catalog.open(registry, previous=first)
+    for version, project_version in (("1.0.0", "1.3.0"), ("1.3.0", "1.6.0"), ("1.6.0", "1.9.0")):
+        found = second.project_version_with_dataset("dsgrid_demo", dataset, version)
+        assert found == project_version
+    assert sorted(parsed) == ["1.8.0", "1.9.0"]  # the one replaced (now packed), the new one
+    fresh = Catalog.open(registry)
+    assert fresh._store.project_datasets("dsgrid_demo") == second._store.project_datasets(
+        "dsgrid_demo"
+    )
+
+    # The file replaced by another registry's (the same row ids, other JSON): nothing lent.
+    other = generate_registry(
+        tmp_path / "other", GeneratorSpec(counties=4, hours=24, datasets=3)
+    ).path
+    parsed.clear()
+    different = Catalog.open(other, previous=second)
+    assert different.project_version_with_dataset("dsgrid_demo", dataset, "1.0.0") == "1.3.0"
+    assert sorted(parsed) == ["1.0.0", "1.1.0", "1.2.0", "1.3.0"]
+
+
 def _text(row) -> str:  # type: ignore[no-untyped-def]
     text = row.text
     return text.unpacked().decode() if isinstance(text, Packed) else text
