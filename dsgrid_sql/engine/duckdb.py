@@ -34,6 +34,14 @@ from .results import naming
 # Seconds close() waits for a query still planning (DuckDB plans a 30,000-term OR chain for
 # tens of seconds on a loaded machine).
 CLOSE_WAIT_S = 120.0
+# DuckDB optimizer passes the engine turns off (where this DuckDB has them).
+# ``partitioned_execution`` splits an aggregate grouped by a column the Parquet statistics
+# range over (a county id, say) into one scan per range of it, and each scan reads the whole
+# file when its row groups do not hold separate ranges, as dsgrid's files rarely do: at 100M
+# rows the residential scan summed by county under a model-year filter read 16.7 M rows seven
+# times over (3.8 GB) in 1.6 s, against 0.27 s read once (issue 21;
+# bench/results/2026-12-04-partitioned-execution.md).
+DISABLED_OPTIMIZERS = ("partitioned_execution",)
 
 
 class DuckDBEngine(Engine):
@@ -50,6 +58,7 @@ class DuckDBEngine(Engine):
         super().__init__(result_cache_mb)
         self._conn = duckdb.connect(":memory:")
         self._conn.execute("SET TimeZone = 'UTC'")
+        _disable_optimizers(self._conn)
         if memory_limit:
             self._conn.execute(f"SET memory_limit = '{memory_limit}'")
         if threads:
@@ -349,3 +358,11 @@ def _remote_dataset(item: ParquetInput) -> Any:
         partitioning=None if single else "hive",
         partition_base_dir=None if single else path.fs_path,
     )
+
+
+def _disable_optimizers(conn: duckdb.DuckDBPyConnection) -> None:
+    """Turn off DISABLED_OPTIMIZERS, those this DuckDB has (naming an unknown pass fails)."""
+    known = {row[0] for row in conn.execute("SELECT name FROM duckdb_optimizers()").fetchall()}
+    names = [name for name in DISABLED_OPTIMIZERS if name in known]
+    if names:
+        conn.execute(f"SET disabled_optimizers = '{','.join(names)}'")
