@@ -169,7 +169,9 @@ class ModelStore:
         """The dataset lists this store read whose rows ``rows`` (the next snapshot's) hold
         with the same text."""
         lent = {}
-        for (project_id, version), entry in self._dataset_lists.items():
+        # A copy first: a query may be adding to this store's lists in another thread (list()
+        # of a dict's items runs without giving up the GIL).
+        for (project_id, version), entry in list(self._dataset_lists.items()):
             row = rows.get(("project", project_id, version))
             if row is not None and row.text is entry[0]:
                 lent[(project_id, version)] = entry
