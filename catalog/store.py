@@ -149,15 +149,16 @@ class ModelStore:
         if index is None:
             index = []
             for version in self.versions("project", project_id):
-                text = self.row("project", project_id, version).text
+                # Entries here were read from this snapshot's rows or lent for rows it shares.
                 known = self._dataset_lists.get((project_id, version))
-                if known is not None and known[0] is text:
+                if known is not None:
                     datasets = known[1]
                 else:
                     model = self._parse(
                         "project", project_id, version, ProjectModel.from_json, keep=False
                     )
                     datasets = tuple((e.dataset_id, e.version) for e in model.datasets)
+                    text = self.row("project", project_id, version).text
                     self._dataset_lists[(project_id, version)] = (text, datasets)
                 index.append((version, datasets))
             self._project_datasets[project_id] = index

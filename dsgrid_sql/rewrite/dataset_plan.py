@@ -51,7 +51,7 @@ from .time_mapping import (
     named_zone,
     plan_time_mapping,
 )
-from .time_window import TimeWindow, stored_condition
+from .time_window import TimeWindow, micros, stored_condition
 from .time_window import literal as instant_literal
 from .units import unit_factor
 
@@ -94,7 +94,7 @@ def sql_type(name: str) -> exp.DataType:
 
 def timestamp_literal(instant: datetime) -> exp.Expression:
     """A UTC instant as a TIMESTAMPTZ literal (time_window.literal writes every one)."""
-    return instant_literal((instant - _EPOCH) // timedelta(microseconds=1))
+    return instant_literal(micros(instant))
 
 
 @dataclass(frozen=True)
@@ -569,13 +569,13 @@ def build_dataset_plan(
 
     if time_window is not None and isinstance(plan.time, DatetimeShift) and time_columns:
         # Only instants stored as such (a timestamp column) are compared with instants.
-        raw, found = stored(time_columns[0]), stored_columns.get(time_columns[0])
-        if raw is not None and found is not None and pa.types.is_timestamp(found[1]):
+        found = stored_columns.get(time_columns[0])
+        if found is not None and pa.types.is_timestamp(found[1]):
             plan.time_filter = time_window.stored(plan.time)
             if plan.time_filter == ():
                 plan.empty_reason = "no timestamp passes the filters"
             elif plan.time_filter is not None:
-                where.append(stored_condition(raw, plan.time_filter))
+                where.append(stored_condition(col(time_columns[0], found[0]), plan.time_filter))
 
     # 3. The mapped load data: one row per key, summed only when keys can collide.
     if early:

@@ -62,7 +62,7 @@ class TimeWindow:
         there are too many to be worth a condition. The mapping is dataset_plan's: stored
         + shift, less the wrap above the project's end, plus it below its start (no wrap
         without a shift), then kept within the project's range."""
-        start, end = _micros(mapping.project.start), _micros(mapping.project.end)
+        start, end = micros(mapping.project.start), micros(mapping.project.end)
         shift, wrap = mapping.shift // _US, mapping.wrap // _US
         out: list[Span] = []
         # A row whose mapped time leaves the project's range is dropped by the mapping (or
@@ -146,7 +146,7 @@ def instant(node: exp.Expression | None) -> int | None:
         return None  # an offset cast to a wall clock: engines differ on what they keep of it
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return _micros(parsed)
+    return micros(parsed)
 
 
 def stored_condition(column: exp.Expression, spans: tuple[Span, ...]) -> exp.Expression:
@@ -183,7 +183,8 @@ def _shown(micros: int) -> str:
     return (_EPOCH + micros * _US).strftime("%Y-%m-%d %H:%M:%S")
 
 
-def _micros(instant: datetime) -> int:
+def micros(instant: datetime) -> int:
+    """An aware instant as microseconds since the epoch, the unit windows are kept in."""
     return (instant - _EPOCH) // _US
 
 
