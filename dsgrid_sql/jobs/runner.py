@@ -353,6 +353,12 @@ class JobRunner:
                     with self._changed:
                         current = live.record.progress or 0.0
                         live.record.progress = max(current, min(progress, 0.99))
+            try:
+                # Here rather than on a submission: the folder is looked at again (one
+                # stat per job) off the request path.
+                self.store.refresh()
+            except OSError as exc:
+                log.warning("Reading the jobs folder failed: %s", exc)
             if now - last_expiry >= self._housekeeping_s:
                 last_expiry = now
                 try:

@@ -219,6 +219,50 @@ def test_budgets(session, tmp_path: Path) -> None:  # type: ignore[no-untyped-de
     full.check_room("someone else")  # the total budget still has room
 
 
+def test_budgets_and_expiry_read_only_records_that_changed(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A server keeps a day of jobs: budgets (every submission) and expiry (every minute)
+    must not read every record each time. Another process's jobs still count."""
+    ours = JobStore(tmp_path, ttl_s=100, user_budget_bytes=10_000)
+    other = JobStore(tmp_path, ttl_s=100)  # another process on the same folder
+    finished = "2026-01-01T00:00:00+00:00"
+    for i in range(40):
+        ours.save(JobRecord(id=f"{i:032x}", owner="u", sql="x", state=JobState.SUCCEEDED,
+                            finished_at=finished, bytes=10))  # fmt: skip
+    reads: list[str] = []
+    load = JobStore.load
+
+    def counted(self: JobStore, job_id: str) -> JobRecord:
+        reads.append(job_id)
+        return load(self, job_id)
+
+    monkeypatch.setattr(JobStore, "load", counted)
+    assert ours.usage("u") == 400  # its own saves: nothing read
+    ours.refresh(force=True)
+    assert ours.usage("u") == 400 and reads == []
+
+    late = JobRecord(id="a" * 32, owner="u", sql="x", state=JobState.SUCCEEDED,
+                     finished_at="2026-01-01T00:01:00+00:00", bytes=25)  # fmt: skip
+    other.save(late)
+    reads.clear()
+    ours.refresh(force=True)
+    assert reads == [late.id] and ours.usage("u") == 425 and ours.usage() == 425
+    other.delete(late.id, "u")
+    ours.refresh(force=True)
+    assert ours.usage("u") == 400
+
+    start = seconds(finished)
+    assert start is not None
+    reads.clear()
+    assert ours.expire(start + 50) == [] and reads == []
+    assert sorted(ours.expire(start + 101)) == [f"{i:032x}" for i in range(40)]
+    assert len(reads) == 40 and ours.usage("u") == 0  # expired results are not kept
+    reads.clear()
+    assert ours.expire(start + 150) == [] and reads == []
+    assert [r.id for r in ours.records("someone else")] == [] and reads == []
+
+
 def test_records_are_replaced_whole(tmp_path: Path) -> None:
     """A reader never sees half a record: each save renames a complete file into place."""
     store = JobStore(tmp_path)
