@@ -99,6 +99,7 @@ def serve(
         **(settings or {}),
     )
     core = ServerCore(config)
+    collections = _watch_collections()
     server = FlightSqlServer(config, core)
     http = HttpServer(core, "127.0.0.1", 0)
     threading.Timer(lifetime, lambda: os._exit(3)).start()  # never outlives its caller
@@ -117,6 +118,7 @@ def serve(
             stats["reloads"] = core.catalogs.reloads
             stats["registrations"] = len(core.catalogs.current().registrations())
             stats["files"] = len(os.listdir("/proc/self/fd"))
+            stats.update(collections)
             stats.update(memory())
             stats.update(memory_parts(core))
             print(json.dumps(stats), flush=True)
@@ -126,6 +128,30 @@ def serve(
     server.close()
     core.close()
     os._exit(0)
+
+
+def _watch_collections() -> dict[str, float]:
+    """Seconds the server spent in Python's cyclic garbage collector (all generations, and
+    the full ones), kept up to date by a gc callback: the GIL is held throughout, so a
+    collection over a large heap stalls every query thread."""
+    import gc
+
+    totals = {"gc_s": 0.0, "gc_full_s": 0.0, "gc_full": 0}
+    started: dict[int, float] = {}
+
+    def callback(phase: str, info: dict[str, int]) -> None:
+        key = threading.get_ident()
+        if phase == "start":
+            started[key] = time.perf_counter()
+            return
+        seconds = time.perf_counter() - started.pop(key, time.perf_counter())
+        totals["gc_s"] += seconds
+        if info.get("generation") == 2:
+            totals["gc_full_s"] += seconds
+            totals["gc_full"] += 1
+
+    gc.callbacks.append(callback)
+    return totals
 
 
 def memory(pid: int | str = "self") -> dict[str, int]:
