@@ -14,7 +14,7 @@ from dsgrid_sql.catalog.registry import RegistrySource, locate_registry
 from dsgrid_sql.errors import one_line
 from dsgrid_sql.storage import S3Path, StorageOptions
 
-from .heap import settle_heap, settle_if_due
+from .heap import settle_heap
 
 log = logging.getLogger("dsgrid_sql.server")
 
@@ -91,8 +91,6 @@ class CatalogHolder:
         registry, outside the lock: the others keep the previous catalog meanwhile, so a
         writer holding the registry's lock never stalls the server's calls."""
         now = time.monotonic()
-        if now - self._checked >= self._poll_s:
-            settle_if_due()
         with self._lock:
             if self._reloading or now - self._checked < self._poll_s:
                 return self._catalog

@@ -8,15 +8,6 @@ moves those objects out of the collector's sight; later allocations are collecte
 Frozen objects are never collected, so when a new registry version replaces the catalog the
 heap is unfrozen, collected once (the old version's cycles go) and frozen again.
 
-A full collection walks every object the server holds (1-2 million under load: 0.3-0.5 s
-with the GIL held, every query thread stalled). A registry that gains a version every few
-seconds made that 10-20% of the server's time in a soak, growing with the heap (issue 20).
-So a replaced catalog is released at once only if the last full collection is
-FULL_COLLECTION_EVERY_S old; otherwise what is alive is frozen as it is and the full
-collection waits until that much time has passed (``settle_if_due``, on the next request). A
-catalog version is freed by reference counting when its last query ends (it holds no
-cycles); only cyclic garbage frozen meanwhile waits, one interval at most.
-
 What the server builds afterwards (the plans of the query texts it has seen, up to the plan
 cache's bound) is not frozen, and Python's default thresholds ran a full collection over it
 every ~5 new texts on a 30-dataset registry — 70–140 ms each, most of the 90th percentile.
@@ -36,10 +27,6 @@ import time
 import pyarrow as pa
 
 _lock = threading.Lock()
-# At most one full collection (unfreeze, collect, freeze) in this many seconds.
-FULL_COLLECTION_EVERY_S = 60.0
-_last_full = -float("inf")
-_full_due = False
 _trim_lock = threading.Lock()
 _last_trim = -float("inf")
 # Returning free memory walks every malloc arena (milliseconds on a large heap, holding each
@@ -51,33 +38,15 @@ YOUNG_GENERATION = 20_000
 
 def settle_heap(*, replaced: bool = False) -> None:
     """Freeze what is alive now; with ``replaced``, first release what was frozen before
-    (a catalog version that is no longer current) — now, or at the first ``settle_if_due``
-    FULL_COLLECTION_EVERY_S after the last time."""
-    global _last_full, _full_due
+    (a catalog version that is no longer current)."""
     with _lock:
-        now = time.monotonic()
-        if replaced and now - _last_full < FULL_COLLECTION_EVERY_S:
-            _full_due = True
-            gc.freeze()  # the new catalog joins the frozen heap; no walk over it
-            return
         if replaced:
             gc.unfreeze()
         gc.collect()
         gc.freeze()
-        _last_full = time.monotonic()
-        _full_due = False
         young, middle, old = gc.get_threshold()
         if young and young < YOUNG_GENERATION:  # 0: collection turned off by the embedder
             gc.set_threshold(YOUNG_GENERATION, middle, old)
-
-
-def settle_if_due() -> bool:
-    """Run the full collection a replaced catalog left waiting, once its time has come;
-    True when it ran. Cheap otherwise (a flag and a clock)."""
-    if not _full_due or time.monotonic() - _last_full < FULL_COLLECTION_EVERY_S:
-        return False
-    settle_heap(replaced=True)
-    return True
 
 
 class _MallInfo2(ctypes.Structure):
