@@ -67,7 +67,6 @@ class _Entry:
     owner: str
     state: JobState
     bytes: int
-    created_at: str
     finished: float | None
 
     @property
@@ -82,7 +81,6 @@ class _Entry:
             record.owner,
             record.state,
             record.bytes or 0,
-            record.created_at,
             seconds(record.finished_at),
         )
 
