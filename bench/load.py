@@ -8,7 +8,8 @@ the HTTP API over one ServerCore on 127.0.0.1, port 0, that stops by itself afte
 ``--lifetime`` seconds) so its
 memory is measured alone, from /proc. It answers one line commands on stdin — ``stats``
 prints its open handles (ServerState.counts() plus the engine's open query streams) and
-RSS as JSON — a test-only hook that needs nothing in the server itself.
+RSS as JSON, ``garbage`` what a full collection finds unreachable, by type — a test-only
+hook that needs nothing in the server itself.
 
 Each client is a thread with its own pyarrow.flight connection. Queries mix: metadata
 commands (GetTables, GetCatalogs, GetDbSchemas, GetSqlInfo), small aggregates, a large
@@ -122,12 +123,42 @@ def serve(
             stats.update(memory())
             stats.update(memory_parts(core))
             print(json.dumps(stats), flush=True)
+        elif command == "garbage":
+            print(json.dumps(garbage_census()), flush=True)
         elif command == "quit":
             break
     http.close()
     server.close()
     core.close()
     os._exit(0)
+
+
+def garbage_census(top: int = 25) -> dict[str, Any]:
+    """What a full collection finds unreachable now, by type (the most common ``top``), and
+    the frames that made the cycles' exceptions and coroutines: where the server's cyclic
+    garbage comes from."""
+    import collections
+    import gc
+
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        found = gc.collect()
+        garbage = list(gc.garbage)
+        gc.garbage.clear()
+    finally:
+        gc.set_debug(0)
+    types = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in garbage)
+    frames = collections.Counter(
+        f"{o.f_code.co_filename.rsplit('/', 2)[-1]}:{o.f_code.co_name}"
+        for o in garbage
+        if type(o).__name__ == "frame"
+    )
+    del garbage
+    return {
+        "unreachable": found,
+        "types": types.most_common(top),
+        "frames": frames.most_common(top),
+    }
 
 
 def _watch_collections() -> dict[str, float]:

@@ -38,9 +38,16 @@ class Lru:
     ``size`` (entries, or the sum of ``weigh(value)``); shared by threads. Also the engines'
     result-schema and result caches (engine/base.py, engine/results.py)."""
 
-    def __init__(self, size: int, weigh: Callable[[Any], int] = lambda _: 1) -> None:
+    def __init__(
+        self,
+        size: int,
+        weigh: Callable[[Any], int] = lambda _: 1,
+        on_drop: Callable[[Any], None] | None = None,
+    ) -> None:
         self._size = size
         self._weigh = weigh
+        # Called (outside the lock) with each value that makes room for newer ones.
+        self._on_drop = on_drop
         self._entries: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._total = 0
         self._lock = threading.Lock()
@@ -67,6 +74,7 @@ class Lru:
         """Keep ``value``, dropping the least recently used entries over the size; a value
         heavier than the whole size is not kept."""
         weight = self._weigh(value)
+        made_room: list[Any] = []
         with self._lock:
             old = self._entries.pop(key, None)
             if old is not None:
@@ -76,8 +84,12 @@ class Lru:
             self._entries[key] = (value, weight)
             self._total += weight
             while self._total > self._size:
-                _, (_, dropped) = self._entries.popitem(last=False)
+                _, (gone, dropped) = self._entries.popitem(last=False)
                 self._total -= dropped
+                made_room.append(gone)
+        if self._on_drop is not None:
+            for gone in made_room:
+                self._on_drop(gone)
 
     def remove(self, key: Hashable) -> None:
         """Drop the entry for ``key``, if there is one."""
@@ -105,7 +117,9 @@ class Lru:
 # its statement's tree, ~160 bytes per character of text (2.9 MB for an 18,000-character OR
 # chain): counted in entries, distinct long texts (a hostile client, a generated IN list)
 # would fill gigabytes for as long as the registry version lasts. 500,000 characters is
-# ~80 MB at most, and some 2,500 dashboard-sized texts.
+# ~80 MB at most, and some 2,500 dashboard-sized texts. A translation that makes room takes
+# its trees apart (Translation.release_trees): kept a while, its nodes have reached the
+# collector's oldest generation, whose garbage only a rare full collection finds.
 TRANSLATION_CHARS = 500_000
 
 _lock = threading.Lock()
@@ -140,7 +154,11 @@ def remembered_translation(
     with _lock:
         cache = _translations.get(catalog)
         if cache is None:
-            cache = _translations[catalog] = Lru(TRANSLATION_CHARS, weigh=lambda kept: kept[1])
+            cache = _translations[catalog] = Lru(
+                TRANSLATION_CHARS,
+                weigh=lambda kept: kept[1],
+                on_drop=lambda kept: kept[0].release_trees(),
+            )
     kept = cache.lookup(key)
     if kept is not None:
         return kept[0]  # type: ignore[no-any-return]

@@ -136,6 +136,66 @@ def test_translations_kept_per_version_are_bounded_by_their_text(
         assert len(kept._entries) < len(texts)  # the oldest long texts went
 
 
+def test_translations_dropped_from_the_cache_leave_no_cycles(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A translation the cache drops takes its trees apart, so reference counting frees them
+    at once: kept a while, they would wait in the collector's oldest generation (a stable
+    registry's server piled up millions of such nodes between full collections)."""
+    import gc
+
+    from sqlglot import exp
+
+    import dsgrid_sql
+
+    registry = generate_registry(
+        tmp_path / "registry", GeneratorSpec(counties=3, hours=24, datasets=3)
+    ).path
+
+    def text(k: int) -> str:  # ~9,000 characters, ~3,500 nodes
+        terms = " OR ".join(f"value = -{i + k / 100}" for i in range(500))
+        return f"SELECT COUNT(*) AS n FROM dsgrid_demo_residential WHERE {terms}"
+
+    def cyclic_nodes(session: dsgrid_sql.Session, texts: range) -> int:
+        """Syntax-tree nodes that only the cyclic collector frees, of translating ``texts``
+        (collected after each, as a server's young generation soon would)."""
+        gc.collect()
+        was_enabled = gc.isenabled()
+        gc.disable()
+        gc.set_debug(gc.DEBUG_SAVEALL)
+        try:
+            for k in texts:
+                session.translate(text(k))
+                gc.collect()
+            return sum(isinstance(o, exp.Expression) for o in gc.garbage)
+        finally:
+            gc.set_debug(0)
+            gc.garbage.clear()
+            if was_enabled:
+                gc.enable()
+
+    # Each catalog's cache takes the budget in force when it is first used.
+    monkeypatch.setattr(cache, "TRANSLATION_CHARS", 10_000_000)
+    with dsgrid_sql.connect(registry) as session:
+        session.translate(text(0))
+        # What translating leaves to the collector by itself (the OR chain rebalanced).
+        own = cyclic_nodes(session, range(1, 9))
+        assert len(cache._translations[session.catalog]._entries) == 9  # nothing dropped
+    monkeypatch.setattr(cache, "TRANSLATION_CHARS", 30_000)
+    with dsgrid_sql.connect(registry) as session:
+        held = session.translate(text(0))
+        explained = session.explain(text(0))
+        for k in range(1, 4):  # fills the budget: from now on each text drops the oldest
+            session.translate(text(k))
+        with_drops = cyclic_nodes(session, range(4, 12))
+        assert len(cache._translations[session.catalog]._entries) <= 4
+        # Eight ~3,500-node trees were dropped; none of their nodes waits for the collector.
+        assert with_drops <= own + 100, (with_drops, own)
+        # A translation a caller still held when it was dropped still explains.
+        assert session.explain(text(0)) == explained
+        assert "OR" in held.ast.sql()
+
+
 def test_a_new_registry_version_shares_the_rows_that_did_not_change(tmp_path: Path) -> None:
     """Each catalog snapshot holds every version's JSON, and a server keeps a few alive at
     once: the JSON texts of rows a new version did not change are the previous snapshot's,
