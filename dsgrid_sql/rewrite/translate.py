@@ -67,8 +67,8 @@ class Translation:
         return [note for plan in self.plans for note in plan.notes]
 
     def release_trees(self) -> None:
-        """Unlink this translation's own trees (the statement, and ``ast`` once built) from
-        their nodes' parents, for a translation dropped from the cache (cache.py).
+        """Unlink this translation's statement tree from its nodes' parents, for a
+        translation dropped from the cache (cache.py).
 
         A syntax tree is a cycle per node (node -> child in ``args``, child -> node in
         ``parent``), so a dropped tree waits for the cyclic collector; and one kept in the
@@ -79,12 +79,10 @@ class Translation:
         their parent links, reference counting frees them at once. Safe while another
         thread still holds the translation: its SQL is generated already, and ``ast``
         copies the statement (a copy follows ``args``, never ``parent``, and links its own
-        nodes); the plans' trees are shared and not touched (``ast`` splices in copies)."""
-        trees = [self.statement, self.__dict__.get("ast")]
-        for tree in trees:
-            if tree is not None:
-                for node in tree.walk():
-                    node.parent = None
+        nodes). ``ast`` itself, once built (EXPLAIN), is left as it is: a caller may be
+        generating SQL from it, which reads parents."""
+        for node in self.statement.walk():
+            node.parent = None
 
     @functools.cached_property
     def ast(self) -> exp.Expression:
