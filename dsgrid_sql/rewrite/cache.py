@@ -118,7 +118,7 @@ class Lru:
 # chain): counted in entries, distinct long texts (a hostile client, a generated IN list)
 # would fill gigabytes for as long as the registry version lasts. 500,000 characters is
 # ~80 MB at most, and some 2,500 dashboard-sized texts. A translation that makes room takes
-# its trees apart (Translation.release_trees): kept a while, its nodes have reached the
+# its statement tree apart (Translation.release_trees): kept a while, its nodes have reached the
 # collector's oldest generation, whose garbage only a rare full collection finds.
 TRANSLATION_CHARS = 500_000
 
