@@ -138,7 +138,9 @@ def _unpivot_clause(node: exp.Pivot, position_of) -> exp.Expression:  # type: ig
             position=position_of(columns[0] if columns else node),
         )
     into = node.args.get("into")
-    name = into.this.name if into is not None and into.this is not None else "name"
+    # ``INTO VALUE v`` without NAME parses with a flag (True), not a name, in ``this``.
+    named = into.this if into is not None else None
+    name = named.name if isinstance(named, exp.Expression) else "name"
     value_nodes = into.expressions if into is not None else []
     value = value_nodes[0].name if value_nodes else "value"
     pivot = exp.Pivot(

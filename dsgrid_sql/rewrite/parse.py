@@ -186,12 +186,17 @@ def parse_query(text: str, dialect: str) -> exp.Expression:
     check_limits(text, dialect, limits)
     _check_first_word(text)
     check_time()
+    tokens: list[Any] = []
     try:
         # sqlglot.parse in its two steps, so that a time limit is looked at between them.
         reader = sqlglot.Dialect.get_or_raise(read)
         tokens = reader.tokenize(text)
         check_time()
         statements = [s for s in reader.parser().parse(tokens, text) if s is not None]
+    except TypeError:
+        # sqlglot's parser builds an arrow ('->', '->>') before it checks that both of its
+        # operands are there, and fails as a program error when one is missing.
+        raise _missing_operand(text, tokens) from None
     except ParseError as exc:
         raise _syntax_error(text, exc.errors[0] if exc.errors else {}) from None
     except TokenError:
@@ -345,6 +350,20 @@ def _check_first_word(text: str) -> None:
     raise SqlSyntaxError(
         f"Syntax error at line {position.line}, col {position.col}: unknown statement '{word}'.",
         suggestion=close,
+        position=position,
+    )
+
+
+def _missing_operand(text: str, tokens: list[Any]) -> SqlSyntaxError:
+    """The syntax error for an operator the parser found no operand for (see parse_query),
+    at the first arrow in the text."""
+    arrow = next((t for t in tokens if t.text in ("->", "->>")), None)
+    if arrow is None:
+        return SqlSyntaxError("Syntax error: an operator lacks an operand.")
+    position = position_at(text, arrow.start, arrow.end + 1)
+    return SqlSyntaxError(
+        f"Syntax error at line {position.line}, col {position.col}: '{arrow.text}' needs an "
+        "expression on each side.",
         position=position,
     )
 

@@ -25,6 +25,13 @@ from dsgrid_sql.session import Session
             29,
         ),
         (
+            # sqlglot's parser fails on an arrow without an operand as a program error.
+            "SELECT geography FROM data WHERE geography ->",
+            errors.SqlSyntaxError,
+            "Syntax error at line 1, col 44: '->' needs an expression on each side.",
+            44,
+        ),
+        (
             "SELECT * FROM dta",
             errors.UnknownTableError,
             "Unknown table 'dta'. Did you mean 'data'?",

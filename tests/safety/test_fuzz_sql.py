@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import dsgrid_sql
-from dsgrid_sql.errors import DsgridSqlError
+from dsgrid_sql.errors import DsgridSqlError, SqlSyntaxError
 from dsgrid_sql.session import Session
 
 SEEDS = [
@@ -178,3 +178,18 @@ def test_deep_nesting_is_a_clear_error_in_every_dialect(session: Session, dialec
             assert caught.value.code == "sql_too_deep"
     finally:
         session.dialect = "duckdb"
+
+
+def test_what_the_fuzzing_found(session: Session) -> None:
+    """Texts the fuzzing above once failed on with a program error, kept as they were found."""
+    session.dialect = "duckdb"
+    session.schema = None
+    # INTO without NAME: the default name column.
+    text = "UNPIVOT ( SELECT 1 AS a , 2 AS b ) ON a , b INTO VALUE v"
+    assert session.sql(text).to_arrow().to_pylist() == [
+        {"name": "a", "v": 1},
+        {"name": "b", "v": 2},
+    ]
+    # An arrow without its operands: a syntax error at the arrow.
+    with pytest.raises(SqlSyntaxError, match="col 1: '->' needs an expression"):
+        session.sql("->")
