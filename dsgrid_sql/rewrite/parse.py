@@ -347,25 +347,17 @@ def _check_first_word(text: str) -> None:
             position=position,
         )
     close = did_you_mean(upper, list(STATEMENT_WORDS))
-    raise SqlSyntaxError(
-        f"Syntax error at line {position.line}, col {position.col}: unknown statement '{word}'.",
-        suggestion=close,
-        position=position,
-    )
+    raise _syntax_error_at(position, f"unknown statement '{word}'", suggestion=close)
 
 
 def _missing_operand(text: str, tokens: list[Any]) -> SqlSyntaxError:
     """The syntax error for an operator the parser found no operand for (see parse_query),
     at the first arrow in the text."""
     arrow = next((t for t in tokens if t.text in ("->", "->>")), None)
-    if arrow is None:
-        return SqlSyntaxError("Syntax error: an operator lacks an operand.")
+    if arrow is None:  # another failure of the parser's: no place to point at
+        return SqlSyntaxError("Syntax error: the statement could not be parsed.")
     position = position_at(text, arrow.start, arrow.end + 1)
-    return SqlSyntaxError(
-        f"Syntax error at line {position.line}, col {position.col}: '{arrow.text}' needs an "
-        "expression on each side.",
-        position=position,
-    )
+    return _syntax_error_at(position, f"'{arrow.text}' needs an expression on each side")
 
 
 def _syntax_error(text: str, error: dict[str, Any]) -> SqlSyntaxError:
@@ -384,9 +376,16 @@ def _syntax_error(text: str, error: dict[str, Any]) -> SqlSyntaxError:
     lines = text.split("\n")
     line_start = sum(len(x) + 1 for x in lines[: line - 1])
     start = line_start + max(0, col - len(near))
-    position = position_at(text, start, start + len(near))
-    where = f"line {position.line}, col {position.col}"
-    return SqlSyntaxError(f"Syntax error at {where}: {reason}.", position=position)
+    return _syntax_error_at(position_at(text, start, start + len(near)), reason)
+
+
+def _syntax_error_at(position: Position, reason: str, **details: Any) -> SqlSyntaxError:
+    """'Syntax error at line L, col C: <reason>.', every syntax error's one form."""
+    return SqlSyntaxError(
+        f"Syntax error at line {position.line}, col {position.col}: {reason}.",
+        position=position,
+        **details,
+    )
 
 
 def parameter_count(text: str, dialect: str) -> int:
