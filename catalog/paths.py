@@ -7,6 +7,7 @@ order unless the user overrides it (dsgrid-format.md §1.1, §3, §6.11).
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -94,6 +95,9 @@ def resolve_data_root(
 
 # Part files whose footers table_rows reads before estimating the rest by size.
 _FOOTERS_READ = 8
+# At most this many part files' footers are read for their statistics (may_hold); past it a
+# filter is left to the engine, which reads them anyway. Object storage pays a request each.
+_STATISTICS_FILES = {"local": 1024, "remote": 64}
 
 
 @dataclass(frozen=True)
@@ -178,6 +182,59 @@ class DatasetFiles:
             return None
         span = pc.min_max(kept)
         return span["min"].as_py(), span["max"].as_py()
+
+    def may_hold(self, kept: dict[str, frozenset[str]]) -> bool:
+        """False only when the Parquet proves that no row holds one of the kept record ids in
+        every named column (``kept``: stored string column → ids): the lookup table (two_table)
+        is read and matched exactly; the load table by its row groups' min/max statistics,
+        a row group passing only if each of its named columns' range can hold an id. Anything
+        it cannot tell (no statistics, a column it does not find as a string, too many part
+        files) may hold rows. A dataset that registered only part of the project's records
+        (residential data under a project's commercial and residential subsectors) is so
+        left out of a query filtered to the others, before any engine plans it."""
+        lookup_names = set(self.lookup_schema().names) if self.lookup is not None else set()
+        table_names = set(self.table_schema().names)
+        in_lookup = {c: ids for c, ids in kept.items() if c in lookup_names - table_names}
+        in_table = {c: sorted(ids) for c, ids in kept.items() if c in table_names}
+        if in_lookup and not self._lookup_may_hold(in_lookup):
+            return False
+        if not in_table:
+            return True
+        ranges = self._row_group_ranges
+        if ranges is None:
+            return True
+        return any(
+            all(_range_may_hold(group.get(c, _UNKNOWN), ids) for c, ids in in_table.items())
+            for group in ranges
+        )
+
+    def _lookup_may_hold(self, kept: dict[str, frozenset[str]]) -> bool:
+        import pyarrow.compute as pc
+
+        lookup = self._lookup_rows
+        mask = None
+        for column, ids in kept.items():
+            if not pa.types.is_string(lookup.schema.field(column).type):
+                return True
+            hit = pc.is_in(lookup.column(column), value_set=pa.array(sorted(ids), pa.string()))
+            mask = hit if mask is None else pc.and_(mask, hit)
+        return mask is None or pc.any(mask).as_py() is True
+
+    @cached_property
+    def _row_group_ranges(self) -> tuple[dict[str, tuple[str, str] | None], ...] | None:
+        """Per row group of the load table, its string columns' (min, max), None for a column
+        without usable statistics; None when the footers are too many or unreadable."""
+        files = [self.table] if self.table.is_file() else list(self.table_files)
+        remote = isinstance(self.table, S3Path)
+        if len(files) > _STATISTICS_FILES["remote" if remote else "local"]:
+            return None
+        groups: list[dict[str, tuple[str, str] | None]] = []
+        try:
+            for path in files:
+                groups.extend(_string_ranges(_footer(path)))
+        except (OSError, pa.ArrowException):
+            return None
+        return tuple(groups)
 
     @cached_property
     def _lookup_rows(self) -> pa.Table:
@@ -300,12 +357,57 @@ def _first_existing(folder: Location, names: tuple[str, ...]) -> Location | None
     return None
 
 
-def _footer_rows(path: Location) -> int:
-    """A Parquet file's row count from its footer, local or on object storage."""
+def _footer(path: Location) -> pq.FileMetaData:
+    """A Parquet file's footer, local or on object storage."""
     if isinstance(path, S3Path):
         with path.filesystem.open_input_file(path.fs_path) as handle:
-            return pq.ParquetFile(handle).metadata.num_rows
-    return pq.ParquetFile(path).metadata.num_rows
+            return pq.ParquetFile(handle).metadata
+    return pq.ParquetFile(path).metadata
+
+
+def _footer_rows(path: Location) -> int:
+    return _footer(path).num_rows
+
+
+# A column a row group's statistics say nothing about (absent: a hive partition's column).
+_UNKNOWN = None
+
+
+def _string_ranges(meta: pq.FileMetaData) -> list[dict[str, tuple[str, str] | None]]:
+    """Each row group's top-level string columns → (min, max), None without statistics.
+
+    Parquet orders strings by unsigned bytes, which for UTF-8 is code point order, Python's
+    str order; a writer may shorten a long min or max, but only to a bound of the same side.
+    Writers whose string statistics used another order are ignored by pyarrow (no min/max).
+    """
+    schema = meta.schema.to_arrow_schema()
+    strings = {
+        i: field.name
+        for i, field in enumerate(schema)
+        if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
+    }
+    leaves = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+    groups = []
+    for g in range(meta.num_row_groups):
+        group = meta.row_group(g)
+        ranges: dict[str, tuple[str, str] | None] = {}
+        for name in strings.values():
+            leaf = leaves.get(name)
+            stats = group.column(leaf).statistics if leaf is not None else None
+            usable = stats is not None and stats.has_min_max
+            ranges[name] = (stats.min, stats.max) if usable else None
+        if group.num_rows:
+            groups.append(ranges)
+    return groups
+
+
+def _range_may_hold(span: tuple[str, str] | None, ids: list[str]) -> bool:
+    """Whether a (min, max) range can hold one of the sorted ``ids`` (None: it may)."""
+    if span is None:
+        return True
+    low, high = span
+    at = bisect.bisect_left(ids, low)
+    return at < len(ids) and ids[at] <= high
 
 
 def _size(path: Location) -> int:

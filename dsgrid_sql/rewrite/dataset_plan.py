@@ -36,6 +36,7 @@ from sqlglot import exp
 
 from dsgrid_sql.catalog import DimensionType, Project, ProjectDataset, arrays
 from dsgrid_sql.catalog.models import DIMENSION_COLUMN_ORDER, DimensionMappingModel
+from dsgrid_sql.catalog.paths import DatasetFiles
 from dsgrid_sql.catalog.project import DatasetMapping
 from dsgrid_sql.errors import CatalogError
 from dsgrid_sql.storage import S3Path
@@ -541,6 +542,9 @@ def build_dataset_plan(
             where.append(exp.Between(this=expression, low=string(low), high=string(high)))
         where.append(_kept_ids(plan, dim_type, expression, plan.scan_filters[dim_type], memo))
 
+    if plan.empty_reason is None:
+        _leave_out_unheld(plan, files, load_dims)
+
     if remote and two_table:
         # A filter on lookup columns reaches the load table only through the id join; a
         # remote scan gets the kept ids' range (see DatasetFiles.lookup_id_span).
@@ -731,6 +735,28 @@ def build_dataset_plan(
 # planned as one small join whose keys still prune the scan (dynamic filters).
 IN_LIST_MAX = 64
 IDS_SCHEMA = pa.schema([("id", pa.string())])
+
+
+def _leave_out_unheld(
+    plan: DatasetPlan, files: DatasetFiles, load_dims: dict[DimensionType, exp.Expression]
+) -> None:
+    """Leave the dataset out when its Parquet proves no stored row passes the pushed
+    filters: a dataset registered for part of a dimension's records (residential subsectors
+    only, under a project's dimension of all subsectors) filtered to the others. The engine
+    would find it empty too, from the same statistics, but only after planning its branch
+    (3.5 ms of a 10 ms question at 1 M rows on DuckDB; a Spark stage)."""
+    kept = {
+        expression.name: frozenset(plan.scan_filters[dim_type])
+        for dim_type, expression in load_dims.items()
+        if isinstance(expression, exp.Column) and plan.scan_filters.get(dim_type)
+    }
+    if kept and not files.may_hold(kept):
+        # Name what alone leaves no row, else the filters that do it together.
+        alone = [c for c in sorted(kept) if not files.may_hold({c: kept[c]})]
+        names = alone or sorted(kept)
+        named = names[0] if len(names) == 1 else f"{', '.join(names[:-1])} and {names[-1]}"
+        together = "" if alone else " together"
+        plan.empty_reason = f"its Parquet holds no row with the filtered {named}{together}"
 
 
 def _kept_ids(

@@ -424,6 +424,36 @@ def test_a_dataset_no_record_of_which_passes_the_filters_is_skipped(
     )
 
 
+def test_a_dataset_whose_parquet_holds_no_filtered_record_is_skipped(
+    small_registry: Path, engine: str
+) -> None:
+    """The residential dimension of subsectors is the project's (offices included), but its
+    data holds homes only: the row groups' statistics prove the office filter empty, so the
+    branch is left out of the engine SQL, and the rows are those of the plan that scans it
+    (pushdown off: no filter reaches the scan)."""
+    sql = DEMO[10]
+    with dsgrid_sql.connect(small_registry, engine=engine) as session:
+        (plan,) = session.translate(sql).plans
+        assert (
+            "dsgrid_demo_residential",
+            "its Parquet holds no row with the filtered subsector",
+        ) in (plan.skipped_datasets)
+        assert [d.dataset_id for d in plan.datasets] == ["dsgrid_demo_commercial"]
+        assert "Dataset dsgrid_demo_residential: skipped, its Parquet holds" in session.explain(
+            sql
+        )
+        pruned = sorted_rows(session.sql(sql).to_arrow())
+        # Offices and homes together: the residential rows are read.
+        both = sql.replace("'warehouse'", "'warehouse', 'single_family_detached'")
+        assert "dsgrid_demo_residential" in {
+            d.dataset_id for d in session.translate(both).plans[0].datasets
+        }
+        session.sql("SET pushdown = off")
+        assert not session.translate(sql).plans[0].skipped_datasets
+        assert_same_rows(pruned, sorted_rows(session.sql(sql).to_arrow()))
+        assert pruned
+
+
 def test_long_id_lists_are_semi_joins(
     small_registry: Path, engine: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
