@@ -204,7 +204,8 @@ class DatasetFiles:
         if ranges is None:
             return True
         return any(
-            all(_range_may_hold(group.get(c, _UNKNOWN), ids) for c, ids in in_table.items())
+            # A column absent from a group's statistics (a hive partition's) may hold.
+            all(_range_may_hold(group.get(c), ids) for c, ids in in_table.items())
             for group in ranges
         )
 
@@ -369,10 +370,6 @@ def _footer_rows(path: Location) -> int:
     return _footer(path).num_rows
 
 
-# A column a row group's statistics say nothing about (absent: a hive partition's column).
-_UNKNOWN = None
-
-
 def _string_ranges(meta: pq.FileMetaData) -> list[dict[str, tuple[str, str] | None]]:
     """Each row group's top-level string columns → (min, max), None without statistics.
 
@@ -380,18 +377,17 @@ def _string_ranges(meta: pq.FileMetaData) -> list[dict[str, tuple[str, str] | No
     str order; a writer may shorten a long min or max, but only to a bound of the same side.
     Writers whose string statistics used another order are ignored by pyarrow (no min/max).
     """
-    schema = meta.schema.to_arrow_schema()
-    strings = {
-        i: field.name
-        for i, field in enumerate(schema)
+    strings = [
+        field.name
+        for field in meta.schema.to_arrow_schema()
         if pa.types.is_string(field.type) or pa.types.is_large_string(field.type)
-    }
+    ]
     leaves = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
     groups = []
     for g in range(meta.num_row_groups):
         group = meta.row_group(g)
         ranges: dict[str, tuple[str, str] | None] = {}
-        for name in strings.values():
+        for name in strings:
             leaf = leaves.get(name)
             stats = group.column(leaf).statistics if leaf is not None else None
             usable = stats is not None and stats.has_min_max
