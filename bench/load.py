@@ -8,8 +8,8 @@ the HTTP API over one ServerCore on 127.0.0.1, port 0, that stops by itself afte
 ``--lifetime`` seconds) so its
 memory is measured alone, from /proc. It answers one line commands on stdin — ``stats``
 prints its open handles (ServerState.counts() plus the engine's open query streams) and
-RSS as JSON, ``garbage`` what a full collection finds unreachable, by type — a test-only
-hook that needs nothing in the server itself.
+RSS as JSON, ``garbage`` what a full collection finds unreachable, by type, ``live`` what is
+alive, by type — test-only hooks that need nothing in the server itself.
 
 Each client is a thread with its own pyarrow.flight connection. Queries mix: metadata
 commands (GetTables, GetCatalogs, GetDbSchemas, GetSqlInfo), small aggregates, a large
@@ -125,6 +125,8 @@ def serve(
             print(json.dumps(stats), flush=True)
         elif command == "garbage":
             print(json.dumps(garbage_census()), flush=True)
+        elif command == "live":
+            print(json.dumps(live_census()), flush=True)
         elif command == "quit":
             break
     http.close()
@@ -158,6 +160,33 @@ def garbage_census(top: int = 25) -> dict[str, Any]:
         "unreachable": found,
         "types": types.most_common(top),
         "frames": frames.most_common(top),
+    }
+
+
+def live_census(least: int = 200) -> dict[str, Any]:
+    """What is alive now, by type (those with at least ``least`` objects): what the
+    collector tracks, frozen included, beside the Python heap's block count (which also holds
+    untracked strings and numbers). Two censuses of one run show what grows."""
+    import collections
+    import gc
+
+    from dsgrid_sql.service import heap
+
+    # Frozen objects are listed only once unfrozen; under settle_heap's lock, so that a
+    # registry version's settling does not run in between.
+    with heap._lock:
+        gc.unfreeze()
+        try:
+            objects = gc.get_objects()
+        finally:
+            gc.freeze()
+    types = collections.Counter(f"{type(o).__module__}.{type(o).__qualname__}" for o in objects)
+    tracked = len(objects)
+    del objects
+    return {
+        "tracked": tracked,
+        "blocks": sys.getallocatedblocks(),
+        "types": {name: n for name, n in types.items() if n >= least},
     }
 
 
