@@ -21,6 +21,7 @@ from dsgrid_sql.errors import CatalogError, DataFileError
 from dsgrid_sql.storage import Location, S3Path, StorageOptions, location
 from dsgrid_sql.storage.s3 import storage_error
 
+from . import arrays
 from .models import DimensionType
 
 # Columns of load data that are not time columns: ids, values and dimension columns.
@@ -175,7 +176,7 @@ class DatasetFiles:
             if column not in lookup.column_names:
                 return None
             values = pc.cast(lookup.column(column), pa.string())
-            hit = pc.is_in(values, value_set=pa.array(sorted(ids), pa.string()))
+            hit = pc.is_in(values, value_set=arrays.array(sorted(ids), pa.string()))
             mask = hit if mask is None else pc.and_(mask, hit)
         kept = lookup.column("id").filter(mask).drop_null()
         if len(kept) == 0:
@@ -217,7 +218,8 @@ class DatasetFiles:
         for column, ids in kept.items():
             if not pa.types.is_string(lookup.schema.field(column).type):
                 return True
-            hit = pc.is_in(lookup.column(column), value_set=pa.array(sorted(ids), pa.string()))
+            value_set = arrays.array(sorted(ids), pa.string())  # pa.array imports pandas
+            hit = pc.is_in(lookup.column(column), value_set=value_set)
             mask = hit if mask is None else pc.and_(mask, hit)
         return mask is None or pc.any(mask).as_py() is True
 
@@ -244,8 +246,15 @@ class DatasetFiles:
         _saw(self.lookup)
         path = self.lookup
         try:
+            # One file is read without pyarrow.dataset, which imports pandas (a third of the
+            # CLI's start-up); a directory of parts needs it, as its schema did.
             if isinstance(path, S3Path):
+                if path.is_file():
+                    with path.filesystem.open_input_file(path.fs_path) as handle:
+                        return pq.ParquetFile(handle).read()
                 return pq.read_table(path.fs_path, filesystem=path.filesystem)
+            if path.is_file():
+                return pq.ParquetFile(path).read()
             return pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             if isinstance(path, S3Path) and not isinstance(exc, pa.ArrowInvalid):
