@@ -400,7 +400,11 @@ def _string_ranges(meta: pq.FileMetaData) -> list[dict[str, tuple[str, str] | No
             leaf = leaves.get(name)
             stats = group.column(leaf).statistics if leaf is not None else None
             usable = stats is not None and stats.has_min_max
-            ranges[name] = (stats.min, stats.max) if usable else None
+            # (Bytes where the file does not annotate the column as text: not compared.)
+            if usable and isinstance(stats.min, str) and isinstance(stats.max, str):
+                ranges[name] = (stats.min, stats.max)
+            else:
+                ranges[name] = None
         if group.num_rows:
             groups.append(ranges)
     return groups
