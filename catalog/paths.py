@@ -164,25 +164,34 @@ class DatasetFiles:
         record ids (``keep``: column → ids, compared as strings); None without a lookup, a
         column named, or a row kept. Parquet on object storage is scanned through Arrow, which
         skips row groups of the load table by a range of ids but is handed no join's ids."""
-        if self.lookup is None:
+        if self.lookup is None or "id" not in self._lookup_rows.column_names:
             return None
-        lookup = self._lookup_rows
-        if "id" not in lookup.column_names or not keep:
+        mask = self._lookup_matches(keep)
+        if mask is None:
             return None
         import pyarrow.compute as pc
 
+        kept = self._lookup_rows.column("id").filter(mask).drop_null()
+        if len(kept) == 0:
+            return None
+        span = pc.min_max(kept)
+        return span["min"].as_py(), span["max"].as_py()
+
+    def _lookup_matches(self, keep: dict[str, frozenset[str]]) -> pa.ChunkedArray | None:
+        """Which lookup rows hold a kept id in every named column (compared as strings, as
+        the scan compares them); None when no column is named or one is not in the lookup."""
+        import pyarrow.compute as pc
+
+        lookup = self._lookup_rows
         mask = None
         for column, ids in keep.items():
             if column not in lookup.column_names:
                 return None
             values = pc.cast(lookup.column(column), pa.string())
-            hit = pc.is_in(values, value_set=arrays.array(sorted(ids), pa.string()))
+            value_set = arrays.array(sorted(ids), pa.string())  # pa.array imports pandas
+            hit = pc.is_in(values, value_set=value_set)
             mask = hit if mask is None else pc.and_(mask, hit)
-        kept = lookup.column("id").filter(mask).drop_null()
-        if len(kept) == 0:
-            return None
-        span = pc.min_max(kept)
-        return span["min"].as_py(), span["max"].as_py()
+        return mask
 
     def may_hold(self, kept: dict[str, frozenset[str]]) -> bool:
         """False only when the Parquet proves that no row holds one of the kept record ids in
@@ -197,8 +206,12 @@ class DatasetFiles:
         table_names = set(self.table_schema().names)
         in_lookup = {c: ids for c, ids in kept.items() if c in lookup_names - table_names}
         in_table = {c: sorted(ids) for c, ids in kept.items() if c in table_names}
-        if in_lookup and not self._lookup_may_hold(in_lookup):
-            return False
+        if in_lookup:
+            import pyarrow.compute as pc
+
+            mask = self._lookup_matches(in_lookup)
+            if mask is not None and not pc.any(mask).as_py():
+                return False
         if not in_table:
             return True
         ranges = self._row_group_ranges
@@ -209,19 +222,6 @@ class DatasetFiles:
             all(_range_may_hold(group.get(c), ids) for c, ids in in_table.items())
             for group in ranges
         )
-
-    def _lookup_may_hold(self, kept: dict[str, frozenset[str]]) -> bool:
-        import pyarrow.compute as pc
-
-        lookup = self._lookup_rows
-        mask = None
-        for column, ids in kept.items():
-            if not pa.types.is_string(lookup.schema.field(column).type):
-                return True
-            value_set = arrays.array(sorted(ids), pa.string())  # pa.array imports pandas
-            hit = pc.is_in(lookup.column(column), value_set=value_set)
-            mask = hit if mask is None else pc.and_(mask, hit)
-        return mask is None or pc.any(mask).as_py() is True
 
     @cached_property
     def _row_group_ranges(self) -> tuple[dict[str, tuple[str, str] | None], ...] | None:
@@ -248,13 +248,11 @@ class DatasetFiles:
         try:
             # One file is read without pyarrow.dataset, which imports pandas (a third of the
             # CLI's start-up); a directory of parts needs it, as its schema did.
-            if isinstance(path, S3Path):
-                if path.is_file():
-                    with path.filesystem.open_input_file(path.fs_path) as handle:
-                        return pq.ParquetFile(handle).read()
-                return pq.read_table(path.fs_path, filesystem=path.filesystem)
             if path.is_file():
-                return pq.ParquetFile(path).read()
+                with _parquet_file(path) as handle:
+                    return handle.read()
+            if isinstance(path, S3Path):
+                return pq.read_table(path.fs_path, filesystem=path.filesystem)
             return pq.read_table(path)
         except (OSError, pa.ArrowException) as exc:
             if isinstance(path, S3Path) and not isinstance(exc, pa.ArrowInvalid):
@@ -367,12 +365,19 @@ def _first_existing(folder: Location, names: tuple[str, ...]) -> Location | None
     return None
 
 
-def _footer(path: Location) -> pq.FileMetaData:
-    """A Parquet file's footer, local or on object storage."""
+@contextmanager
+def _parquet_file(path: Location) -> Iterator[pq.ParquetFile]:
+    """One Parquet file, local or on object storage."""
     if isinstance(path, S3Path):
         with path.filesystem.open_input_file(path.fs_path) as handle:
-            return pq.ParquetFile(handle).metadata
-    return pq.ParquetFile(path).metadata
+            yield pq.ParquetFile(handle)
+    else:
+        yield pq.ParquetFile(path)
+
+
+def _footer(path: Location) -> pq.FileMetaData:
+    with _parquet_file(path) as handle:
+        return handle.metadata
 
 
 def _footer_rows(path: Location) -> int:
