@@ -140,7 +140,7 @@ class DatasetFiles:
         weighs a pre-sum's rows against its groups with it. Past a few part files, the
         first footers' rows per byte times the rest's bytes (an estimate is enough)."""
         try:
-            files = [self.table] if self.table.is_file() else list(self.table_files)
+            files = list(self.table_files)  # a single file is its own part
             if not files:
                 return None
             read = files[:_FOOTERS_READ]
@@ -198,7 +198,7 @@ class DatasetFiles:
         every named column (``kept``: stored string column → ids): the lookup table (two_table)
         is read and matched exactly; the load table by its row groups' min/max statistics,
         a row group passing only if each of its named columns' range can hold an id. Anything
-        it cannot tell (no statistics, a column it does not find as a string, too many part
+        it cannot tell (no statistics, a load-table column that is not text, too many part
         files) may hold rows. A dataset that registered only part of the project's records
         (residential data under a project's commercial and residential subsectors) is so
         left out of a query filtered to the others, before any engine plans it."""
@@ -227,7 +227,7 @@ class DatasetFiles:
     def _row_group_ranges(self) -> tuple[dict[str, tuple[str, str] | None], ...] | None:
         """Per row group of the load table, its string columns' (min, max), None for a column
         without usable statistics; None when the footers are too many or unreadable."""
-        files = [self.table] if self.table.is_file() else list(self.table_files)
+        files = self.table_files
         remote = isinstance(self.table, S3Path)
         if len(files) > _STATISTICS_FILES["remote" if remote else "local"]:
             return None
