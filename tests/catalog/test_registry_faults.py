@@ -22,6 +22,7 @@ import pytest
 
 import dsgrid_sql
 from dsgrid_sql.catalog import Catalog
+from dsgrid_sql.catalog.registry import RegistryDatabase
 from dsgrid_sql.errors import DataFileError, RegistryLockedError
 from dsgrid_sql.flight_server import FlightSqlServer, ServerConfig
 from dsgrid_sql.generator import GeneratorSpec, generate_registry
@@ -203,6 +204,53 @@ def test_open_catalog_is_a_snapshot(registry: Path) -> None:
         with Catalog.open(registry) as after:
             assert after.dataset(DATASET).version == "1.1.0"
             assert len(after.registrations()) == registrations + 1
+
+
+def test_a_registration_commits_while_a_catalog_is_built(
+    registry: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The registry's lock is held only while its pages are copied: a registration that
+    commits while the catalog builds its rows (here without waiting for any lock, as a
+    writer would after its busy timeout) succeeds, and the catalog is the state before it."""
+    committed: list[int] = []
+    build_row = RegistryDatabase._row
+
+    def row_with_a_writer(self: RegistryDatabase, *args: object) -> object:
+        if not committed:
+            writer = sqlite3.connect(registry / "registry.db", isolation_level=None, timeout=0)
+            try:
+                writer.execute("BEGIN IMMEDIATE")
+                writer.execute("INSERT INTO key_value VALUES ('written_meanwhile', 'yes')")
+                writer.execute("COMMIT")
+            finally:
+                writer.close()
+            committed.append(1)
+        return build_row(self, *args)
+
+    monkeypatch.setattr(RegistryDatabase, "_row", row_with_a_writer)
+    with Catalog.open(registry) as catalog:
+        assert committed
+        assert catalog.list_project_ids() == ["dsgrid_demo"]
+        assert "written_meanwhile" not in catalog.key_values
+    monkeypatch.undo()
+    with Catalog.open(registry) as catalog:
+        assert catalog.key_values["written_meanwhile"] == "yes"
+
+
+def test_models_stored_as_blobs_read_as_text_models(registry: Path) -> None:
+    """A registry whose JSON is stored as BLOBs (no JSON array can hold them) is read row by
+    row, into the same catalog."""
+    with dsgrid_sql.connect(registry) as session:
+        expected = session.sql(f"SELECT SUM(value) AS v FROM {DATASET}").to_arrow()
+    conn = sqlite3.connect(registry / "registry.db", isolation_level=None)
+    conn.execute("UPDATE models SET model = CAST(model AS BLOB)")
+    assert conn.execute("SELECT DISTINCT typeof(model) FROM models").fetchall() == [("blob",)]
+    conn.close()
+    with Catalog.open(registry) as catalog:
+        assert catalog.dataset(DATASET).version == "1.0.0"
+        assert len(catalog.registrations()) >= 1
+    with dsgrid_sql.connect(registry) as session:
+        assert session.sql(f"SELECT SUM(value) AS v FROM {DATASET}").to_arrow() == expected
 
 
 # -- a running server --------------------------------------------------------------------------
