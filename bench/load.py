@@ -127,6 +127,8 @@ def serve(
             print(json.dumps(garbage_census()), flush=True)
         elif command == "live":
             print(json.dumps(live_census()), flush=True)
+        elif command == "traced":
+            print(json.dumps(traced_growth()), flush=True)
         elif command == "quit":
             break
     http.close()
@@ -190,6 +192,34 @@ def live_census(least: int = 200) -> dict[str, Any]:
     }
 
 
+_last_snapshot: list[Any] = []
+
+
+def traced_growth(top: int = 30) -> dict[str, Any]:
+    """With the server started under ``PYTHONTRACEMALLOC`` (tracemalloc on from its first
+    line): the bytes Python has allocated now (small and large objects alike, what glibc's
+    counters and pymalloc's arenas hold for it) and the source lines whose allocations grew
+    most since the previous call. Growth in glibc's heap that these do not show is C code's
+    (DuckDB, gRPC, Arrow)."""
+    import gc
+    import tracemalloc
+
+    if not tracemalloc.is_tracing():
+        return {"tracing": False}
+    gc.collect()
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)]
+    )
+    current, peak = tracemalloc.get_traced_memory()
+    grown = []
+    if _last_snapshot:
+        for stat in snapshot.compare_to(_last_snapshot[0], "lineno")[:top]:
+            frame = stat.traceback[0]
+            grown.append([f"{frame.filename}:{frame.lineno}", stat.size_diff, stat.count_diff])
+    _last_snapshot[:] = [snapshot]
+    return {"tracing": True, "traced": current, "peak": peak, "grown": grown}
+
+
 def _watch_collections() -> dict[str, float]:
     """Seconds the server spent in Python's cyclic garbage collector (all generations, and
     the full ones), kept up to date by a gc callback: the GIL is held throughout, so a
@@ -246,7 +276,85 @@ def memory_parts(core: Any) -> dict[str, int]:
     engine_bytes = core.engine.memory_bytes()
     if engine_bytes is not None:
         parts["duckdb_bytes"] = engine_bytes
+    parts.update(python_arenas())
+    parts.update(resident_by_mapping())
+    parts["threads"] = len(os.listdir("/proc/self/task"))
     return parts
+
+
+# glibc maps each thread arena's heap at an address aligned to its largest size (HEAP_MAX_SIZE,
+# 64 MiB on 64-bit), which is how its mappings are told from others in /proc/self/smaps.
+_GLIBC_HEAP_MAX = 64 * 2**20
+
+
+def resident_by_mapping(pid: int | str = "self") -> dict[str, int]:
+    """Resident bytes by kind of mapping, from /proc/PID/smaps: glibc's main heap (brk) and
+    its thread arenas, thread stacks (a mapping just above a guard page), other anonymous
+    memory (Python's arenas, blocks glibc mapped on their own, Arrow's allocator) and files.
+    RSS growth that glibc's counters do not show is placed with these."""
+    maps: list[tuple[int, int, str, str, int]] = []  # start, end, perms, path, rss
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(None, 5)
+        if "-" in head[0] and len(head) >= 5 and ":" in head[3]:
+            start, end = (int(x, 16) for x in head[0].split("-"))
+            maps.append((start, end, head[1], head[5] if len(head) > 5 else "", 0))
+        elif line.startswith("Rss:"):
+            start, end, perms, path, _ = maps[-1]
+            maps[-1] = (start, end, perms, path, int(line.split()[1]) * 1024)
+    parts = dict.fromkeys(("rss_heap", "rss_arenas", "rss_stacks", "rss_anon", "rss_file"), 0)
+    for i, (start, end, perms, path, rss) in enumerate(maps):
+        if path == "[heap]":
+            parts["rss_heap"] += rss
+        elif path.startswith("/") or (path.startswith("[") and path != "[stack]"):
+            parts["rss_file"] += rss
+        elif path == "[stack]":
+            parts["rss_stacks"] += rss
+        elif start % _GLIBC_HEAP_MAX == 0 and end - start <= _GLIBC_HEAP_MAX and "rw" in perms:
+            parts["rss_arenas"] += rss
+        elif i and maps[i - 1][1] == start and maps[i - 1][2].startswith("---"):
+            parts["rss_stacks"] += rss  # above its guard page (arenas were matched first)
+        else:
+            parts["rss_anon"] += rss
+    return parts
+
+
+def python_arenas() -> dict[str, int]:
+    """pymalloc's arenas (mapped outside glibc): bytes mapped and bytes in live blocks, read
+    from CPython's own statistics (``sys._debugmallocstats`` into a memory stream instead of
+    stderr); empty where that is not possible."""
+    import ctypes
+    import ctypes.util
+    import re
+
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        stats = ctypes.pythonapi._PyObject_DebugMallocStats
+        libc.open_memstream.restype = ctypes.c_void_p
+        libc.open_memstream.argtypes = [
+            ctypes.POINTER(ctypes.c_void_p), ctypes.POINTER(ctypes.c_size_t)
+        ]  # fmt: skip
+        libc.fclose.argtypes = [ctypes.c_void_p]
+        libc.free.argtypes = [ctypes.c_void_p]
+    except (AttributeError, OSError):
+        return {}
+    stats.argtypes = [ctypes.c_void_p]
+    buffer, size = ctypes.c_void_p(), ctypes.c_size_t()
+    stream = libc.open_memstream(ctypes.byref(buffer), ctypes.byref(size))
+    if not stream:
+        return {}
+    stats(stream)
+    libc.fclose(stream)
+    text = ctypes.string_at(buffer.value, size.value).decode(errors="replace")
+    libc.free(buffer)
+
+    def amount(label: str) -> int:
+        found = re.search(rf"{re.escape(label)}\s*=\s*([\d,]+)", text)
+        return int(found.group(1).replace(",", "")) if found else 0
+
+    return {
+        "py_arena_bytes": amount("bytes/arena"),
+        "py_used_bytes": amount("# bytes in allocated blocks"),
+    }
 
 
 class ServerProcess:

@@ -577,6 +577,18 @@ def markdown(soak: Soak) -> str:
         f"{soak.slope_mb_per_hour('arrow_bytes'):+.1f}, "
         f"DuckDB's buffers {soak.slope_mb_per_hour('duckdb_bytes'):+.1f}.",
         "",
+        "Resident memory by mapping (/proc smaps; MB/hour after warm-up): glibc's main heap "
+        f"{soak.slope_mb_per_hour('rss_heap'):+.1f}, its thread arenas "
+        f"{soak.slope_mb_per_hour('rss_arenas'):+.1f}, thread stacks "
+        f"{soak.slope_mb_per_hour('rss_stacks'):+.1f}, other anonymous memory "
+        f"{soak.slope_mb_per_hour('rss_anon'):+.1f} (of which Python's arenas mapped "
+        f"{soak.slope_mb_per_hour('py_arena_bytes'):+.1f}, their live blocks "
+        f"{soak.slope_mb_per_hour('py_used_bytes'):+.1f}), files "
+        f"{soak.slope_mb_per_hour('rss_file'):+.1f}. Threads: "
+        f"{base.get('threads')} before, at most "
+        f"{max([s.get('threads', 0) for s in soak.samples] or [0])}, {after.get('threads')} "
+        "after.",
+        "",
         "Open handles after: " + ", ".join(f"{k}={after.get(k)}" for k in load.HANDLES),
     ]
     return "\n".join(lines)
