@@ -16,14 +16,14 @@ from dsgrid_sql.errors import (
     QueryExecutionError,
     QueryTimeoutError,
 )
-from dsgrid_sql.rewrite.cache import Lru
+from dsgrid_sql.rewrite.cache import Lru, text_weight
 from dsgrid_sql.rewrite.deadline import WAIT_SLICE_S, within_time_limit
 from dsgrid_sql.rewrite.inputs import Input, ParquetInput
 
 from .results import ResultCache, naming
 
 BATCH_ROWS = 65_536
-SCHEMA_CACHE_ENTRIES = 512  # per engine; least recently used first out
+SCHEMA_CACHE_ENTRIES = 512  # per engine, texts counted by size (text_weight); LRU out
 
 
 class Engine(abc.ABC):
@@ -33,7 +33,7 @@ class Engine(abc.ABC):
     dialect: str
 
     def __init__(self, result_cache_mb: float = 0) -> None:
-        self._schemas = Lru(SCHEMA_CACHE_ENTRIES)
+        self._schemas = Lru(SCHEMA_CACHE_ENTRIES, weigh=lambda sql, schema: text_weight(sql))
         self.results = ResultCache(result_cache_mb)
 
     @abc.abstractmethod

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
-from dsgrid_sql.rewrite.cache import Lru
+from dsgrid_sql.rewrite.cache import Lru, text_weight
 from dsgrid_sql.rewrite.inputs import ArrowInput, Input, ParquetInput
 from dsgrid_sql.storage import S3Path
 
@@ -76,7 +76,7 @@ class DuckDBEngine(Engine):
         self._idle: list[PreparedCursor] = []
         self._serial = itertools.count()
         # Query texts whose last complete run returned few rows: run prepared next time.
-        self._small = Lru(prepared.SMALL_TEXTS)
+        self._small = Lru(prepared.SMALL_TEXTS, weigh=lambda sql, _: text_weight(sql))
 
     def register(self, inputs: Iterable[Input]) -> None:
         with self._lock:

@@ -35,7 +35,10 @@ from collections.abc import Callable, Iterable
 
 import duckdb
 
-# Statements kept per cursor (least recently used first out) and idle cursors kept.
+from dsgrid_sql.rewrite.cache import text_weight
+
+# Statements kept per cursor (least recently used first out; a text counts by its size,
+# rewrite/cache.text_weight, as a plan grows with it) and idle cursors kept.
 STATEMENTS_PER_CURSOR = 64
 IDLE_CURSORS = 4
 # A result this small is held whole at no cost worth streaming for; query texts remembered.
@@ -50,6 +53,7 @@ class PreparedCursor:
         self.cursor = cursor
         self._serial = serial
         self._statements: OrderedDict[str, tuple[str, frozenset[str]]] = OrderedDict()
+        self._weight = 0  # of the texts kept (text_weight)
 
     def statement(self, sql: str, inputs: Iterable[str]) -> str:
         """``EXECUTE <name>`` for ``sql``, prepared on this cursor first when it is new here.
@@ -62,14 +66,17 @@ class PreparedCursor:
         name = f"__dsgrid_statement_{self._serial()}"
         self.cursor.execute(f"PREPARE {name} AS {sql}")
         self._statements[sql] = (name, frozenset(inputs))
-        while len(self._statements) > STATEMENTS_PER_CURSOR:
-            _, (old, _) = self._statements.popitem(last=False)
+        self._weight += text_weight(sql)
+        while self._weight > STATEMENTS_PER_CURSOR and len(self._statements) > 1:
+            old_sql, (old, _) = self._statements.popitem(last=False)
+            self._weight -= text_weight(old_sql)
             self._deallocate(old)
         return f"EXECUTE {name}"
 
     def forget(self, sql: str) -> None:
         known = self._statements.pop(sql, None)
         if known is not None:
+            self._weight -= text_weight(sql)
             self._deallocate(known[0])
 
     def keep_only(self, registered: Callable[[str], bool]) -> None:
@@ -77,6 +84,7 @@ class PreparedCursor:
         for sql, (name, inputs) in list(self._statements.items()):
             if not all(registered(i) for i in inputs):
                 del self._statements[sql]
+                self._weight -= text_weight(sql)
                 self._deallocate(name)
 
     def __len__(self) -> int:
@@ -88,5 +96,6 @@ class PreparedCursor:
 
     def close(self) -> None:
         self._statements.clear()
+        self._weight = 0
         with contextlib.suppress(duckdb.Error):
             self.cursor.close()

@@ -32,16 +32,28 @@ MAX_ENTRIES = 1024  # per catalog (plans, schemas, inputs, translations)
 
 T = TypeVar("T")
 
+# Caches keyed by engine SQL count a text once per this many characters. What hangs on a
+# text grows with it (the key itself, a prepared plan), and counted as one entry each,
+# distinct long texts (an OR chain of 1,000 terms is ~60 KB of engine SQL, a generated IN
+# list more) filled a 1,024-entry cache with 60 MB of keys in a server whose registry did not
+# change (issue 20). A dashboard's text is one unit.
+TEXT_UNIT = 4096
+
+
+def text_weight(sql: str) -> int:
+    """What an SQL text counts for in a cache of texts (TEXT_UNIT)."""
+    return 1 + len(sql) // TEXT_UNIT
+
 
 class Lru:
     """Values built at most once per key while among the most recently used, up to a total
-    ``size`` (entries, or the sum of ``weigh(value)``); shared by threads. Also the engines'
+    ``size`` (entries, or the sum of ``weigh(key, value)``); shared by threads. Also the engines'
     result-schema and result caches (engine/base.py, engine/results.py)."""
 
     def __init__(
         self,
         size: int,
-        weigh: Callable[[Any], int] = lambda _: 1,
+        weigh: Callable[[Any, Any], int] = lambda key, value: 1,
         on_drop: Callable[[Any], None] | None = None,
     ) -> None:
         self._size = size
@@ -73,7 +85,7 @@ class Lru:
     def store(self, key: Hashable, value: Any) -> None:
         """Keep ``value``, dropping the least recently used entries over the size; a value
         heavier than the whole size is not kept."""
-        weight = self._weigh(value)
+        weight = self._weigh(key, value)
         made_room: list[Any] = []
         with self._lock:
             old = self._entries.pop(key, None)
@@ -156,7 +168,7 @@ def remembered_translation(
         if cache is None:
             cache = _translations[catalog] = Lru(
                 TRANSLATION_CHARS,
-                weigh=lambda kept: kept[1],
+                weigh=lambda key, kept: kept[1],
                 on_drop=lambda kept: kept[0].release_trees(),
             )
     kept = cache.lookup(key)

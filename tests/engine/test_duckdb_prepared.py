@@ -15,6 +15,7 @@ import pytest
 from dsgrid_sql.engine import prepared
 from dsgrid_sql.engine.duckdb import DuckDBEngine
 from dsgrid_sql.errors import QueryCancelledError, QueryExecutionError
+from dsgrid_sql.rewrite.cache import TEXT_UNIT, text_weight
 from dsgrid_sql.rewrite.inputs import ArrowInput
 
 TABLE = ArrowInput.of("t", pa.table({"k": ["a", "b", "a", "c"], "v": [1.0, 2.0, 3.0, 4.0]}))
@@ -112,6 +113,25 @@ def test_the_statements_a_cursor_keeps_are_bounded(
             assert len(_run(engine, f"{BY_KEY} LIMIT {limit}")) == min(limit, 3)
     assert engine.prepared_count() == 2
     assert _run(engine, f"{BY_KEY} LIMIT 1") == [{"k": "a", "v": 4.0}]  # evicted: planned again
+
+
+def test_long_texts_count_by_their_size_among_a_cursors_statements(
+    engine: DuckDBEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cursor keeps as many statements as STATEMENTS_PER_CURSOR of short texts, fewer long
+    ones (a plan grows with its text), and always the one it just planned."""
+    monkeypatch.setattr(prepared, "STATEMENTS_PER_CURSOR", 8)
+    padding = " OR k = 'z'" * (TEXT_UNIT // 11 * 3)
+    for limit in range(1, 5):
+        sql = f"SELECT k FROM \"{TABLE.name}\" WHERE k = 'a'{padding} LIMIT {limit}"
+        assert text_weight(sql) == 4
+        for _ in range(2):
+            assert _run(engine, sql) == [{"k": "a"}] * min(limit, 2)
+    assert engine.prepared_count() == 2  # 2 × 4 units of 8
+    for limit in range(1, 9):
+        for _ in range(2):
+            _run(engine, f"{BY_KEY} LIMIT {limit}")
+    assert engine.prepared_count() == 8
 
 
 def test_a_cancelled_querys_cursor_serves_no_other_query(engine: DuckDBEngine) -> None:

@@ -14,8 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 import dsgrid_sql
+from dsgrid_sql.engine.results import ENTRY_BYTES, ResultCache
 from dsgrid_sql.errors import QueryExecutionError
-from dsgrid_sql.rewrite.cache import Lru
+from dsgrid_sql.rewrite.cache import TEXT_UNIT, Lru, text_weight
 from dsgrid_sql.rewrite.inputs import ParquetInput
 from dsgrid_sql.session import Session
 
@@ -169,7 +170,7 @@ def test_a_data_file_rewritten_in_place_is_read_again(
 
 
 def test_least_recently_used_weights_go_first() -> None:
-    cache = Lru(10, weigh=len)
+    cache = Lru(10, weigh=lambda key, value: len(value))
     cache.store("a", "aaaa")
     cache.store("b", "bbbb")
     assert cache.lookup("a") == "aaaa"  # now b is the least recently used
@@ -183,3 +184,36 @@ def test_least_recently_used_weights_go_first() -> None:
     cache.remove("a")  # and removed: its weight goes, an absent key is no error
     cache.remove("a")
     assert cache.lookup("a") is None and cache.weight == 4
+
+
+def test_a_kept_result_weighs_its_key_and_its_objects() -> None:
+    """A one-row result of a long query text costs far more than its buffers: its key and
+    the table's objects count, so a budget holds few of them, not millions."""
+    cache = ResultCache(budget_mb=1)
+    sql = "SELECT 1 AS one WHERE x IN (" + ", ".join(str(i) for i in range(12_000)) + ")"
+    table = pa.table({"one": [1]})
+    for i in range(100):
+        key = (f"{sql} -- {i}", (("/data/table.parquet", 10, 20),))
+        for _ in cache.keeping(key, table.to_reader()):
+            pass
+    one = len(sql) + len("/data/table.parquet") + 64 + ENTRY_BYTES
+    assert table.get_total_buffer_size() < 100  # what alone was weighed before
+    assert cache.bytes <= cache.budget
+    assert len(cache._kept._entries) == cache.budget // (one + 10)  # the newest of the 100
+    assert cache.reader((f"{sql} -- 99", (("/data/table.parquet", 10, 20),))) is not None
+    assert cache.reader((f"{sql} -- 0", (("/data/table.parquet", 10, 20),))) is None
+
+
+def test_caches_of_texts_count_a_long_text_by_its_size() -> None:
+    """The engines' caches keyed by SQL (result schemas, texts run prepared) hold as many
+    short texts as entries, and fewer long ones: a text counts once per TEXT_UNIT."""
+    short, long = "SELECT 1", "SELECT 1 -- " + "x" * (10 * TEXT_UNIT)
+    assert (text_weight(short), text_weight(long)) == (1, 11)
+    cache = Lru(64, weigh=lambda sql, _: text_weight(sql))
+    for i in range(64):
+        cache.store(f"{short} -- {i}", True)
+    assert cache.weight == 64 and cache.lookup(f"{short} -- 0")
+    for i in range(10):
+        cache.store(f"{long} {i}", True)
+    assert cache.weight <= 64
+    assert cache.lookup(f"{long} 9") and not cache.lookup(f"{long} 3")
