@@ -13,6 +13,8 @@ import shutil
 import sys
 import threading
 import time
+import traceback
+import tracemalloc
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -288,3 +290,34 @@ def test_tokens_expire_after_the_servers_ttl(registry: Path, users_file: Path) -
     # The users file holds an scrypt hash, never the password.
     text = users_file.read_text()
     assert PASSWORD not in text and "scrypt$" in text
+
+
+def test_errors_answered_leave_no_formatted_lines_behind(server: FlightSqlServer) -> None:
+    """pyarrow's server formats an error's detail with traceback.format_exception and never
+    releases the lines (~250 bytes a failed query, for the server's life); the errors the
+    server answers are formatted as one string per class (flight_server/status.py)."""
+    client = flight.FlightClient(uri(server))
+
+    def fail(times: int) -> str:
+        for _ in range(times):
+            with pytest.raises(pa.ArrowInvalid) as caught:
+                client.get_flight_info(statement("SELECT no_such_column FROM data"))
+        return str(caught.value)
+
+    fail(3)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.take_snapshot()
+        message = fail(60)
+        after = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    client.close()
+    assert "Unknown column 'no_such_column'" in message
+    assert message.endswith("Detail: Python exception: InvalidArgument")
+    grown = [
+        stat
+        for stat in after.compare_to(before, "filename")
+        if stat.traceback[0].filename == traceback.__file__ and stat.count_diff > 0
+    ]
+    assert grown == []  # before: 60 lines, one a failed statement
