@@ -178,10 +178,11 @@ def locate_registry_file(location: str | Path) -> Path:
 class RegistryDatabase:
     """A consistent snapshot of the five tables of a dsgrid registry database.
 
-    Everything the catalog needs is read at open, inside one read transaction, and
-    nothing is read later: a writer that commits while the registry is being read cannot
-    give the catalog half a registration, and a registry replaced or locked later does not
-    disturb a catalog that is already open (dsgrid-format.md §1).
+    Everything the catalog needs is read at open, from a copy of the file's pages taken
+    in one read transaction, and nothing is read later: a writer that commits while the
+    registry is being read cannot give the catalog half a registration, and a registry
+    replaced or locked later does not disturb a catalog that is already open
+    (dsgrid-format.md §1).
     """
 
     # Seconds to wait for a writer's lock before reporting the registry as locked.
@@ -244,7 +245,7 @@ class RegistryDatabase:
 
     def _load(self, before: RegistryDatabase | None) -> None:
         try:
-            # One read transaction: every SELECT below sees the same committed state.
+            # The copy is one committed state already; a transaction costs nothing here.
             self._conn.execute("BEGIN")
             tables = {
                 row[0]

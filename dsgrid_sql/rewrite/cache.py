@@ -47,8 +47,8 @@ def text_weight(sql: str) -> int:
 
 class Lru:
     """Values built at most once per key while among the most recently used, up to a total
-    ``size`` (entries, or the sum of ``weigh(key, value)``); shared by threads. Also the engines'
-    result-schema and result caches (engine/base.py, engine/results.py)."""
+    ``size`` (entries, or the sum of ``weigh(key, value)``); shared by threads. Also the
+    engines' result-schema and result caches (engine/base.py, engine/results.py)."""
 
     def __init__(
         self,
