@@ -245,8 +245,7 @@ class RegistryDatabase:
 
     def _load(self, before: RegistryDatabase | None) -> None:
         try:
-            # The copy is one committed state already; a transaction costs nothing here.
-            self._conn.execute("BEGIN")
+            # The copy is one committed state: no transaction is needed to read it.
             tables = {
                 row[0]
                 for row in self._conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
@@ -261,14 +260,13 @@ class RegistryDatabase:
                 hint="dsgrid registries hold key_value, registrations, models, "
                 "current_versions and contains.",
             )
-        self._key_values = dict(self._rows('SELECT "key", value FROM key_value', '"key", value'))
+        self._key_values = dict(self._rows('SELECT "key", value FROM key_value'))
         self._registrations = _reused(
             [
                 Registration(*row)
                 for row in self._rows(
                     "SELECT id, timestamp, submitter, update_type, log_message "
-                    "FROM registrations ORDER BY id",
-                    "id, timestamp, submitter, update_type, log_message",
+                    "FROM registrations ORDER BY id"
                 )
             ],
             None if before is None else before._registrations,
@@ -276,8 +274,7 @@ class RegistryDatabase:
         self._current = {
             (t, i): current
             for t, i, current in self._rows(
-                "SELECT model_type, model_id, current_id FROM current_versions",
-                "model_type, model_id, current_id",
+                "SELECT model_type, model_id, current_id FROM current_versions"
             )
         }
         known = {} if before is None else {row.row_id: row for row in before._models}
@@ -286,8 +283,7 @@ class RegistryDatabase:
             self._row(row, known, current)
             for row in self._rows(
                 "SELECT id, registration_id, model_type, model_id, version, model FROM models "
-                "ORDER BY id",
-                "id, registration_id, model_type, model_id, version, model",
+                "ORDER BY id"
             )
         ]
         # Real registries hold duplicate edges (dsgrid-format.md §1.5): DISTINCT.
@@ -295,13 +291,11 @@ class RegistryDatabase:
             [
                 tuple(row)
                 for row in self._rows(
-                    "SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2",
-                    "parent_id, child_id",
+                    "SELECT DISTINCT parent_id, child_id FROM contains ORDER BY 1, 2"
                 )
             ],
             None if before is None else before._contains,
         )
-        self._query("COMMIT")
 
     def _open_error(self, exc: sqlite3.DatabaseError) -> CatalogError:
         if _is_locked(exc):
@@ -328,8 +322,8 @@ class RegistryDatabase:
                 hint="The registry may be damaged; check it with dsgrid.",
             ) from None
 
-    def _rows(self, select: str, columns: str) -> list[tuple[Any, ...]]:
-        """``select``'s rows, fetched as one JSON array (``columns``: its output columns).
+    def _rows(self, select: str) -> list[tuple[Any, ...]]:
+        """``select``'s rows, fetched as one JSON array.
 
         Each row fetched is a step that gives up Python's lock and must take it back; while
         a server's query threads keep it busy that costs milliseconds a row, and a registry
@@ -337,6 +331,9 @@ class RegistryDatabase:
         One row of JSON is one step. JSON holds no BLOB, so a registry with binary values is
         read row by row."""
         try:
+            # Its output columns, from a statement that returns no row.
+            names = [d[0] for d in self._conn.execute(f"{select} LIMIT 0").description]
+            columns = ", ".join('"' + name.replace('"', '""') + '"' for name in names)
             (text,) = self._conn.execute(
                 f"SELECT json_group_array(json_array({columns})) FROM ({select})"
             ).fetchone()
