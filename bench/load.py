@@ -25,6 +25,7 @@ should. A markdown summary follows.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import random
@@ -318,13 +319,12 @@ def resident_by_mapping(pid: int | str = "self") -> dict[str, int]:
     return parts
 
 
-def python_arenas() -> dict[str, int]:
-    """pymalloc's arenas (mapped outside glibc): bytes mapped and bytes in live blocks, read
-    from CPython's own statistics (``sys._debugmallocstats`` into a memory stream instead of
-    stderr); empty where that is not possible."""
+@functools.cache
+def _malloc_stats() -> tuple[Any, Any] | None:
+    """libc (for a memory stream) and CPython's allocator statistics, loaded once; None
+    where either is missing."""
     import ctypes
     import ctypes.util
-    import re
 
     try:
         libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
@@ -336,8 +336,22 @@ def python_arenas() -> dict[str, int]:
         libc.fclose.argtypes = [ctypes.c_void_p]
         libc.free.argtypes = [ctypes.c_void_p]
     except (AttributeError, OSError):
-        return {}
+        return None
     stats.argtypes = [ctypes.c_void_p]
+    return libc, stats
+
+
+def python_arenas() -> dict[str, int]:
+    """pymalloc's arenas (mapped outside glibc): bytes mapped and bytes in live blocks, read
+    from CPython's own statistics (``sys._debugmallocstats`` into a memory stream instead of
+    stderr); empty where that is not possible."""
+    import ctypes
+    import re
+
+    loaded = _malloc_stats()
+    if loaded is None:
+        return {}
+    libc, stats = loaded
     buffer, size = ctypes.c_void_p(), ctypes.c_size_t()
     stream = libc.open_memstream(ctypes.byref(buffer), ctypes.byref(size))
     if not stream:
